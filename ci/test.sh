@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite with every gate. .ci/run calls this; so should you before pushing.
+# Each step prints a header; the first failing step fails the run (all steps still run, so
+# one run shows every problem), and a summary lists what failed.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=ci/bootstrap.sh
+source "$ROOT/ci/bootstrap.sh" || exit 1
+cd "$ROOT"
+mkdir -p reports
+failed=()
+step() {
+  local name="$1"; shift
+  echo "=== $name: $*"
+  if "$@"; then echo "--- $name: ok"; else echo "--- $name: FAILED"; failed+=("$name"); fi
+}
+
+step ruff-check    ruff check .
+step ruff-format   ruff format --check .
+step mypy          mypy --strict poolmgr specgate
+step spec-extract  spec-extract --check
+step spec-lint     spec-lint
+step links         spec-links README.md spec specgate/README.md
+step pytest        pytest -q -p no:cacheprovider --cucumberjson=reports/pytest-bdd.json
+step behave        behave --no-capture -f json.pretty -o reports/behave.json -f progress features
+step trace         spec-trace --html reports/traceability.html
+
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "FAILED steps: ${failed[*]}"
+  exit 1
+fi
+echo "all steps passed"

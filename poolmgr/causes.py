@@ -1,0 +1,39 @@
+"""Failure causes: the closed vocabulary for ``last_error.cause`` (OC-POOL-3003).
+
+Every failure the pool manager records is classified into one of these values so that
+operators, metrics and scenarios can tell a VRAM OOM from a host OOM (ORCH-3039), a driver
+error from a model-load failure (ORCH-3038), and a silent CPU fallback (OC-POOL-3012) from
+everything else.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Cause(StrEnum):
+    PRELOAD_FAILED = "preload_failed"
+    MODEL_LOAD_FAILED = "model_load_failed"
+    DIGEST_MISMATCH = "digest_mismatch"
+    VRAM_INSUFFICIENT = "vram_insufficient"
+    HOST_RAM_INSUFFICIENT = "host_ram_insufficient"
+    VRAM_OOM = "vram_oom"
+    HOST_OOM = "host_oom"
+    DRIVER_ERROR = "driver_error"
+    DRIVER_RESET = "driver_reset"
+    CPU_SPILLOVER = "cpu_spillover"
+    PORT_IN_USE = "port_in_use"
+    KILLED_BY_SIGNAL = "killed_by_signal"
+    ENGINE_EXITED = "engine_exited"
+    PROBE_FAILED = "probe_failed"
+    PROBE_TIMEOUT = "probe_timeout"
+    HEARTBEAT_STALE = "heartbeat_stale"
+    DRAIN_DEADLINE = "drain_deadline"
+    RELOAD_FAILED = "reload_failed"
+    PLACEMENT_INVALID = "placement_invalid"
+    CIRCUIT_OPEN = "circuit_open"
+
+    @property
+    def is_driver_fault(self) -> bool:
+        """True for causes that mean the GPU driver or device misbehaved (ORCH-3038/3053)."""
+        return self in (Cause.DRIVER_ERROR, Cause.DRIVER_RESET)

@@ -1,0 +1,249 @@
+"""KV-cache arithmetic: how much memory a context costs on each GPU, and how much fits.
+
+Decides the per-GPU share of weights and KV cache for a layer split, and the largest context
+that fits on *every* GPU of a mask, so the smallest or most loaded GPU sets the cap
+(OC-POOL-3021 / ORCH-3052). A context above the model's training context is capped by the
+engine itself, so sizing always uses the capped value (:func:`effective_ctx`).
+
+Everything here is pure integer/rational arithmetic except :func:`read_gguf_shape`, which reads
+a model's shape from its GGUF header with the ``gguf`` package; a truncated or garbage file is
+reported as :class:`ModelFileError` naming the file and the problem (it feeds OC-POOL-3002's
+preflight and the model-load failure cause).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from poolmgr.inventory import GpuDevice
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be read, or lacks a key the pool manager needs."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
+        self.path = os.fspath(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """What KV sizing needs to know about a model.
+
+    ``kv_dtype_bytes`` is the size of one cached element (2.0 for f16; fractional for quantised
+    caches, e.g. 1.0625 for q8_0). ``weights_bytes`` is the size of all tensors.
+    """
+
+    n_layers: int
+    n_kv_heads: int
+    head_dim: int
+    kv_dtype_bytes: float
+    train_ctx: int
+    weights_bytes: int
+
+    def __post_init__(self) -> None:
+        for name in ("n_layers", "n_kv_heads", "head_dim", "train_ctx"):
+            value = getattr(self, name)
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        if not math.isfinite(self.kv_dtype_bytes) or self.kv_dtype_bytes <= 0:
+            raise ValueError(f"kv_dtype_bytes must be finite and > 0, got {self.kv_dtype_bytes}")
+        if self.weights_bytes < 0:
+            raise ValueError(f"weights_bytes must be >= 0, got {self.weights_bytes}")
+
+
+def _dtype_fraction(kv_dtype_bytes: float) -> Fraction:
+    # Exact rational so that ceil() never rounds a whole number of bytes up by float noise.
+    return Fraction(kv_dtype_bytes).limit_denominator(1 << 20)
+
+
+def _layer_token_bytes(shape: ModelShape) -> Fraction:
+    """Bytes of K and V for one layer and one token."""
+    return 2 * shape.n_kv_heads * shape.head_dim * _dtype_fraction(shape.kv_dtype_bytes)
+
+
+def kv_bytes_per_token(shape: ModelShape) -> int:
+    """KV bytes one token costs over all layers: 2 (K and V) x layers x heads x dim x dtype."""
+    return math.ceil(shape.n_layers * _layer_token_bytes(shape))
+
+
+def effective_ctx(shape: ModelShape, requested_ctx: int) -> int:
+    """The context the engine will really use: the request, capped at the training context."""
+    if requested_ctx < 0:
+        raise ValueError(f"requested_ctx must be >= 0, got {requested_ctx}")
+    return min(requested_ctx, shape.train_ctx)
+
+
+def _check_ratios(ratios: Sequence[float]) -> list[Fraction]:
+    if not ratios:
+        raise ValueError("ratios must name at least one device")
+    for ratio in ratios:
+        if not math.isfinite(ratio) or ratio <= 0:
+            raise ValueError(f"every ratio must be finite and > 0, got {list(ratios)}")
+    return [Fraction(r) for r in ratios]
+
+
+def split_layers(n_layers: int, ratios: Sequence[float]) -> tuple[int, ...]:
+    """Share ``n_layers`` between devices in proportion to ``ratios`` (largest remainder).
+
+    The result sums to ``n_layers``; ties on the remainder go to the lower position. Ratios
+    need not be normalised.
+    """
+    if n_layers < 0:
+        raise ValueError(f"n_layers must be >= 0, got {n_layers}")
+    exact = _check_ratios(ratios)
+    total = sum(exact)
+    quotas = [n_layers * r / total for r in exact]
+    shares = [math.floor(q) for q in quotas]
+    left = n_layers - sum(shares)
+    by_remainder = sorted(range(len(quotas)), key=lambda i: (-(quotas[i] - shares[i]), i))
+    for i in by_remainder[:left]:
+        shares[i] += 1
+    return tuple(shares)
+
+
+def kv_bytes_per_gpu(shape: ModelShape, ctx: int, ratios: Sequence[float]) -> tuple[int, ...]:
+    """KV-cache bytes each device holds at ``ctx`` tokens, by its share of the layers."""
+    if ctx < 0:
+        raise ValueError(f"ctx must be >= 0, got {ctx}")
+    per_layer = _layer_token_bytes(shape) * ctx
+    return tuple(math.ceil(n * per_layer) for n in split_layers(shape.n_layers, ratios))
+
+
+def weights_bytes_per_gpu(shape: ModelShape, ratios: Sequence[float]) -> tuple[int, ...]:
+    """Weight bytes each device holds, by its share of the layers; sums to ``weights_bytes``.
+
+    The rounding remainder goes to the last device that holds layers (where llama.cpp also
+    places the output head).
+    """
+    layers = split_layers(shape.n_layers, ratios)
+    shares = [shape.weights_bytes * n // shape.n_layers for n in layers]
+    holders = [i for i, n in enumerate(layers) if n > 0]
+    shares[holders[-1]] += shape.weights_bytes - sum(shares)
+    return tuple(shares)
+
+
+def max_ctx_per_device(
+    shape: ModelShape, ratios: Sequence[float], devices: Sequence[GpuDevice], margin_bytes: int
+) -> tuple[int, ...]:
+    """For each device, the largest ctx (<= training context) whose share fits in its free bytes.
+
+    A device fits ``ctx`` when weights share + KV share(ctx) + ``margin_bytes`` <= free bytes;
+    0 means not even the weights (plus margin) fit there.
+    """
+    if len(ratios) != len(devices):
+        raise ValueError(f"{len(ratios)} ratios for {len(devices)} devices")
+    if margin_bytes < 0:
+        raise ValueError(f"margin_bytes must be >= 0, got {margin_bytes}")
+    layers = split_layers(shape.n_layers, ratios)
+    weights = weights_bytes_per_gpu(shape, ratios)
+    per_layer_token = _layer_token_bytes(shape)
+    caps: list[int] = []
+    for device, n_layers, weight in zip(devices, layers, weights, strict=True):
+        room = device.free_bytes - weight - margin_bytes
+        if room < 0:
+            caps.append(0)
+        elif n_layers == 0:
+            caps.append(shape.train_ctx)
+        else:
+            # ceil(n * b * ctx) <= room  <=>  n * b * ctx <= room (room is an integer).
+            caps.append(min(shape.train_ctx, math.floor(room / (n_layers * per_layer_token))))
+    return tuple(caps)
+
+
+def max_ctx_that_fits(
+    shape: ModelShape, ratios: Sequence[float], devices: Sequence[GpuDevice], margin_bytes: int
+) -> int:
+    """The largest ctx (<= training context) that fits on every device; 0 if weights don't fit.
+
+    The smallest or most loaded GPU of the mask sets the cap (OC-POOL-3021, ORCH-3052).
+    """
+    return min(max_ctx_per_device(shape, ratios, devices, margin_bytes))
+
+
+def _field_value(reader: Any, path: str, key: str) -> Any:
+    field = reader.get_field(key)
+    if field is None:
+        raise ModelFileError(path, f"missing key {key!r}")
+    try:
+        return field.contents()
+    except Exception as exc:  # malformed field payload
+        raise ModelFileError(path, f"unreadable key {key!r}: {exc}") from exc
+
+
+def _int_value(reader: Any, path: str, key: str, *, per_layer_max: bool = False) -> int:
+    value = _field_value(reader, path, key)
+    if per_layer_max and isinstance(value, list) and value:
+        value = max(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ModelFileError(path, f"key {key!r} is not an integer: {value!r}")
+    if value < 1:
+        raise ModelFileError(path, f"key {key!r} must be >= 1, got {value}")
+    return value
+
+
+def read_gguf_shape(path: str | os.PathLike[str], *, kv_dtype_bytes: float = 2.0) -> ModelShape:
+    """Read layers, KV heads, head dim, training context and weight bytes from a GGUF file.
+
+    Raises :class:`ModelFileError` (a ``ValueError``) naming the path and the problem when the
+    file is missing, truncated or garbage, or lacks a key.
+    """
+    # Imported lazily: only the shell reads model files, the decision core never does.
+    from gguf import GGUFReader
+
+    shown = os.fspath(path)
+    try:
+        reader: Any = GGUFReader(path)
+    except Exception as exc:  # gguf raises ValueError/IndexError/OSError on bad files
+        raise ModelFileError(
+            shown, f"not a readable GGUF file ({type(exc).__name__}: {exc})"
+        ) from exc
+
+    arch = _field_value(reader, shown, "general.architecture")
+    if not isinstance(arch, str) or not arch:
+        raise ModelFileError(shown, f"key 'general.architecture' is not a name: {arch!r}")
+    n_layers = _int_value(reader, shown, f"{arch}.block_count")
+    n_heads = _int_value(reader, shown, f"{arch}.attention.head_count", per_layer_max=True)
+    if reader.get_field(f"{arch}.attention.head_count_kv") is not None:
+        n_kv_heads = _int_value(
+            reader, shown, f"{arch}.attention.head_count_kv", per_layer_max=True
+        )
+    else:
+        n_kv_heads = n_heads
+    if reader.get_field(f"{arch}.attention.key_length") is not None:
+        head_dim = _int_value(reader, shown, f"{arch}.attention.key_length")
+        if reader.get_field(f"{arch}.attention.value_length") is not None:
+            value_dim = _int_value(reader, shown, f"{arch}.attention.value_length")
+            # K and V rows may differ in width; the mean keeps 2 * head_dim exact-or-above.
+            head_dim = math.ceil((head_dim + value_dim) / 2)
+    else:
+        embedding = _int_value(reader, shown, f"{arch}.embedding_length")
+        head_dim = embedding // n_heads
+        if head_dim < 1:
+            raise ModelFileError(shown, f"embedding_length {embedding} < head_count {n_heads}")
+    train_ctx = _int_value(reader, shown, f"{arch}.context_length")
+
+    file_size = int(reader.data.size)
+    weights = 0
+    for tensor in reader.tensors:
+        end = int(tensor.data_offset) + int(tensor.n_bytes)
+        if end > file_size:
+            raise ModelFileError(
+                shown,
+                f"tensor {tensor.name!r} ends at byte {end}, past the end of file {file_size}",
+            )
+        weights += int(tensor.n_bytes)
+    return ModelShape(
+        n_layers=n_layers,
+        n_kv_heads=n_kv_heads,
+        head_dim=head_dim,
+        kv_dtype_bytes=kv_dtype_bytes,
+        train_ctx=train_ctx,
+        weights_bytes=weights,
+    )

@@ -1,0 +1,99 @@
+"""Build the decision core for configured pools: machines, lease tables, a registry, plans.
+
+This is the seam between the typed config (:mod:`poolmgr.config`) and the pure core: it
+turns each :class:`~poolmgr.config.PoolConfig` into a :class:`~poolmgr.lifecycle.PoolMachine`
+with its backoff and breaker policies and a :class:`~poolmgr.leases.LeaseTable` sized by its
+slots, and it computes launch plans with KV caps and preflight verdicts (OC-POOL-3002,
+OC-POOL-3017, OC-POOL-3020, OC-POOL-3021, OC-POOL-3023).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+
+from poolmgr.backoff import Backoff
+from poolmgr.breaker import CircuitBreaker
+from poolmgr.clock import Clock
+from poolmgr.config import Config, PoolConfig
+from poolmgr.errors import PlacementError
+from poolmgr.inventory import GpuInventory
+from poolmgr.kvcap import ModelFileError, ModelShape, read_gguf_shape
+from poolmgr.leases import LeaseTable
+from poolmgr.lifecycle import PoolMachine
+from poolmgr.placement import Engine, LaunchPlan, plan_launch
+from poolmgr.preflight import PreflightVerdict, preflight
+from poolmgr.registry import Registry
+
+
+def build_machine(
+    pool: PoolConfig, clock: Clock, rng: random.Random, *, heartbeat_stale_ms: int
+) -> PoolMachine:
+    return PoolMachine(
+        pool.id,
+        pool.model,
+        clock,
+        Backoff(pool.backoff.policy(), random.Random(rng.getrandbits(64))),
+        CircuitBreaker(pool.breaker.policy()),
+        probe_failure_threshold=pool.probe.failure_threshold,
+        heartbeat_stale_ms=heartbeat_stale_ms,
+    )
+
+
+def build_registry(config: Config, clock: Clock, rng: random.Random) -> Registry:
+    """A registry holding every configured pool, Stopped, ready to be started."""
+    registry = Registry(clock)
+    for pool in config.pools:
+        machine = build_machine(
+            pool, clock, rng, heartbeat_stale_ms=config.manager.heartbeat_stale_ms
+        )
+        leases = LeaseTable(
+            pool.id,
+            pool.slots,
+            random.Random(rng.getrandbits(64)),
+            default_ttl_ms=pool.lease_ttl_ms,
+            max_ttl_ms=max(pool.lease_ttl_ms, 3_600_000),
+        )
+        registry.register(machine, leases, engine=pool.engine.value, cpu=pool.cpu)
+    return registry
+
+
+def model_shape(pool: PoolConfig) -> ModelShape | None:
+    """The model's shape when it is a local GGUF file (llama.cpp pools); ``None`` otherwise.
+
+    Raises :class:`~poolmgr.kvcap.ModelFileError` for a GGUF file that cannot be read.
+    """
+    if pool.engine is not Engine.LLAMACPP or not os.path.isfile(pool.model):
+        return None
+    return read_gguf_shape(pool.model)
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    """A pool's launch plan and its preflight verdict (either may be missing, with why)."""
+
+    pool_id: str
+    plan: LaunchPlan | None
+    verdict: PreflightVerdict | None
+    problem: str | None
+
+
+def plan_pool(pool: PoolConfig, inventory: GpuInventory | None, host_free_bytes: int) -> PoolPlan:
+    try:
+        shape = model_shape(pool)
+    except ModelFileError as exc:
+        return PoolPlan(pool.id, None, None, str(exc))
+    try:
+        plan = plan_launch(
+            pool.mask_request(), pool.ctx, inventory, shape, ctx_policy=pool.ctx_policy.value
+        )
+    except PlacementError as exc:
+        return PoolPlan(pool.id, None, None, exc.message)
+    if shape is None:
+        return PoolPlan(pool.id, plan, None, "model shape unknown: no preflight verdict")
+    try:
+        verdict = preflight(plan, shape, inventory, host_free_bytes)
+    except PlacementError as exc:
+        return PoolPlan(pool.id, plan, None, exc.message)
+    return PoolPlan(pool.id, plan, verdict, None)

@@ -1,0 +1,224 @@
+"""The registry: every pool's lifecycle, leases and facts, behind one lock.
+
+The registry is what the HTTP control plane reads and what the supervisor feeds. It owns
+one :class:`~poolmgr.lifecycle.PoolMachine` and one :class:`~poolmgr.leases.LeaseTable`
+per pool, serialises access to them with a re-entrant lock (the HTTP threads and the
+supervisor call it concurrently), gates lease admission on readiness (OC-POOL-3044),
+voids leases when an engine dies (OC-POOL-3043), and answers consistent snapshots
+(OC-POOL-3003, OC-POOL-3005). Heartbeat staleness is evaluated on every read, so a pool
+whose heartbeat stopped is never reported or admitted as Ready (OC-POOL-3004).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from poolmgr.breaker import BreakerState
+from poolmgr.clock import Clock
+from poolmgr.errors import PoolDraining, PoolUnready, UnknownPool
+from poolmgr.leases import Lease, LeaseEnd, LeaseTable
+from poolmgr.lifecycle import (
+    Action,
+    ActionKind,
+    Event,
+    LastError,
+    PoolMachine,
+    PoolState,
+    PreloadSucceeded,
+    ReloadStatus,
+)
+
+
+@dataclass(frozen=True)
+class PoolSnapshot:
+    """Everything known about one pool at one instant."""
+
+    pool_id: str
+    engine: str
+    cpu: bool
+    model_ref: str
+    state: PoolState
+    live: bool
+    ready: bool
+    draining: bool
+    preload_ok: bool
+    last_heartbeat_ms: int | None
+    heartbeat_age_ms: int | None
+    engine_version: str | None
+    model_digest: str | None
+    last_error: LastError | None
+    slots_total: int
+    slots_free: int
+    active_leases: int
+    leases_ended: Mapping[LeaseEnd, int]
+    restart_count: int
+    next_restart_at_ms: int | None
+    backoff_attempt: int
+    backoff_delay_ms: int | None
+    breaker_state: BreakerState
+    breaker_next_trial_at_ms: int | None
+    reload: ReloadStatus | None
+    drain_reason: str | None
+    pid: int | None
+
+    @property
+    def load(self) -> float:
+        """Fraction of slots in use (0 when the pool has no slots)."""
+        return self.active_leases / self.slots_total if self.slots_total else 0.0
+
+
+@dataclass
+class _Pool:
+    engine: str
+    cpu: bool
+    machine: PoolMachine
+    leases: LeaseTable
+
+
+class Registry:
+    """Thread-safe collection of pools, keyed by pool id."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._pools: dict[str, _Pool] = {}
+
+    def register(
+        self, machine: PoolMachine, leases: LeaseTable, *, engine: str, cpu: bool
+    ) -> None:
+        pool_id = machine.pool_id
+        if leases.pool_id != pool_id:
+            raise ValueError(f"lease table belongs to {leases.pool_id!r}, not {pool_id!r}")
+        with self._lock:
+            if pool_id in self._pools:
+                raise ValueError(f"pool {pool_id!r} is already registered")
+            self._pools[pool_id] = _Pool(engine, cpu, machine, leases)
+
+    def ids(self) -> list[str]:
+        with self._lock:
+            return sorted(self._pools)
+
+    def _get(self, pool_id: str) -> _Pool:
+        try:
+            return self._pools[pool_id]
+        except KeyError:
+            raise UnknownPool(f"no pool named {pool_id!r}", pool_id=pool_id) from None
+
+    def machine(self, pool_id: str) -> PoolMachine:
+        """The pool's machine, for read access under the caller's own care."""
+        with self._lock:
+            return self._get(pool_id).machine
+
+    # --- feeding events -----------------------------------------------------------
+
+    def dispatch(self, pool_id: str, event: Event) -> list[Action]:
+        """Apply an event to a pool; lease-side actions are carried out here.
+
+        Returns every action (the supervisor ignores those the registry already did).
+        """
+        with self._lock:
+            pool = self._get(pool_id)
+            actions = pool.machine.handle(event)
+            if isinstance(event, PreloadSucceeded) and pool.machine.preload_ok:
+                pool.leases.resize(event.slots)
+            self._apply_lease_actions(pool, actions)
+            return actions
+
+    def tick(self) -> dict[str, list[Action]]:
+        """Advance every pool to the clock's current time; expire overdue leases."""
+        now = self.clock.now_ms()
+        out: dict[str, list[Action]] = {}
+        with self._lock:
+            for pool_id in sorted(self._pools):
+                pool = self._pools[pool_id]
+                pool.leases.expire(now)
+                actions = pool.machine.tick()
+                self._apply_lease_actions(pool, actions)
+                if actions:
+                    out[pool_id] = actions
+        return out
+
+    def _apply_lease_actions(self, pool: _Pool, actions: list[Action]) -> None:
+        for action in actions:
+            if action.kind is ActionKind.VOID_LEASES:
+                pool.leases.void_all(self.clock.now_ms())
+
+    # --- leases -------------------------------------------------------------------
+
+    def acquire_lease(
+        self, pool_id: str, *, ttl_ms: int | None = None, job_id: str | None = None
+    ) -> Lease:
+        """Take one slot of a Ready pool (OC-POOL-3040, OC-POOL-3044)."""
+        with self._lock:
+            pool = self._get(pool_id)
+            machine = pool.machine
+            machine.check_heartbeat()
+            if machine.draining:
+                raise PoolDraining(
+                    f"pool {pool_id!r} is draining and takes no new leases", pool_id=pool_id
+                )
+            if not machine.ready:
+                raise PoolUnready(
+                    f"pool {pool_id!r} is {machine.state.value}, not ready",
+                    pool_id=pool_id,
+                    retry_after_ms=machine.retry_after_ms(),
+                )
+            return pool.leases.acquire(self.clock.now_ms(), ttl_ms=ttl_ms, job_id=job_id)
+
+    def release_lease(self, pool_id: str, lease_id: str) -> Lease:
+        """Give a slot back; unknown or already-ended leases raise typed errors (OC-POOL-3041)."""
+        with self._lock:
+            return self._get(pool_id).leases.release(lease_id, self.clock.now_ms())
+
+    def active_leases(self, pool_id: str) -> int:
+        with self._lock:
+            return self._get(pool_id).leases.active
+
+    # --- reading ------------------------------------------------------------------
+
+    def snapshot(self, pool_id: str) -> PoolSnapshot:
+        with self._lock:
+            return self._snapshot(pool_id, self._get(pool_id))
+
+    def snapshots(self) -> list[PoolSnapshot]:
+        """Every pool, ordered by id (stable order for listings)."""
+        with self._lock:
+            return [self._snapshot(pid, self._pools[pid]) for pid in sorted(self._pools)]
+
+    def _snapshot(self, pool_id: str, pool: _Pool) -> PoolSnapshot:
+        m = pool.machine
+        m.check_heartbeat()
+        now = self.clock.now_ms()
+        leases = pool.leases
+        hb = m.last_heartbeat_ms
+        return PoolSnapshot(
+            pool_id=pool_id,
+            engine=pool.engine,
+            cpu=pool.cpu,
+            model_ref=m.model_ref,
+            state=m.state,
+            live=m.live,
+            ready=m.ready,
+            draining=m.draining,
+            preload_ok=m.preload_ok,
+            last_heartbeat_ms=hb,
+            heartbeat_age_ms=None if hb is None else now - hb,
+            engine_version=m.engine_version,
+            model_digest=m.model_digest,
+            last_error=m.last_error,
+            slots_total=leases.capacity,
+            slots_free=leases.free,
+            active_leases=leases.active,
+            leases_ended=dict(leases.totals),
+            restart_count=m.restart_count,
+            next_restart_at_ms=m.next_restart_at_ms,
+            backoff_attempt=m.backoff.attempt,
+            backoff_delay_ms=m.backoff.last_delay_ms,
+            breaker_state=m.breaker.state(now),
+            breaker_next_trial_at_ms=m.breaker.next_trial_at_ms,
+            reload=m.reload,
+            drain_reason=None if m.drain_reason is None else m.drain_reason.value,
+            pid=m.pid,
+        )
