@@ -17,12 +17,13 @@ step() {
 
 step ruff-check    ruff check .
 step ruff-format   ruff format --check .
-step mypy          mypy --strict poolmgr specgate
+step mypy          mypy --strict poolmgr specgate harness
 step spec-extract  spec-extract --check
 step spec-lint     spec-lint
 step links         spec-links README.md spec specgate/README.md
 step pytest        pytest -q -p no:cacheprovider --cucumberjson=reports/pytest-bdd.json
 step behave        behave --no-capture -f json.pretty -o reports/behave.json -f progress features
+step bdd-gate      bdd-gate --features features --steps harness --behave reports/behave.json --pytest-bdd reports/pytest-bdd.json
 step trace         spec-trace --html reports/traceability.html
 
 if [ "${#failed[@]}" -gt 0 ]; then

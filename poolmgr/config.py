@@ -846,7 +846,8 @@ def parse_config(text: str, source: str) -> Config:
 
     Raises :class:`ConfigError` carrying every problem found; never anything else.
     """
-    data, lines = _load_yaml(text, source)
+    # str subclasses (behave hands doc strings over as one) confuse libyaml's reader.
+    data, lines = _load_yaml(str(text), source)
     problems = _Problems(source, lines)
     if not isinstance(data, dict):
         problems.add(

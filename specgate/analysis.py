@@ -160,7 +160,9 @@ class _Walker:
             if candidate is not None:
                 self.bad_def_lines.add(line)
             return None
-        definition = _Def(label, line, self.col_of(line, f"[{label}]"), self.section, self.anchor, [])
+        definition = _Def(
+            label, line, self.col_of(line, f"[{label}]"), self.section, self.anchor, []
+        )
         self.defs.append(definition)
         return definition, content[match.end() :].strip()
 
@@ -197,6 +199,8 @@ class _Walker:
             return
         if ids.find_keywords(content):
             self.has_keyword = True
+        if line in self.bad_def_lines:
+            return  # opens with a broken ID: reported as SG101/SG102, not as an orphan
         owner = self.owner()
         if owner is not None:
             owner.parts.append(("- " if first_in_item else "") + content)
@@ -211,6 +215,9 @@ class _Walker:
             definition.parts.append(" | ".join(c for c in [rest, *cells[1:]] if c))
             return
         joined = " | ".join(cells)
+        if line in self.bad_def_lines:
+            self.has_keyword = self.has_keyword or bool(ids.find_keywords(joined))
+            return
         owner = self.owner()
         if owner is not None:
             if ids.find_keywords(joined):
@@ -362,7 +369,9 @@ def analyze_text(text: str, path: str) -> FileAnalysis:
     diagnostics += _refdef_diagnostics(path, lines, code_ranges)
     if not walker.has_keyword:
         diagnostics.append(
-            Diagnostic(path, 1, 1, Code.NO_KEYWORD, "spec has no RFC-2119 keyword (MUST, SHOULD, MAY, ...)")
+            Diagnostic(
+                path, 1, 1, Code.NO_KEYWORD, "spec has no RFC-2119 keyword (MUST, SHOULD, MAY, ...)"
+            )
         )
     if not requirements:
         diagnostics.append(Diagnostic(path, 1, 1, Code.NO_IDS, "spec defines no requirement ID"))
@@ -451,7 +460,9 @@ def spec_files(spec_dir: Path) -> list[Path]:
     return sorted(p for p in spec_dir.glob("*.md") if p.is_file())
 
 
-def analyze_corpus(spec_dir: Path, cache_dir: Path | None = None, *, write_cache: bool = True) -> Corpus:
+def analyze_corpus(
+    spec_dir: Path, cache_dir: Path | None = None, *, write_cache: bool = True
+) -> Corpus:
     """Analyse every ``spec_dir/*.md`` (sorted), reusing cached results by content hash."""
     cache = ParseCache(cache_dir, "spec-analysis", CACHE_VERSION)
     paths = spec_files(spec_dir)
@@ -467,7 +478,9 @@ def analyze_corpus(spec_dir: Path, cache_dir: Path | None = None, *, write_cache
         else:
             results.append(None)
             todo.append((index, shown, data, key))
-    fresh = parallel_map(_analyze_job, [(s, d) for _, s, d, _ in todo], [len(d) for _, _, d, _ in todo])
+    fresh = parallel_map(
+        _analyze_job, [(s, d) for _, s, d, _ in todo], [len(d) for _, _, d, _ in todo]
+    )
     for (index, _, _, key), value in zip(todo, fresh, strict=True):
         cache.put(key, value)
         results[index] = FileAnalysis.from_json(value)

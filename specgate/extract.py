@@ -130,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
         "2 usage error or unsafe lint errors",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--spec-dir", default="spec", help="directory of *.md specs (default: spec)")
+    parser.add_argument(
+        "--spec-dir", default="spec", help="directory of *.md specs (default: spec)"
+    )
     parser.add_argument(
         "--out-dir",
         default="spec/requirements",

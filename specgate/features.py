@@ -8,6 +8,7 @@ runners report (the scenario line, or the example row line for outline rows).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
@@ -124,6 +125,17 @@ def _index_nodes(children: Iterable[dict[str, Any]], nodes: dict[str, _Node]) ->
                 nodes[row["id"]] = _Node("", row["location"]["line"], examples["name"], values)
 
 
+_ERROR_AT = re.compile(r"\((\d+):(\d+)\): ")
+
+
+def _locate(feature: str, message: str) -> str:
+    """``(9:3): text`` from the parser becomes ``feature:9:3: text``."""
+    match = _ERROR_AT.match(message)
+    if match is None:
+        return f"{feature}: {message}"
+    return f"{feature}:{match.group(1)}:{match.group(2)}: {message[match.end() :]}"
+
+
 def _dedupe(tags: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(tags))
 
@@ -131,11 +143,11 @@ def _dedupe(tags: Iterable[str]) -> tuple[str, ...]:
 def parse_feature_text(text: str, feature: str, rel: str) -> list[Scenario]:
     """Scenarios of one feature file; raises ``FeatureParseError`` with every parser error."""
     try:
-        document = Parser().parse(text)
+        document: Any = Parser().parse(text)
     except (CompositeParserException, ParserError) as exc:
         errors = getattr(exc, "errors", None) or [exc]
-        raise FeatureParseError([f"{feature}: {err}" for err in errors]) from exc
-    gherkin_feature = document.get("feature")
+        raise FeatureParseError([_locate(feature, str(err)) for err in errors]) from exc
+    gherkin_feature: Any = document.get("feature")
     if not gherkin_feature:
         return []
     nodes: dict[str, _Node] = {}
@@ -145,9 +157,7 @@ def parse_feature_text(text: str, feature: str, rel: str) -> list[Scenario]:
     for pickle in Compiler().compile(document_with_uri):
         outline = nodes[pickle["astNodeIds"][0]]
         row = nodes.get(pickle["astNodeIds"][1]) if len(pickle["astNodeIds"]) > 1 else None
-        steps = tuple(
-            Step(nodes[s["astNodeIds"][0]].keyword, s["text"]) for s in pickle["steps"]
-        )
+        steps = tuple(Step(nodes[s["astNodeIds"][0]].keyword, s["text"]) for s in pickle["steps"])
         scenarios.append(
             Scenario(
                 feature=feature,

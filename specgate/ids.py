@@ -207,14 +207,37 @@ def collapse_ws(text: str) -> str:
     return _WS_RE.sub(" ", text).strip()
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]*_]*\s+(?=[A-Z0-9\[(\"'*_`])")
-_TITLE_EMPHASIS = re.compile(r"\*+|`+|(?<![A-Za-z0-9])_+|_+(?![A-Za-z0-9])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9\[(\"'])")
+_EMPHASIS_PAIRS = (
+    re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"),
+    re.compile(r"(?<![A-Za-z0-9_])__(?=\S)(.+?)(?<=\S)__(?![A-Za-z0-9_])"),
+    re.compile(r"\*(?=\S)(.+?)(?<=\S)\*"),
+    re.compile(r"(?<![A-Za-z0-9_])_(?=\S)(.+?)(?<=\S)_(?![A-Za-z0-9_])"),
+)
 TITLE_LIMIT = 120
 
 
+def plain_text(text: str) -> str:
+    """``text`` without Markdown emphasis markers and code-span backticks (code kept as is)."""
+    out = []
+    last = 0
+    for match in _CODE_SPAN_RE.finditer(text):
+        out.append(_strip_emphasis(text[last : match.start()]))
+        out.append(match.group(2).strip() if match.group(2).strip() else match.group(2))
+        last = match.end()
+    out.append(_strip_emphasis(text[last:]))
+    return "".join(out)
+
+
+def _strip_emphasis(text: str) -> str:
+    for pattern in _EMPHASIS_PAIRS:
+        text = pattern.sub(r"\1", text)
+    return text
+
+
 def title_of(text: str) -> str:
-    """First sentence of ``text`` without emphasis markers, trimmed to about 120 characters."""
-    plain = collapse_ws(_TITLE_EMPHASIS.sub("", text))
+    """First sentence of ``text`` as plain text, trimmed to about 120 characters."""
+    plain = collapse_ws(plain_text(text))
     first = _SENTENCE_END.split(plain, maxsplit=1)[0].strip()
     if len(first) <= TITLE_LIMIT:
         return first

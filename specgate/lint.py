@@ -32,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Lint Markdown specs: IDs, duplicates, look-alike hyphens, RFC-2119 use.",
         epilog="exit codes: 0 clean; 1 errors found; 2 usage error",
     )
-    parser.add_argument("--spec-dir", default="spec", help="directory of *.md specs (default: spec)")
+    parser.add_argument(
+        "--spec-dir", default="spec", help="directory of *.md specs (default: spec)"
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--cache-dir", help="parse cache (default: reports/.specgate-cache)")
     parser.add_argument("--no-cache", action="store_true", help="do not use a parse cache")

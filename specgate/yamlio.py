@@ -26,6 +26,15 @@ def quote(value: str) -> str:
     return _YAML_UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", dumped)
 
 
+# Keys that read back as the same string when left unquoted: an uppercase start and a hyphen
+# rule out YAML's booleans, nulls and numbers (requirement IDs are always of this shape).
+_PLAIN_KEY = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+\Z")
+
+
+def _key(key: str) -> str:
+    return key if _PLAIN_KEY.match(key) else quote(key)
+
+
 def _header(comments: Sequence[str]) -> list[str]:
     return [f"# {line}".rstrip() + "\n" for line in comments]
 
@@ -50,12 +59,14 @@ def dump_mapping(name: str, mapping: Mapping[str, str], comments: Sequence[str])
         out.append(f"{name}: {{}}\n")
     else:
         out.append(f"{name}:\n")
-        out.extend(f"  {quote(k)}: {quote(v)}\n" for k, v in mapping.items())
+        out.extend(f"  {_key(k)}: {quote(v)}\n" for k, v in mapping.items())
     return "".join(out)
 
 
 _RECORD_LINE = re.compile(r'(- |  )([A-Za-z_][A-Za-z0-9_]*): ("(?:[^"\\]|\\.)*")\n?\Z')
-_MAPPING_LINE = re.compile(r'  ("(?:[^"\\]|\\.)*"): ("(?:[^"\\]|\\.)*")\n?\Z')
+_MAPPING_LINE = re.compile(
+    r'  ("(?:[^"\\]|\\.)*"|[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+): ("(?:[^"\\]|\\.)*")\n?\Z'
+)
 
 
 class YamlShapeError(ValueError):
@@ -107,7 +118,8 @@ def load_mapping(name: str, text: str) -> dict[str, str]:
             match = _MAPPING_LINE.match(line)
             if match is None:
                 break
-            result[json.loads(match.group(1))] = json.loads(match.group(2))
+            key = match.group(1)
+            result[json.loads(key) if key.startswith('"') else key] = json.loads(match.group(2))
         else:
             return result
     data = yaml.safe_load(text)

@@ -20,7 +20,7 @@ def gpu(index: int, total_gib: int = 24, free_gib: int | None = None) -> GpuDevi
     return GpuDevice(index, f"GPU-{index}", total_gib * GIB, free * GIB)
 
 
-# --- GpuDevice -----------------------------------------------------------------------------------
+# --- GpuDevice ------------------------------------------------------------------------------------
 
 
 def test_device_refuses_free_bytes_above_total() -> None:
@@ -41,7 +41,7 @@ def test_device_accepts_a_full_gpu_with_zero_free_bytes() -> None:
     assert GpuDevice(0, "A", total_bytes=10, free_bytes=0).free_bytes == 0
 
 
-# --- GpuInventory --------------------------------------------------------------------------------
+# --- GpuInventory ---------------------------------------------------------------------------------
 
 
 def test_inventory_sorts_devices_by_index() -> None:
@@ -70,12 +70,14 @@ def test_empty_inventory_has_no_indices() -> None:
 
 
 def test_inventory_source_defaults_to_static_and_rejects_unknown_sources() -> None:
-    assert GpuInventory(()).source == InventorySource.STATIC == "static"
+    source: str = GpuInventory(()).source
+    assert source == "static"
+    assert GpuInventory((), source="nvml").source is InventorySource.NVML
     with pytest.raises(ValueError, match="source"):
         GpuInventory((), source="guess")
 
 
-# --- inventory_from_nvml -------------------------------------------------------------------------
+# --- inventory_from_nvml --------------------------------------------------------------------------
 
 
 @dataclass
@@ -142,7 +144,7 @@ def test_nvml_inventory_reads_name_total_and_free_bytes_per_gpu(
         GpuDevice(0, "NVIDIA H100", 80 * GIB, 70 * GIB),
         GpuDevice(1, "NVIDIA L4", 24 * GIB, 20 * GIB),
     )
-    assert fake.shutdown_calls == 1  # type: ignore[attr-defined]
+    assert fake.shutdown_calls == 1
 
 
 def test_nvml_inventory_is_none_when_a_device_query_fails(monkeypatch: pytest.MonkeyPatch) -> None:

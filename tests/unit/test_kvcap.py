@@ -44,7 +44,7 @@ def gpu(index: int, free_gib: float) -> GpuDevice:
     return GpuDevice(index, f"GPU-{index}", free, free)
 
 
-# --- bytes per token: table of known models --------------------------------------------------------
+# --- bytes per token: table of known models -------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -89,7 +89,7 @@ def test_model_shape_refuses_a_nonsense_kv_dtype(dtype: float) -> None:
         shape(kv_dtype_bytes=dtype)
 
 
-# --- training-context cap --------------------------------------------------------------------------
+# --- training-context cap -------------------------------------------------------------------------
 
 
 def test_effective_ctx_caps_a_request_above_the_training_context() -> None:
@@ -101,7 +101,7 @@ def test_effective_ctx_keeps_a_request_within_the_training_context() -> None:
     assert effective_ctx(shape(train_ctx=8192), 4096) == 4096
 
 
-# --- layer split -----------------------------------------------------------------------------------
+# --- layer split ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -142,7 +142,7 @@ def test_split_layers_refuses_bad_ratios(ratios: list[float]) -> None:
         split_layers(32, ratios)
 
 
-# --- per-GPU shares --------------------------------------------------------------------------------
+# --- per-GPU shares -------------------------------------------------------------------------------
 
 
 def test_kv_bytes_per_gpu_follow_the_layer_share() -> None:
@@ -157,7 +157,7 @@ def test_weights_bytes_per_gpu_follow_the_layer_share_and_sum_to_the_total() -> 
     assert sum(shares) == 1000
 
 
-# --- smallest-GPU cap ------------------------------------------------------------------------------
+# --- smallest-GPU cap -----------------------------------------------------------------------------
 
 
 def _independent_cap(s: ModelShape, layers: int, free: int, weights: int, margin: int) -> int:
@@ -230,7 +230,7 @@ def test_cap_refuses_a_ratio_count_that_differs_from_the_device_count() -> None:
         max_ctx_that_fits(shape(), [1.0], [gpu(0, 24), gpu(1, 24)], 0)
 
 
-# --- reading a real GGUF file ----------------------------------------------------------------------
+# --- reading a real GGUF file ---------------------------------------------------------------------
 
 
 def test_read_gguf_shape_reads_the_tiny_model(tmp_path: Path) -> None:
@@ -273,12 +273,12 @@ def test_oc_pool_3002_a_truncated_gguf_raises_model_file_error_naming_the_path(
 def test_a_garbage_file_raises_model_file_error(tmp_path: Path) -> None:
     path = tmp_path / "garbage.gguf"
     path.write_bytes(b"this is not a model at all" * 10)
-    with pytest.raises(ModelFileError, match="garbage.gguf"):
+    with pytest.raises(ModelFileError, match=r"garbage\.gguf"):
         read_gguf_shape(path)
 
 
 def test_a_missing_file_raises_model_file_error(tmp_path: Path) -> None:
-    with pytest.raises(ModelFileError, match="absent.gguf"):
+    with pytest.raises(ModelFileError, match=r"absent\.gguf"):
         read_gguf_shape(tmp_path / "absent.gguf")
 
 

@@ -52,7 +52,7 @@ def fields(problems: list[PlacementProblem]) -> list[tuple[str, str]]:
     return [(p.pool_id, p.field) for p in problems]
 
 
-# --- valid masks -----------------------------------------------------------------------------------
+# --- valid masks ----------------------------------------------------------------------------------
 
 
 def test_single_gpu_mask_in_the_inventory_is_valid() -> None:
@@ -82,7 +82,7 @@ def test_without_an_inventory_indices_are_not_checked_but_other_rules_are() -> N
     assert fields(validate_masks([gpu_pool(devices=(7, 8))], None)) == [("p", "tensor_split")]
 
 
-# --- refused masks ---------------------------------------------------------------------------------
+# --- refused masks --------------------------------------------------------------------------------
 
 
 def test_oc_pool_3020_a_mask_index_missing_from_the_inventory_is_refused() -> None:
@@ -142,7 +142,7 @@ def test_overlap_with_two_earlier_pools_names_each_of_them() -> None:
     assert {"a", "b"} == {p.reason.split("pool ")[1].split(";")[0] for p in problems}
 
 
-# --- split ratios ----------------------------------------------------------------------------------
+# --- split ratios ---------------------------------------------------------------------------------
 
 
 def test_orch_3012_a_multi_gpu_mask_without_ratios_is_refused() -> None:
@@ -192,7 +192,7 @@ def test_an_unknown_engine_is_refused() -> None:
     assert fields(validate_masks([gpu_pool(engine="triton")], FOUR_GPUS)) == [("p", "engine")]
 
 
-# --- CPU pools -------------------------------------------------------------------------------------
+# --- CPU pools ------------------------------------------------------------------------------------
 
 
 def test_oc_pool_3012_a_cpu_pool_with_no_devices_is_valid() -> None:
@@ -213,7 +213,7 @@ def test_a_cpu_pool_does_not_claim_gpus_against_other_pools() -> None:
     assert validate_masks(requests, FOUR_GPUS) == []
 
 
-# --- launch plans ----------------------------------------------------------------------------------
+# --- launch plans ---------------------------------------------------------------------------------
 
 
 def test_oc_pool_3020_llamacpp_plan_on_mask_2_3_renumbers_devices_after_the_remap() -> None:
@@ -295,7 +295,7 @@ def test_plan_refuses_an_unknown_ctx_policy() -> None:
         plan_launch(gpu_pool(), 1024, FOUR_GPUS, None, ctx_policy="shrug")
 
 
-# --- context caps ----------------------------------------------------------------------------------
+# --- context caps ---------------------------------------------------------------------------------
 
 
 def llama8b(train_ctx: int = 131072, weights_gib: int = 16) -> ModelShape:

@@ -1,0 +1,38 @@
+@decision
+Feature: Driver errors take a pool out of service and restart it
+  A CUDA or driver error means the engine can no longer be trusted: the pool stops taking
+  work, its leases end, the drain is counted and the engine is restarted after a backoff.
+
+  Background:
+    Given a pool "chat" with 4 slots
+    And the pool "chat" is ready with 2 slots leased
+
+  @OC-POOL-3010 @OC-POOL-3003
+  Scenario: A CUDA error makes the pool unready with the driver cause
+    When the engine of "chat" reports a CUDA error
+    Then the pool "chat" is not ready
+    And the pool "chat" reports the last error cause "driver_error"
+    And the engine of "chat" was killed
+
+  @OC-POOL-3010 @OC-POOL-3032
+  Scenario: A CUDA error is counted as a driver drain and a driver reset
+    When the engine of "chat" reports a CUDA error
+    Then 1 drain of "chat" was counted with reason "driver_error"
+    And a driver reset of "chat" was counted
+
+  @OC-POOL-3010 @OC-POOL-3043
+  Scenario: A CUDA error ends the pool's leases
+    When the engine of "chat" reports a CUDA error
+    Then the pool "chat" has 0 active leases
+    And the pool "chat" counts 2 leases that ended as "voided"
+
+  @OC-POOL-3010 @OC-POOL-3011
+  Scenario: The engine is restarted after the backoff delay
+    When the engine of "chat" reports a CUDA error
+    And the engine of "chat" exits
+    Then the next restart of "chat" is due in 1000 ms
+    When 999 ms pass
+    Then the pool "chat" has been restarted 0 times
+    When 1 ms pass
+    Then the pool "chat" has been restarted 1 times
+    And the pool "chat" reports state "preloading"

@@ -1,0 +1,54 @@
+@decision
+Feature: Preload gates readiness
+  A pool loads its model when it starts and only then takes work. When loading fails,
+  the pool says so and says why.
+
+  Background:
+    Given a pool "chat" with 2 slots
+
+  @OC-POOL-3001
+  Scenario: A pool that is still loading its model is not ready
+    When the pool "chat" is started
+    Then the pool "chat" is not ready
+    And the pool "chat" reports state "preloading"
+    And the pool "chat" reports its preload as "not done"
+
+  @OC-POOL-3001 @OC-POOL-3044
+  Scenario: A pool that is still loading its model takes no work
+    When the pool "chat" is started
+    And a client leases a slot of "chat"
+    Then the request is refused with code "POOL_UNREADY"
+
+  @OC-POOL-3001 @OC-POOL-3003
+  Scenario: A successful preload makes the pool ready
+    When the pool "chat" is started
+    And the engine of "chat" finishes preloading as version "b4000"
+    Then the pool "chat" is ready
+    And the pool "chat" reports its preload as "done"
+    And the pool "chat" reports engine version "b4000"
+    And the pool "chat" reports no last error
+
+  @OC-POOL-3001 @OC-POOL-3003
+  Scenario: A failed preload leaves the pool unready with its cause
+    When the pool "chat" is started
+    And the preload of "chat" fails with cause "model_load_failed"
+    Then the pool "chat" is not ready
+    And the pool "chat" reports its preload as "not done"
+    And the pool "chat" reports the last error cause "model_load_failed"
+    And the next restart of "chat" is due in 1000 ms
+
+  @OC-POOL-3003 @OC-POOL-3051
+  Scenario: A model whose digest does not match its pin is reported as such
+    When the pool "chat" is started
+    And the preload of "chat" fails with cause "digest_mismatch"
+    Then the pool "chat" is not ready
+    And the pool "chat" reports the last error cause "digest_mismatch"
+
+  @OC-POOL-3001 @OC-POOL-3003
+  Scenario: A pool becomes ready once a later preload succeeds
+    When the pool "chat" is started
+    And the preload of "chat" fails with cause "model_load_failed"
+    And the next restart of "chat" comes due
+    And the engine of "chat" finishes preloading
+    Then the pool "chat" is ready
+    And the pool "chat" has been restarted 1 times

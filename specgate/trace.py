@@ -1,0 +1,314 @@
+"""spec-trace: the traceability gate between requirements, scenarios and run results.
+
+Decides whether every requirement is proven: reads the extracted requirements
+(``--requirements``, default ``spec/requirements``), the Gherkin scenarios (``--features``,
+default ``features``; tags on Feature, Rule, Scenario and Examples are inherited), the run
+results (``--results``, default ``reports/behave.json reports/pytest-bdd.json``: behave JSON
+and pytest-bdd cucumber JSON) and the review lock (``--lock``, default
+``spec/trace.lock.yaml``), and builds the requirement x scenario x outcome matrix.
+
+The gate fails on: a MUST requirement with no passing scenario; a tag naming an unknown (or
+retired) ID; a scenario without any ID tag (unless ``--no-require-tags``); a suspect
+requirement, whose text changed since it was reviewed (or that scenarios cite but nobody ever
+reviewed). ``spec-trace review ID [ID...]`` (or ``review --all``) records the current
+fingerprints in the lock once the scenarios have been checked against the new text.
+
+Output: a summary table and the violations, or ``--json``; ``--html OUT`` writes a
+self-contained report page.
+
+Exit codes: 0 gate passed (or review done); 1 gate failed; 2 usage or input error (missing
+or unreadable requirements, feature or results files, unknown ID given to review).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from specgate.analysis import display_path
+from specgate.cache import cache_dir_from
+from specgate.features import FeatureParseError, load_features
+from specgate.matrix import (
+    InputError,
+    Matrix,
+    Req,
+    build_matrix,
+    load_lock,
+    load_requirements,
+    render_lock,
+)
+from specgate.report_html import render_html
+from specgate.results import (
+    NOT_RUN,
+    Outcome,
+    ResultElement,
+    ResultsError,
+    map_results,
+    read_results,
+)
+
+DEFAULT_RESULTS = ["reports/behave.json", "reports/pytest-bdd.json"]
+EXIT_OK, EXIT_GATE, EXIT_INPUT = 0, 1, 2
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--requirements",
+        default="spec/requirements",
+        help="directory of extracted requirement YAML (default: spec/requirements)",
+    )
+    parser.add_argument(
+        "--lock", default="spec/trace.lock.yaml", help="review lock (default: spec/trace.lock.yaml)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spec-trace",
+        description="Traceability gate: requirements x Gherkin scenarios x run results. "
+        "Use `spec-trace review ID...` to re-stamp reviewed requirements.",
+        epilog="exit codes: 0 gate passed; 1 gate failed; 2 usage or input error",
+    )
+    _common(parser)
+    parser.add_argument("--features", default="features", help="feature files (default: features)")
+    parser.add_argument(
+        "--results",
+        nargs="*",
+        default=DEFAULT_RESULTS,
+        help="behave JSON / pytest-bdd cucumber JSON files "
+        "(default: reports/behave.json reports/pytest-bdd.json)",
+    )
+    parser.add_argument(
+        "--allow-missing-results",
+        action="store_true",
+        help="treat a missing results file as 'not run' instead of an error",
+    )
+    parser.add_argument(
+        "--require-tags",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="every scenario must carry a requirement ID tag (default: on)",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--html", metavar="OUT", help="write a self-contained HTML report")
+    parser.add_argument("--cache-dir", help="parse cache (default: reports/.specgate-cache)")
+    parser.add_argument("--no-cache", action="store_true", help="do not use a parse cache")
+    return parser
+
+
+def build_review_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spec-trace review",
+        description="Record the current fingerprints of reviewed requirements in the lock.",
+        epilog="exit codes: 0 done; 2 usage error or unknown ID",
+    )
+    _common(parser)
+    parser.add_argument("ids", nargs="*", metavar="ID", help="requirement IDs to re-stamp")
+    parser.add_argument("--all", action="store_true", help="re-stamp every requirement")
+    return parser
+
+
+def _err(message: str) -> int:
+    print(f"spec-trace: {message}", file=sys.stderr)
+    return EXIT_INPUT
+
+
+def review(argv: list[str]) -> int:
+    args = build_review_parser().parse_args(argv)
+    if bool(args.ids) == bool(args.all):
+        return _err("review: give requirement IDs or --all (not both)")
+    lock_path = Path(args.lock)
+    try:
+        requirements = {r.id: r for r in load_requirements(Path(args.requirements))}
+        reviewed = load_lock(lock_path)
+    except InputError as exc:
+        return _err(str(exc))
+    if args.all:
+        updated = {rid: r.fingerprint for rid, r in requirements.items()}
+    else:
+        unknown = [rid for rid in args.ids if rid not in requirements]
+        if unknown:
+            return _err(f"review: unknown requirement ID(s): {', '.join(unknown)}")
+        updated = dict(reviewed)
+        updated.update({rid: requirements[rid].fingerprint for rid in args.ids})
+    changed = sorted(k for k in updated if reviewed.get(k) != updated[k])
+    dropped = sorted(set(reviewed) - set(updated))
+    content = render_lock(updated)
+    current = lock_path.read_text(encoding="utf-8") if lock_path.is_file() else None
+    if content != current:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path.write_text(content, encoding="utf-8")
+    print(
+        f"spec-trace review: {len(changed)} re-stamped, {len(dropped)} dropped, "
+        f"{len(updated)} recorded in {display_path(lock_path)}"
+    )
+    for rid in changed:
+        print(f"  reviewed {rid}")
+    return EXIT_OK
+
+
+def _load_results(
+    paths: list[str], allow_missing: bool
+) -> tuple[list[tuple[str, list[ResultElement]]], list[str]]:
+    loaded: list[tuple[str, list[ResultElement]]] = []
+    warnings: list[str] = []
+    for name in paths:
+        path = Path(name)
+        shown = display_path(path)
+        if not path.is_file():
+            if not allow_missing:
+                raise ResultsError(
+                    f"{shown}: results file not found (run the suite first, or pass "
+                    "--allow-missing-results)"
+                )
+            warnings.append(f"{shown}: results file not found; its scenarios count as not run")
+            continue
+        loaded.append((shown, read_results(path, shown)))
+    return loaded, warnings
+
+
+def _req_json(req: Req) -> dict[str, Any]:
+    return {
+        "id": req.id,
+        "title": req.title,
+        "level": str(req.level),
+        "section": req.section,
+        "link": req.link,
+        "source": req.source,
+        "fingerprint": req.fingerprint,
+    }
+
+
+def to_json(matrix: Matrix) -> dict[str, Any]:
+    scenarios = []
+    for s in matrix.scenarios:
+        run = matrix.runs.get(s.key, NOT_RUN)
+        scenarios.append(
+            {
+                "key": s.key,
+                "feature": s.feature,
+                "feature_name": s.feature_name,
+                "name": s.name,
+                "line": s.line,
+                "tags": list(s.tags),
+                "ids": list(s.id_tags),
+                "outcome": str(run.outcome),
+                "results": {f: str(o) for f, o in run.by_file},
+                "steps": [
+                    {
+                        "keyword": st.keyword,
+                        "text": st.text,
+                        "outcome": str(run.steps[i] if i < len(run.steps) else Outcome.NOT_RUN),
+                    }
+                    for i, st in enumerate(s.steps)
+                ],
+            }
+        )
+    return {
+        "ok": matrix.ok,
+        "summary": {"requirements": matrix.counts(), "scenarios": matrix.outcome_counts()},
+        "results_files": list(matrix.results_files),
+        "requirements": [
+            {
+                **_req_json(row.req),
+                "status": str(row.status),
+                "suspect": row.suspect,
+                "reviewed_fingerprint": row.reviewed,
+                "passing": row.passing,
+                "scenarios": list(row.scenarios),
+            }
+            for row in matrix.rows
+        ],
+        "scenarios": scenarios,
+        "violations": [
+            {"kind": str(v.kind), "subject": v.subject, "message": v.message}
+            for v in matrix.violations
+        ],
+        "warnings": list(matrix.warnings),
+    }
+
+
+def human_report(matrix: Matrix) -> str:
+    counts = matrix.counts()
+    columns = ["must", "should", "may", "info", "total"]
+    lines = [
+        f"spec-trace: {counts['total']['total']} requirements, {len(matrix.scenarios)} scenarios "
+        f"(results: {', '.join(matrix.results_files) or 'none'})",
+        f"{'status':<10}" + "".join(f"{c:>8}" for c in columns),
+    ]
+    for status, row in counts.items():
+        lines.append(f"{status:<10}" + "".join(f"{row[c]:>8}" for c in columns))
+    outcomes = matrix.outcome_counts()
+    lines.append("scenarios: " + ", ".join(f"{n} {o}" for o, n in outcomes.items()))
+    if matrix.warnings:
+        lines.append(f"warnings ({len(matrix.warnings)}):")
+        lines.extend(f"  {w}" for w in matrix.warnings)
+    if matrix.violations:
+        lines.append(f"violations ({len(matrix.violations)}):")
+        lines.extend(f"  [{v.kind}] {v.message}" for v in matrix.violations)
+        lines.append(f"gate: FAILED ({len(matrix.violations)} violation(s))")
+    else:
+        lines.append("gate: passed")
+    return "\n".join(lines) + "\n"
+
+
+def _href_maker(html_path: Path) -> Any:
+    base = html_path.resolve().parent
+
+    def href(link: str) -> str:
+        target, _, anchor = link.partition("#")
+        rel = os.path.relpath(Path(target).resolve(), base) if target else ""
+        return Path(rel).as_posix() + (f"#{anchor}" if anchor else "")
+
+    return href
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "review":
+        return review(argv[1:])
+    args = build_parser().parse_args(argv)
+    features_dir = Path(args.features)
+    if not features_dir.is_dir():
+        return _err(f"features directory not found: {features_dir}")
+    cache_dir = cache_dir_from(args.cache_dir, disabled=args.no_cache)
+    try:
+        requirements = load_requirements(Path(args.requirements))
+        reviewed = load_lock(Path(args.lock))
+        scenarios = load_features(features_dir, cache_dir)
+        results, warnings = _load_results(args.results, args.allow_missing_results)
+    except FeatureParseError as exc:
+        for message in exc.messages:
+            print(message, file=sys.stderr)
+        return _err("feature files could not be parsed")
+    except (InputError, ResultsError) as exc:
+        return _err(str(exc))
+    mapped = map_results(scenarios, results, features_dir)
+    matrix = build_matrix(
+        requirements,
+        scenarios,
+        mapped.runs,
+        reviewed,
+        require_tags=args.require_tags,
+        warnings=[*warnings, *mapped.warnings],
+        results_files=[shown for shown, _ in results],
+    )
+    if args.json:
+        print(json.dumps(to_json(matrix), indent=1, ensure_ascii=False))
+    else:
+        sys.stdout.write(human_report(matrix))
+    if args.html:
+        html_path = Path(args.html)
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(render_html(matrix, _href_maker(html_path)), encoding="utf-8")
+        if not args.json:
+            print(f"spec-trace: wrote {display_path(html_path)}")
+    return EXIT_OK if matrix.ok else EXIT_GATE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

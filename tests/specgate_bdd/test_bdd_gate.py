@@ -1,0 +1,243 @@
+"""Each BDD gate of ``specgate.bdd`` fails on a planted defect and passes on a clean project.
+
+Mini projects live in ``tmp_path``: a feature file, a step module (parsed, never imported) and
+results files shaped like behave's JSON formatter and pytest-bdd's cucumber JSON.
+Requirements: OC-BDD-7001..7006.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from specgate.bdd import main, run
+
+FEATURE = """\
+Feature: Widgets
+  @OC-POOL-3001
+  Scenario: A widget holds
+    Given a widget
+    Then it holds
+
+  @OC-POOL-3002
+  Scenario Outline: A widget counts
+    Given a widget
+    Then it counts <n>
+
+    Examples:
+      | n |
+      | 1 |
+      | 2 |
+"""
+
+STEPS = """\
+from pytest_bdd import given, then
+from harness.steps import step
+
+
+@given("a widget")
+def a_widget():
+    pass
+
+
+@then("it holds")
+def it_holds():
+    assert True
+
+
+@step("then", "it counts {n:d}")
+def it_counts(n):
+    assert_positive(n)
+"""
+
+# (scenario name, line of the Scenario or Examples row, steps, status)
+ROWS = [
+    ("A widget holds", 3, ["a widget", "it holds"]),
+    ("A widget counts", 14, ["a widget", "it counts 1"]),
+    ("A widget counts", 15, ["a widget", "it counts 2"]),
+]
+
+
+def behave_results(statuses: list[str] | None = None) -> list[dict[str, Any]]:
+    statuses = statuses or ["passed"] * len(ROWS)
+    elements = []
+    for i, ((name, line, steps), status) in enumerate(zip(ROWS, statuses, strict=True)):
+        shown = name if i == 0 else f"{name} -- @1.{i} "
+        elements.append(
+            {
+                "type": "scenario",
+                "name": shown,
+                "location": f"features/widgets.feature:{line}",
+                "status": status,
+                "steps": [
+                    {"name": s, "match": {"location": "x.py:1"}, "result": {"status": status}}
+                    for s in steps
+                ],
+            }
+        )
+    return [{"location": "features/widgets.feature:1", "elements": elements}]
+
+
+def pytest_bdd_results(statuses: list[str] | None = None) -> list[dict[str, Any]]:
+    statuses = statuses or ["passed"] * len(ROWS)
+    elements = []
+    for i, ((name, _line, steps), status) in enumerate(zip(ROWS, statuses, strict=True)):
+        ident = "test_a_widget_holds" if i == 0 else f"test_a_widget_counts[{i}]"
+        elements.append(
+            {
+                "name": name,
+                "id": ident,
+                "steps": [{"name": s, "result": {"status": status}} for s in steps],
+            }
+        )
+    return [{"uri": "widgets.feature", "elements": elements}]
+
+
+def project(
+    tmp_path: Path,
+    feature: str = FEATURE,
+    steps: str = STEPS,
+    behave: list[dict[str, Any]] | None = None,
+    pytest_bdd: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    (tmp_path / "features").mkdir()
+    (tmp_path / "features" / "widgets.feature").write_text(feature)
+    (tmp_path / "steps").mkdir()
+    (tmp_path / "steps" / "table.py").write_text(steps)
+    (tmp_path / "behave.json").write_text(
+        json.dumps(behave_results() if behave is None else behave)
+    )
+    (tmp_path / "pb.json").write_text(
+        json.dumps(pytest_bdd_results() if pytest_bdd is None else pytest_bdd)
+    )
+    return {
+        "features": tmp_path / "features",
+        "steps": [tmp_path / "steps"],
+        "behave": tmp_path / "behave.json",
+        "pytest_bdd": tmp_path / "pb.json",
+    }
+
+
+def violations(tmp_path: Path, **kwargs: Any) -> list[str]:
+    return run(**project(tmp_path, **kwargs))
+
+
+def test_a_clean_project_passes_every_gate(tmp_path: Path) -> None:
+    assert violations(tmp_path) == []
+
+
+def test_oc_bdd_7001_undefined_step_in_behave_results_fails(tmp_path: Path) -> None:
+    results = behave_results()
+    step = results[0]["elements"][0]["steps"][1]
+    del step["match"]
+    step["result"] = {"status": "undefined"}
+    found = violations(tmp_path, behave=results)
+    assert any("undefined step 'it holds'" in v for v in found), found
+
+
+def test_oc_bdd_7001_pending_step_in_pytest_bdd_results_fails(tmp_path: Path) -> None:
+    results = pytest_bdd_results()
+    results[0]["elements"][0]["steps"][1]["result"]["status"] = "pending"
+    found = violations(tmp_path, pytest_bdd=results)
+    assert any("pending step" in v for v in found), found
+
+
+def test_oc_bdd_7001_step_missing_from_pytest_bdd_results_counts_as_undefined(
+    tmp_path: Path,
+) -> None:
+    results = pytest_bdd_results()
+    results[0]["elements"][0]["steps"].pop()  # pytest-bdd drops a step it cannot find
+    found = violations(tmp_path, pytest_bdd=results)
+    assert any("undefined step 'it holds'" in v for v in found), found
+
+
+def test_oc_bdd_7001_feature_step_without_a_pattern_is_undefined(tmp_path: Path) -> None:
+    feature = FEATURE.replace("Then it holds", "Then it wobbles")
+    found = violations(tmp_path, feature=feature)
+    assert any("undefined step: then 'it wobbles'" in v for v in found), found
+
+
+def test_oc_bdd_7001_step_matched_by_two_patterns_is_ambiguous(tmp_path: Path) -> None:
+    steps = STEPS + '\n\n@then("it {verb}")\ndef it_verb(verb):\n    assert verb\n'
+    found = violations(tmp_path, steps=steps)
+    assert any("ambiguous step 'it holds'" in v for v in found), found
+
+
+def test_oc_bdd_7002_scenario_without_steps_fails(tmp_path: Path) -> None:
+    feature = FEATURE + "\n  @OC-POOL-3003\n  Scenario: Nothing happens\n"
+    found = violations(tmp_path, feature=feature)
+    assert any("empty scenario" in v and "Nothing happens" in v for v in found), found
+
+
+def test_oc_bdd_7002_outline_without_examples_rows_fails(tmp_path: Path) -> None:
+    feature = FEATURE.replace("      | 1 |\n      | 2 |\n", "")
+    found = violations(tmp_path, feature=feature)
+    assert any("Scenario Outline without Examples rows" in v for v in found), found
+
+
+def test_oc_bdd_7003_then_step_that_asserts_nothing_fails(tmp_path: Path) -> None:
+    steps = STEPS.replace("    assert True\n", "    print('fine')\n")
+    found = violations(tmp_path, steps=steps)
+    assert any("'it_holds'" in v and "asserts nothing" in v for v in found), found
+
+
+def test_oc_bdd_7003_then_step_calling_an_assert_helper_passes(tmp_path: Path) -> None:
+    found = violations(tmp_path)
+    assert not any("asserts nothing" in v for v in found), found
+
+
+def test_step_pattern_that_no_feature_uses_fails(tmp_path: Path) -> None:
+    steps = STEPS + '\n\n@given("a gadget")\ndef a_gadget():\n    pass\n'
+    found = violations(tmp_path, steps=steps)
+    assert any("no feature uses: 'a gadget'" in v for v in found), found
+
+
+def test_oc_bdd_7004_behave_results_with_zero_scenarios_fail(tmp_path: Path) -> None:
+    found = violations(tmp_path, behave=[{"location": "x.feature:1", "elements": []}])
+    assert any("behave.json: the run selected zero scenarios" in v for v in found), found
+
+
+def test_oc_bdd_7004_pytest_bdd_results_with_zero_scenarios_fail(tmp_path: Path) -> None:
+    found = violations(tmp_path, pytest_bdd=[])
+    assert any("pb.json: the run selected zero scenarios" in v for v in found), found
+
+
+def test_oc_bdd_7005_scenario_without_requirement_tag_fails(tmp_path: Path) -> None:
+    feature = FEATURE.replace("  @OC-POOL-3001\n", "  @smoke\n")
+    found = violations(tmp_path, feature=feature)
+    assert any("A widget holds" in v and "no requirement-ID tag" in v for v in found), found
+
+
+def test_oc_bdd_7005_custom_id_pattern_is_honoured(tmp_path: Path) -> None:
+    paths = project(tmp_path)
+    found = run(**paths, id_pattern=r"^REQ-\d+$")
+    assert sum("no requirement-ID tag" in v for v in found) == 2, found
+
+
+def test_oc_bdd_7006_outcome_difference_on_one_examples_row_fails(tmp_path: Path) -> None:
+    pb = pytest_bdd_results(["passed", "passed", "failed"])
+    found = violations(tmp_path, pytest_bdd=pb)
+    diffs = [v for v in found if "behave says" in v]
+    assert diffs == [
+        "widgets.feature 'A widget counts' (Examples row 2): "
+        "behave says passed, pytest-bdd says failed"
+    ], found
+
+
+def test_cli_exits_1_with_violations_and_0_when_clean(tmp_path: Path, capsys: Any) -> None:
+    paths = project(tmp_path)
+    args = [
+        "--features",
+        str(paths["features"]),
+        "--steps",
+        str(paths["steps"][0]),
+        "--behave",
+        str(paths["behave"]),
+        "--pytest-bdd",
+        str(paths["pytest_bdd"]),
+    ]
+    assert main(args) == 0
+    (paths["features"] / "widgets.feature").write_text(FEATURE.replace("@OC-POOL-3001", "@x"))
+    assert main(args) == 1
+    assert "no requirement-ID tag" in capsys.readouterr().out
