@@ -37,6 +37,7 @@ from poolmgr.lifecycle import (
     LeasesDrained,
     PreloadFailed,
     PreloadSucceeded,
+    ProbeFailed,
     ProbeOk,
     ReloadRequested,
     StartRequested,
@@ -202,6 +203,16 @@ def restart_due(world: PoolWorld, pool: str) -> None:
     world.wait_for_restart(pool)
 
 
+@step("when", 'a health probe of "{pool}" times out')
+def probe_times_out(world: PoolWorld, pool: str) -> None:
+    world.dispatch(pool, ProbeFailed("no answer within the probe timeout", timed_out=True))
+
+
+@step("when", 'a health probe of "{pool}" answers again')
+def probe_answers(world: PoolWorld, pool: str) -> None:
+    world.dispatch(pool, ProbeOk())
+
+
 @step("when", 'a heartbeat arrives from "{pool}"')
 def heartbeat(world: PoolWorld, pool: str) -> None:
     world.dispatch(pool, ProbeOk())
@@ -239,6 +250,41 @@ def then_last_error(world: PoolWorld, pool: str, cause: str) -> None:
     assert error is not None, f"pool {pool} reports no last error"
     assert_equal(error.cause.value, cause, f"last error cause of {pool}")
     assert error.message, "the last error carries no message"
+
+
+REGISTRY_FIELDS = (
+    "live",
+    "ready",
+    "draining",
+    "state",
+    "last_heartbeat_ms",
+    "model_ref",
+    "engine",
+    "engine_version",
+    "model_digest",
+    "last_error",
+    "slots_total",
+    "slots_free",
+    "active_leases",
+    "restart_count",
+    "next_restart_at_ms",
+)
+
+
+@step("then", 'the registry entry of "{pool}" reads')
+def then_registry_entry(world: PoolWorld, pool: str, docstring: str) -> None:
+    """Each doc-string line ``field: value`` must match the pool's registry entry."""
+    snap = world.registry.snapshot(pool)
+    for field in REGISTRY_FIELDS:
+        assert hasattr(snap, field), f"the registry entry has no field {field}"
+    for line in docstring.strip().splitlines():
+        field, _, expected = (part.strip() for part in line.partition(":"))
+        assert field in REGISTRY_FIELDS, f"{field} is not a registry field"
+        value = getattr(snap, field)
+        shown = value.value if hasattr(value, "value") else value
+        if field == "last_error":
+            shown = None if value is None else value.cause.value
+        assert_equal(str(shown).lower() if isinstance(shown, bool) else str(shown), expected, field)
 
 
 @step("then", 'the pool "{pool}" reports no last error')
@@ -780,6 +826,13 @@ def then_config_reason(world: PoolWorld, text: str) -> None:
     error = world.error
     assert error is not None, "the config was accepted"
     assert text in str(error), f"{text!r} not in {error}"
+
+
+@step("then", 'no refusal repeats the text "{text}"')
+def then_config_not_echoed(world: PoolWorld, text: str) -> None:
+    error = world.error
+    assert error is not None, "the config was accepted"
+    assert text not in str(error), f"the refusal repeats {text!r}: {error}"
 
 
 @step("then", "the config is accepted")

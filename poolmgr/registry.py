@@ -85,9 +85,7 @@ class Registry:
         self._lock = threading.RLock()
         self._pools: dict[str, _Pool] = {}
 
-    def register(
-        self, machine: PoolMachine, leases: LeaseTable, *, engine: str, cpu: bool
-    ) -> None:
+    def register(self, machine: PoolMachine, leases: LeaseTable, *, engine: str, cpu: bool) -> None:
         pool_id = machine.pool_id
         if leases.pool_id != pool_id:
             raise ValueError(f"lease table belongs to {leases.pool_id!r}, not {pool_id!r}")

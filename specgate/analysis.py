@@ -21,13 +21,16 @@ import markdown_it
 from markdown_it.token import Token as MdToken
 
 from specgate import ids
-from specgate.cache import ParseCache, parallel_map, sha256_bytes
+from specgate.cache import ParseCache, code_version, parallel_map, sha256_bytes
 from specgate.diagnostics import Code, Diagnostic
 from specgate.ids import Level, TokenKind
 from specgate.markdown import Slugger, block_parser, inline_text, line_starts
+from specgate.paths import display_path
 
 RECORD_KEYS = ("id", "title", "text", "section", "level", "link", "source", "fingerprint")
-CACHE_VERSION = f"analysis-3;markdown-it-py-{markdown_it.__version__}"
+CACHE_VERSION = f"analysis;markdown-it-py-{markdown_it.__version__};" + code_version(
+    "analysis.py", "ids.py", "markdown.py", "diagnostics.py"
+)
 
 _DEF_START = re.compile(r"\[([^\]\s]+)\](?![(\[])")
 _BOILERPLATE = re.compile(r"RFC\s*2119|RFC\s*8174|BCP\s*14")
@@ -343,6 +346,7 @@ def analyze_text(text: str, path: str) -> FileAnalysis:
     requirements = []
     for d in walker.defs:
         body = ids.collapse_ws(" ".join(p for p in d.parts if p))
+        level = ids.level_of(body)
         link = f"{path}#{d.anchor}" if d.anchor else path
         requirements.append(
             Requirement(
@@ -350,7 +354,7 @@ def analyze_text(text: str, path: str) -> FileAnalysis:
                 title=ids.title_of(body),
                 text=body,
                 section=d.section,
-                level=ids.level_of(body),
+                level=level,
                 link=link,
                 file=path,
                 line=d.line,
@@ -358,7 +362,7 @@ def analyze_text(text: str, path: str) -> FileAnalysis:
                 fingerprint=ids.fingerprint(body),
             )
         )
-        if ids.level_of(body) is not Level.INFO:
+        if level is not Level.INFO:
             walker.has_keyword = True
         if not body:
             walker.diagnostics.append(
@@ -429,14 +433,6 @@ def check_corpus(files: Sequence[FileAnalysis]) -> Corpus:
                     )
                 )
     return Corpus(tuple(files), tuple(first.values()), tuple(sorted(diagnostics)))
-
-
-def display_path(path: Path) -> str:
-    """POSIX path relative to the current directory when inside it, else as given."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def _analyze_job(job: tuple[str, bytes]) -> dict[str, Any]:

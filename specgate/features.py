@@ -15,14 +15,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from gherkin import Compiler, Parser
-from gherkin.errors import CompositeParserException, ParserError
-
 from specgate import ids
-from specgate.analysis import display_path
-from specgate.cache import ParseCache, parallel_map, sha256_bytes
+from specgate.cache import ParseCache, code_version, parallel_map, sha256_bytes
+from specgate.paths import display_path
 
-CACHE_VERSION = f"features-2;gherkin-{metadata.version('gherkin-official')}"
+CACHE_VERSION = f"features;gherkin-{metadata.version('gherkin-official')};" + code_version(
+    "features.py", "ids.py"
+)
 
 
 @dataclass(frozen=True)
@@ -142,6 +141,10 @@ def _dedupe(tags: Iterable[str]) -> tuple[str, ...]:
 
 def parse_feature_text(text: str, feature: str, rel: str) -> list[Scenario]:
     """Scenarios of one feature file; raises ``FeatureParseError`` with every parser error."""
+    # Imported here: warm runs take every scenario from the cache and never need the parser.
+    from gherkin import Compiler, Parser
+    from gherkin.errors import CompositeParserException, ParserError
+
     try:
         document: Any = Parser().parse(text)
     except (CompositeParserException, ParserError) as exc:

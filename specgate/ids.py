@@ -94,7 +94,7 @@ def classify_token(text: str, source: str, start: int, *, bracketed: bool) -> To
     Uppercase-prefixed tokens are judged everywhere; lowercase or mixed-case ones only inside
     square brackets (``[oc-pool-3001]``), so prose such as "orch-style" is left alone.
     """
-    if any(ch in LOOKALIKE_DASHES for ch in text):
+    if not LOOKALIKE_DASHES.isdisjoint(text):
         return TokenKind.LOOKALIKE
     if is_valid_id(text):
         return TokenKind.VALID
@@ -171,6 +171,8 @@ _RANK = {Level.MUST: 3, Level.SHOULD: 2, Level.MAY: 1, Level.INFO: 0}
 
 def blank_code_spans(text: str) -> str:
     """Replace inline code spans by spaces (same length): quoted keywords do not count."""
+    if "`" not in text:
+        return text
     return _CODE_SPAN_RE.sub(lambda m: " " * len(m.group(0)), text)
 
 
@@ -219,6 +221,8 @@ TITLE_LIMIT = 120
 
 def plain_text(text: str) -> str:
     """``text`` without Markdown emphasis markers and code-span backticks (code kept as is)."""
+    if "`" not in text:
+        return _strip_emphasis(text)
     out = []
     last = 0
     for match in _CODE_SPAN_RE.finditer(text):
@@ -230,6 +234,8 @@ def plain_text(text: str) -> str:
 
 
 def _strip_emphasis(text: str) -> str:
+    if "*" not in text and "_" not in text:
+        return text
     for pattern in _EMPHASIS_PAIRS:
         text = pattern.sub(r"\1", text)
     return text

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from specgate.analysis import display_path
 from specgate.markdown import anchors_of, links_of
+from specgate.paths import display_path
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _MARKDOWN_SUFFIXES = (".md", ".markdown")

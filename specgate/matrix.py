@@ -9,8 +9,9 @@ the scenarios with their combined outcomes, and the review lock:
   requirement text changed since it was last reviewed (fingerprint differs from the lock),
   or it is cited by scenarios and was never reviewed.
 - violations: a MUST requirement with no passing scenario; a tag naming an unknown ID; a tag
-  naming a retired ID; a scenario with no ID tag (when tags are required); a suspect
-  requirement.
+  naming a retired ID; a scenario with no tag naming a defined requirement (when tags are
+  required: OC-BDD-7005); a suspect requirement; optionally a scenario whose outcome differs
+  between results files (runner parity, OC-BDD-7006).
 
 ``build_matrix`` is pure; ``load_requirements`` and the lock helpers read and write files.
 """
@@ -107,10 +108,35 @@ def render_lock(reviewed: Mapping[str, str]) -> str:
     return dump_mapping(LOCK_KEY, ordered, LOCK_COMMENTS)
 
 
+WAIVER_KEY = "waived"
+
+
+def load_waivers(path: Path) -> dict[str, str]:
+    """The waiver file: requirement ID -> why it has no passing scenario yet (and where it will).
+
+    A missing file means no waivers.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read waivers: {exc}") from exc
+    try:
+        waivers = load_mapping(WAIVER_KEY, text)
+    except (ValueError, YamlShapeError) as exc:
+        raise InputError(f"{path}: bad waiver file: {exc}") from exc
+    for req_id, reason in waivers.items():
+        if not reason.strip():
+            raise InputError(f"{path}: waiver for {req_id} gives no reason")
+    return waivers
+
+
 class Status(StrEnum):
     COVERED = "covered"
     FAILING = "failing"
     UNCOVERED = "uncovered"
+    WAIVED = "waived"
     SUSPECT = "suspect"
     INFO = "info"
     RETIRED = "retired"
@@ -121,7 +147,10 @@ class ViolationKind(StrEnum):
     UNKNOWN_ID = "unknown-id"
     RETIRED_ID = "retired-id"
     UNTAGGED = "untagged-scenario"
+    RUNNER_MISMATCH = "runner-mismatch"
     SUSPECT = "suspect"
+    STALE_WAIVER = "stale-waiver"
+    UNKNOWN_WAIVER = "unknown-waiver"
 
 
 @dataclass(frozen=True, order=True)
@@ -141,6 +170,7 @@ class Row:
     reviewed: str | None
     scenarios: tuple[str, ...]
     passing: int
+    waiver: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,21 +227,49 @@ def build_matrix(
     reviewed: Mapping[str, str],
     *,
     require_tags: bool = True,
+    allow_undefined: Sequence[str] = (),
+    require_parity: bool = False,
     warnings: Sequence[str] = (),
     results_files: Sequence[str] = (),
+    waived: Mapping[str, str] | None = None,
 ) -> Matrix:
+    """``allow_undefined``: ID prefixes (e.g. ``ORCH``) whose tags may name IDs no spec defines
+    (umbrella IDs); such tags are ignored. ``require_parity``: a scenario whose outcome differs
+    between results files is a violation (OC-BDD-7006). ``waived``: requirement ID -> reason; a
+    waived MUST requirement with no passing scenario is shown as ``waived`` instead of failing
+    the gate, a waiver on a requirement that now has a passing scenario is a violation (waivers
+    only shrink), and a waiver naming an unknown ID is a violation."""
+    waived = dict(waived or {})
     known = {r.id: r for r in requirements}
     linked: dict[str, list[Scenario]] = {r.id: [] for r in requirements}
     violations: list[Violation] = []
+    umbrella = tuple(f"{prefix}-" for prefix in allow_undefined)
     for scenario in scenarios:
         tags = scenario.id_tags
         where = f"{scenario.key} ({scenario.name})"
-        if not tags and require_tags:
+        if require_tags and not any(t in known for t in tags):
             violations.append(
-                Violation(ViolationKind.UNTAGGED, scenario.key, f"{where}: no requirement ID tag")
+                Violation(
+                    ViolationKind.UNTAGGED,
+                    scenario.key,
+                    f"{where}: no tag names a defined requirement",
+                )
             )
+        if require_parity:
+            seen = {o for _, o in runs.get(scenario.key, NOT_RUN).by_file}
+            if len(seen) > 1:
+                by_file = ", ".join(f"{f}: {o}" for f, o in runs[scenario.key].by_file)
+                violations.append(
+                    Violation(
+                        ViolationKind.RUNNER_MISMATCH,
+                        scenario.key,
+                        f"{where}: outcomes differ between runners ({by_file})",
+                    )
+                )
         for tag in tags:
             if tag not in known:
+                if umbrella and tag.startswith(umbrella):
+                    continue
                 violations.append(
                     Violation(
                         ViolationKind.UNKNOWN_ID,
@@ -236,13 +294,18 @@ def build_matrix(
         recorded = reviewed.get(req.id)
         suspect = recorded != req.fingerprint if recorded is not None else bool(cited)
         passing = sum(1 for o in outcomes if o is Outcome.PASSED)
+        status = _status(req, outcomes, suspect)
+        is_waived = req.id in waived
+        if is_waived and status is Status.UNCOVERED:
+            status = Status.WAIVED
         row = Row(
             req,
-            _status(req, outcomes, suspect),
+            status,
             suspect,
             recorded,
             tuple(s.key for s in cited),
             passing,
+            waived.get(req.id),
         )
         rows.append(row)
         if suspect:
@@ -255,7 +318,17 @@ def build_matrix(
                     f"check its scenarios, then run `spec-trace review {req.id}`",
                 )
             )
+        if is_waived and passing:
+            violations.append(
+                Violation(
+                    ViolationKind.STALE_WAIVER,
+                    req.id,
+                    f"{req.id} has a passing scenario now: remove its waiver",
+                )
+            )
         if req.level is Level.MUST and not passing and not ids.is_retired(req.id):
+            if is_waived and not any(o in (Outcome.FAILED, Outcome.UNDEFINED) for o in outcomes):
+                continue
             summary = ", ".join(sorted({str(o) for o in outcomes})) or "no scenario"
             violations.append(
                 Violation(
@@ -265,6 +338,14 @@ def build_matrix(
                     f"({summary})",
                 )
             )
+    for req_id in sorted(set(waived) - set(known), key=ids.id_sort_key):
+        violations.append(
+            Violation(
+                ViolationKind.UNKNOWN_WAIVER,
+                req_id,
+                f"waiver names {req_id}, which no spec defines",
+            )
+        )
     return Matrix(
         rows=tuple(rows),
         scenarios=tuple(scenarios),

@@ -10,6 +10,7 @@ from the URL fragment, e.g. ``report.html#status=failing&level=must&q=drain``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from html import escape
 
 from specgate.ids import Level
@@ -35,7 +36,7 @@ table.counts td,table.counts th{text-align:right}table.counts th:first-child{tex
 .badge{display:inline-block;border-radius:1rem;padding:0 .55rem;font-size:.8rem;font-weight:600;
 border:1px solid currentColor;white-space:nowrap}
 .covered,.passed{color:var(--ok)}.failing,.failed{color:var(--bad)}
-.uncovered,.undefined{color:var(--warn)}.suspect{color:var(--sus)}
+.uncovered,.undefined,.waived{color:var(--warn)}.suspect{color:var(--sus)}
 .info,.retired,.skipped,.not-run{color:var(--mute)}
 td.text{color:#1f2328}.title{font-weight:600}.meta{color:var(--mute);font-size:.85rem}
 .filters{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;margin:.5rem 0 .8rem;
@@ -77,6 +78,7 @@ _JS = """
 """
 
 
+@lru_cache(maxsize=64)
 def _badge(value: str) -> str:
     return f'<span class="badge {escape(value)}">{escape(value)}</span>'
 
@@ -129,7 +131,9 @@ def _row_html(matrix: Matrix, row: Row, by_key: dict[str, int], href: Callable[[
         f'<tr id="{escape(req.id)}" data-status="{escape(str(row.status))}" '
         f'data-level="{escape(str(req.level))}" data-search="{escape(search)}">'
         f'<td class="id"><a href="{escape(href(req.link))}">{escape(req.id)}</a></td>'
-        f"<td>{escape(str(req.level))}</td><td>{_badge(str(row.status))}</td>"
+        f"<td>{escape(str(req.level))}</td><td>{_badge(str(row.status))}"
+        + (f'<div class="waiver">{escape(row.waiver)}</div>' if row.waiver else "")
+        + "</td>"
         f'<td class="text"><div class="title">{escape(req.title)}</div>'
         f"<details><summary>full text</summary><p>{escape(req.text)}</p>"
         f'<p class="meta">section: {escape(req.section or "-")} · source: {escape(req.source)}'

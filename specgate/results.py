@@ -114,12 +114,20 @@ def _steps(raw: Sequence[Any]) -> tuple[tuple[Outcome, ...], tuple[str, ...], st
     outcomes: list[Outcome] = []
     names: list[str] = []
     error = ""
+    status_map = _STATUS_MAP
     for step in raw:
         if not isinstance(step, dict):
             raise ResultsError("a step is not an object")
         result = step.get("result")
-        status = normalise_status(result.get("status")) if isinstance(result, dict) else None
-        outcomes.append(status or Outcome.SKIPPED)
+        if isinstance(result, dict):
+            status = result.get("status")
+            outcomes.append(
+                status_map.get(status, Outcome.SKIPPED)
+                if isinstance(status, str)
+                else Outcome.SKIPPED
+            )
+        else:
+            outcomes.append(Outcome.SKIPPED)
         names.append(str(step.get("name", "")))
         if not error and isinstance(result, dict) and result.get("error_message"):
             message = result["error_message"]
@@ -231,9 +239,12 @@ def _narrow(cands: list[Scenario], keep: list[Scenario]) -> list[Scenario]:
 
 
 def _pick(index: _FeatureIndex, element: ResultElement) -> Scenario | None:
-    cands = index.by_line.get(element.line) or index.by_scenario_line.get(element.line) or []
+    at_line = index.by_line.get(element.line) or index.by_scenario_line.get(element.line) or []
+    cands = [s for s in at_line if s.name == element.name]
     if not cands:
-        cands = [s for s in index.scenarios if s.name == element.name]
+        # The feature file may have moved since the run: look the scenario up by name, and
+        # only trust the line alone when no scenario has that name (a renamed outline row).
+        cands = [s for s in index.scenarios if s.name == element.name] or at_line
     if len(cands) > 1 and element.param is not None:
         param = element.param
         cands = _narrow(cands, [s for s in cands if _param_matches(param, s.example_values)])
@@ -299,10 +310,15 @@ def map_results(
     runs: dict[str, ScenarioRun] = {}
     by_key = {s.key: s for s in scenarios}
     for key, entries in seen.items():
+        count = len(by_key[key].steps)
+        if len(entries) == 1:  # the common case: one result for the scenario
+            shown, outcome, steps, error = entries[0]
+            padded = steps[:count] + (Outcome.NOT_RUN,) * (count - len(steps))
+            runs[key] = ScenarioRun(outcome, ((shown, outcome),), padded, error)
+            continue
         per_file: dict[str, Outcome] = {}
         for shown, outcome, _, _ in entries:
             per_file[shown] = worst([per_file.get(shown, Outcome.PASSED), outcome])
-        count = len(by_key[key].steps)
         steps = tuple(
             worst(e[2][i] if i < len(e[2]) else Outcome.NOT_RUN for e in entries)
             for i in range(count)

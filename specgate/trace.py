@@ -8,10 +8,14 @@ and pytest-bdd cucumber JSON) and the review lock (``--lock``, default
 ``spec/trace.lock.yaml``), and builds the requirement x scenario x outcome matrix.
 
 The gate fails on: a MUST requirement with no passing scenario; a tag naming an unknown (or
-retired) ID; a scenario without any ID tag (unless ``--no-require-tags``); a suspect
-requirement, whose text changed since it was reviewed (or that scenarios cite but nobody ever
-reviewed). ``spec-trace review ID [ID...]`` (or ``review --all``) records the current
-fingerprints in the lock once the scenarios have been checked against the new text.
+retired) ID (``--allow-undefined ORCH`` accepts undefined umbrella IDs of that prefix); a
+scenario without a tag naming a defined requirement (OC-BDD-7005; off with
+``--no-require-tags``); a suspect requirement, whose text changed since it was reviewed (or
+that scenarios cite but nobody ever reviewed); with ``--require-parity``, a scenario whose
+outcome differs between the results files (OC-BDD-7006).
+
+``spec-trace review ID [ID...]`` (or ``review --all``) records the current fingerprints in the
+lock once the scenarios have been checked against the new text.
 
 Output: a summary table and the violations, or ``--json``; ``--html OUT`` writes a
 self-contained report page.
@@ -29,8 +33,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from specgate.analysis import display_path
-from specgate.cache import cache_dir_from
+from specgate.cache import cache_dir_from, no_gc
 from specgate.features import FeatureParseError, load_features
 from specgate.matrix import (
     InputError,
@@ -39,8 +42,10 @@ from specgate.matrix import (
     build_matrix,
     load_lock,
     load_requirements,
+    load_waivers,
     render_lock,
 )
+from specgate.paths import display_path
 from specgate.report_html import render_html
 from specgate.results import (
     NOT_RUN,
@@ -92,6 +97,26 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="every scenario must carry a requirement ID tag (default: on)",
+    )
+    parser.add_argument(
+        "--allow-undefined",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="tags with this ID prefix (e.g. ORCH) may name IDs no spec defines (umbrella IDs); "
+        "they neither count as coverage nor fail the gate; repeatable",
+    )
+    parser.add_argument(
+        "--require-parity",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="fail when a scenario's outcome differs between results files (default: off)",
+    )
+    parser.add_argument(
+        "--waivers",
+        default="spec/trace.waivers.yaml",
+        help="requirement ID -> reason it has no passing scenario yet; a missing file means "
+        "none (default: spec/trace.waivers.yaml)",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--html", metavar="OUT", help="write a self-contained HTML report")
@@ -146,8 +171,9 @@ def review(argv: list[str]) -> int:
         f"spec-trace review: {len(changed)} re-stamped, {len(dropped)} dropped, "
         f"{len(updated)} recorded in {display_path(lock_path)}"
     )
-    for rid in changed:
-        print(f"  reviewed {rid}")
+    if len(changed) <= 20:
+        for rid in changed:
+            print(f"  reviewed {rid}")
     return EXIT_OK
 
 
@@ -219,6 +245,7 @@ def to_json(matrix: Matrix) -> dict[str, Any]:
                 "suspect": row.suspect,
                 "reviewed_fingerprint": row.reviewed,
                 "passing": row.passing,
+                "waiver": row.waiver,
                 "scenarios": list(row.scenarios),
             }
             for row in matrix.rows
@@ -272,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "review":
         return review(argv[1:])
     args = build_parser().parse_args(argv)
+    with no_gc():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     features_dir = Path(args.features)
     if not features_dir.is_dir():
         return _err(f"features directory not found: {features_dir}")
@@ -279,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         requirements = load_requirements(Path(args.requirements))
         reviewed = load_lock(Path(args.lock))
+        waived = load_waivers(Path(args.waivers))
         scenarios = load_features(features_dir, cache_dir)
         results, warnings = _load_results(args.results, args.allow_missing_results)
     except FeatureParseError as exc:
@@ -294,8 +327,11 @@ def main(argv: list[str] | None = None) -> int:
         mapped.runs,
         reviewed,
         require_tags=args.require_tags,
+        allow_undefined=args.allow_undefined,
+        require_parity=args.require_parity,
         warnings=[*warnings, *mapped.warnings],
         results_files=[shown for shown, _ in results],
+        waived=waived,
     )
     if args.json:
         print(json.dumps(to_json(matrix), indent=1, ensure_ascii=False))

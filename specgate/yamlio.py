@@ -11,18 +11,24 @@ as a hand-edited file, is read with ``yaml.safe_load`` instead, so every valid Y
 from __future__ import annotations
 
 import json
+import json.encoder
 import re
-from collections.abc import Mapping, Sequence
-
-import yaml
+from collections.abc import Callable, Mapping, Sequence
 
 # Characters YAML 1.1 treats as line breaks or non-printable, which json.dumps leaves raw.
 _YAML_UNSAFE_RE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
 
 
+_encode_basestring: Callable[[str], str] = (
+    getattr(json.encoder, "c_encode_basestring", None) or json.encoder.py_encode_basestring
+)
+
+
 def quote(value: str) -> str:
-    """A YAML double-quoted scalar for ``value``."""
-    dumped = json.dumps(value, ensure_ascii=False)
+    """A YAML double-quoted scalar for ``value`` (a JSON string, YAML line breaks escaped)."""
+    dumped = _encode_basestring(value)
+    if _YAML_UNSAFE_RE.search(dumped) is None:
+        return dumped
     return _YAML_UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", dumped)
 
 
@@ -63,9 +69,8 @@ def dump_mapping(name: str, mapping: Mapping[str, str], comments: Sequence[str])
     return "".join(out)
 
 
-_RECORD_LINE = re.compile(r'(- |  )([A-Za-z_][A-Za-z0-9_]*): ("(?:[^"\\]|\\.)*")\n?\Z')
 _MAPPING_LINE = re.compile(
-    r'  ("(?:[^"\\]|\\.)*"|[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+): ("(?:[^"\\]|\\.)*")\n?\Z'
+    r'  ("(?:[^"\\]+|\\.)*"|[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+): ("(?:[^"\\]+|\\.)*")\n?\Z'
 )
 
 
@@ -73,27 +78,59 @@ class YamlShapeError(ValueError):
     """The document is valid YAML but not the shape the caller needs."""
 
 
+_RECORD_LINE_RE = re.compile(r'^(- |  )([A-Za-z_][A-Za-z0-9_]*): ("[^\n]*")$', re.MULTILINE)
+
+
 def _fast_records(text: str) -> list[dict[str, str]] | None:
+    """Records of a file in exactly the ``dump_records`` shape, else None.
+
+    One multi-line regex finds every ``key: "value"`` line (each line must match); the quoted
+    values are then decoded by a single ``json.loads`` over all of them, many times faster
+    than decoding them one by one.
+    """
+    lines = text.splitlines()
+    skip = 0
+    while skip < len(lines) and (not lines[skip] or lines[skip].startswith("#")):
+        skip += 1
+    body = lines[skip:]
+    if body == ["[]"]:
+        return []
+    found = _RECORD_LINE_RE.findall("\n".join(body))
+    if len(found) != len(body):
+        return None
+    values = _decode_all([raw for _, _, raw in found])
+    if values is None:
+        return None
     records: list[dict[str, str]] = []
-    body = False
-    for line in text.splitlines():
-        if not body and (not line or line.startswith("#")):
-            continue
-        if not body and line == "[]":
-            body = True
-            records = []
-            continue
-        match = _RECORD_LINE.match(line)
-        if match is None:
-            return None
-        body = True
-        lead, key, value = match.groups()
+    for (lead, key, _), value in zip(found, values, strict=True):
         if lead == "- ":
             records.append({})
         elif not records or key in records[-1]:
             return None
-        records[-1][key] = json.loads(value)
+        records[-1][key] = value
     return records
+
+
+def _decode_all(raws: list[str]) -> list[str] | None:
+    """Decode JSON string literals in one call; None unless each one is exactly one string."""
+    if not raws:
+        return []
+    try:
+        values = json.loads("[" + ",".join(raws) + "]")
+    except ValueError:
+        return None
+    if len(values) != len(raws) or not all(isinstance(v, str) for v in values):
+        return None
+    return [str(v) for v in values]
+
+
+def _safe_load(text: str) -> object:
+    import yaml  # only for files this module did not write: the fast paths need no PyYAML
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise YamlShapeError(f"not valid YAML: {exc}") from exc
 
 
 def load_records(text: str) -> list[dict[str, str]]:
@@ -101,7 +138,7 @@ def load_records(text: str) -> list[dict[str, str]]:
     fast = _fast_records(text)
     if fast is not None:
         return fast
-    data = yaml.safe_load(text)
+    data = _safe_load(text)
     if data is None:
         return []
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
@@ -109,20 +146,34 @@ def load_records(text: str) -> list[dict[str, str]]:
     return [{str(k): "" if v is None else str(v) for k, v in item.items()} for item in data]
 
 
+def _fast_mapping(name: str, text: str) -> dict[str, str] | None:
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    if not lines or lines[0] != f"{name}:":
+        return None
+    keys: list[str] = []
+    raws: list[str] = []
+    for line in lines[1:]:
+        match = _MAPPING_LINE.match(line)
+        if match is None:
+            return None
+        keys.append(match.group(1))
+        raws.append(match.group(2))
+    values = _decode_all(raws)
+    quoted = _decode_all([k for k in keys if k.startswith('"')])
+    if values is None or quoted is None:
+        return None
+    unquoted = iter(quoted)
+    return {
+        (next(unquoted) if k.startswith('"') else k): v for k, v in zip(keys, values, strict=True)
+    }
+
+
 def load_mapping(name: str, text: str) -> dict[str, str]:
     """Read ``{name: {key: value}}`` (fast path for files written by ``dump_mapping``)."""
-    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
-    if lines and lines[0] == f"{name}:":
-        result: dict[str, str] = {}
-        for line in lines[1:]:
-            match = _MAPPING_LINE.match(line)
-            if match is None:
-                break
-            key = match.group(1)
-            result[json.loads(key) if key.startswith('"') else key] = json.loads(match.group(2))
-        else:
-            return result
-    data = yaml.safe_load(text)
+    fast = _fast_mapping(name, text)
+    if fast is not None:
+        return fast
+    data = _safe_load(text)
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -94,3 +94,39 @@ Feature: Configuration is checked before anything starts
       """
     When the config is checked
     Then the config is refused naming the field "pools[1].devices"
+
+  @OC-CFG-5004
+  Scenario: A token written into the config text is refused without echoing it
+    Given a config file "pools.yaml" containing
+      """
+      manager:
+        auth:
+          token: s3cr3t-canary-value
+      pools:
+        - id: dev
+          engine: stub
+          model: stub://tiny
+          devices: []
+          cpu: true
+      """
+    When the config is checked
+    Then the config is refused naming the field "manager.auth.token"
+    And the config is refused with a reason mentioning "token_env"
+    And no refusal repeats the text "s3cr3t-canary-value"
+
+  @OC-CFG-5004
+  Scenario: The token source is named, not the token
+    Given a config file "pools.yaml" containing
+      """
+      manager:
+        auth:
+          token_env: POOLMGR_TOKEN
+      pools:
+        - id: dev
+          engine: stub
+          model: stub://tiny
+          devices: []
+          cpu: true
+      """
+    When the config is checked
+    Then the config is accepted

@@ -6,7 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ Feature: Trace demo
 LINES = {"first": 5, "second": 9}
 
 
-def behave_results(feature: str, outcomes: dict[str, list[str | None]]) -> str:
+def behave_results(feature: str, outcomes: Mapping[str, Sequence[str | None]]) -> str:
     """A results file in the shape behave's JSON formatter writes (see specgate.results)."""
     elements: list[dict[str, Any]] = []
     for name, statuses in outcomes.items():
@@ -79,8 +79,8 @@ def behave_results(feature: str, outcomes: dict[str, list[str | None]]) -> str:
     return json.dumps([feature_entry])
 
 
-PASS = ["passed", "passed"]
-FAIL = ["passed", "failed"]
+PASS: list[str | None] = ["passed", "passed"]
+FAIL: list[str | None] = ["passed", "failed"]
 
 
 def setup(
@@ -88,7 +88,7 @@ def setup(
     *,
     spec: str = SPEC,
     feature: str = FEATURE,
-    outcomes: dict[str, list[str | None]] | None = None,
+    outcomes: Mapping[str, Sequence[str | None]] | None = None,
     review: bool = True,
 ) -> None:
     write("spec/t.md", spec)
@@ -448,3 +448,118 @@ def test_end_to_end_with_real_behave_and_pytest_bdd_runs(
         "second": dict.fromkeys(both, "failed"),
     }
     assert code == 0
+
+
+def test_results_of_a_moved_scenario_are_matched_by_name(
+    write: Write, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup(write, outcomes={"first": PASS, "second": FAIL})
+    shifted = FEATURE.replace(
+        "  @OC-T-1002\n", "  # a comment added after the run\n\n  @OC-T-1002\n"
+    )
+    write("features/t.feature", shifted)
+    code, payload = run_json(capsys)
+    got = {s["name"]: (s["line"], s["outcome"]) for s in payload["scenarios"]}
+    assert got == {"first": (7, "passed"), "second": (11, "failed")}
+    assert payload["warnings"] == []
+    assert code == 0
+
+
+def test_result_for_a_scenario_that_no_longer_exists_is_a_warning(
+    write: Write, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup(write)
+    write("features/t.feature", FEATURE.split("  Scenario: second")[0])
+    code, payload = run_json(capsys)
+    assert payload["warnings"] == [
+        "reports/behave.json: result for features/t.feature:9 'second' matches no scenario of "
+        "the feature files"
+    ]
+    assert code == 0
+
+
+def test_oc_bdd_7005_undefined_umbrella_tags_are_allowed_only_by_prefix(
+    write: Write, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup(write, feature=FEATURE.replace("@OC-T-1002", "@OC-T-1002 @ORCH-3010"))
+    code, payload = run_json(capsys)
+    assert (code, kinds(payload)) == (1, [("unknown-id", "features/t.feature:5")])
+    code, payload = run_json(capsys, "--allow-undefined", "ORCH")
+    assert (code, kinds(payload)) == (0, [])
+
+
+def test_oc_bdd_7005_umbrella_tag_alone_does_not_tag_a_scenario(
+    write: Write, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feature = FEATURE.replace("@OC-T-1001\n", "@ORCH-3010\n")
+    setup(write, feature=feature)
+    code, payload = run_json(capsys, "--allow-undefined", "ORCH")
+    assert code == 1
+    assert ("untagged-scenario", "features/t.feature:9") in kinds(payload)
+
+
+def test_oc_bdd_7006_runner_mismatch_fails_only_when_parity_is_required(
+    write: Write, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup(write, outcomes={"first": PASS, "second": FAIL})
+    write("reports/other.json", behave_results("features/t.feature", {"second": PASS}))
+    args = ["--results", "reports/behave.json", "reports/other.json", "--json"]
+    capsys.readouterr()
+    assert trace.main(args) == 0
+    capsys.readouterr()
+    assert trace.main([*args, "--require-parity"]) == 1
+    payload = json.loads(capsys.readouterr().out)
+    assert kinds(payload) == [("runner-mismatch", "features/t.feature:9")]
+
+
+UNTESTED = SPEC + "- [OC-T-1003] An untested thing MUST hold.\n"
+
+
+def test_waived_must_without_scenario_is_shown_as_waived_and_passes_the_gate(
+    write: Write, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup(write, spec=UNTESTED)
+    write("spec/trace.waivers.yaml", 'waived:\n  OC-T-1003: "planned: issue 7"\n')
+    code, payload = run_json(capsys)
+    assert (code, kinds(payload)) == (0, [])
+    assert statuses(payload)["OC-T-1003"] == "waived"
+    row = next(r for r in payload["requirements"] if r["id"] == "OC-T-1003")
+    assert row["waiver"] == "planned: issue 7"
+
+
+def test_waiver_does_not_hide_a_failing_scenario(
+    write: Write, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup(write, outcomes={"first": FAIL, "second": FAIL})
+    write("spec/trace.waivers.yaml", 'waived:\n  OC-T-1001: "later"\n')
+    code, payload = run_json(capsys)
+    assert code == 1
+    assert ("must-not-passing", "OC-T-1001") in kinds(payload)
+
+
+def test_planted_stale_waiver_on_a_covered_requirement_fails_the_gate(
+    write: Write, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup(write)
+    write("spec/trace.waivers.yaml", 'waived:\n  OC-T-1002: "not yet"\n')
+    code, payload = run_json(capsys)
+    assert code == 1
+    assert kinds(payload) == [("stale-waiver", "OC-T-1002")]
+
+
+def test_planted_waiver_for_unknown_id_fails_the_gate(
+    write: Write, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup(write)
+    write("spec/trace.waivers.yaml", 'waived:\n  OC-T-4242: "typo"\n')
+    code, payload = run_json(capsys)
+    assert code == 1
+    assert kinds(payload) == [("unknown-waiver", "OC-T-4242")]
+
+
+def test_waiver_without_reason_is_an_input_error(
+    write: Write, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup(write, spec=UNTESTED)
+    write("spec/trace.waivers.yaml", 'waived:\n  OC-T-1003: ""\n')
+    assert trace.main(["--results", "reports/behave.json"]) == 2

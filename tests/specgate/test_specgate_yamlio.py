@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from specgate.yamlio import dump_mapping, dump_records, load_mapping, load_records
 
-values = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+values = st.text(st.characters(codec="utf-8"), max_size=40)
 records = st.lists(
     st.fixed_dictionaries({"id": values, "text": values, "level": values}), max_size=4
 )

@@ -49,7 +49,13 @@ def make_machine(
         BreakerPolicy(failure_threshold=threshold, window_ms=60_000, cooldown_ms=30_000)
     )
     return PoolMachine(
-        "p1", "model-a", clock, backoff, breaker, probe_failure_threshold=3, heartbeat_stale_ms=5_000
+        "p1",
+        "model-a",
+        clock,
+        backoff,
+        breaker,
+        probe_failure_threshold=3,
+        heartbeat_stale_ms=5_000,
     )
 
 

@@ -74,7 +74,9 @@ class PoolModel(RuleBasedStateMachine):
             heartbeat_stale_ms=10_000,
         )
         self.machine = machine
-        self.reg.register(machine, LeaseTable("p", SLOTS, random.Random(5)), engine="stub", cpu=True)
+        self.reg.register(
+            machine, LeaseTable("p", SLOTS, random.Random(5)), engine="stub", cpu=True
+        )
         self.step = 0
         self.last_spawn = -1
         self.last_preload_ok = -2
@@ -102,7 +104,9 @@ class PoolModel(RuleBasedStateMachine):
                 self.last_spawn = self.step
         snap = self.reg.snapshot("p")
         if snap.restart_count > self.restart_count:
-            self.restart_times.extend([self.clock.now_ms()] * (snap.restart_count - self.restart_count))
+            self.restart_times.extend(
+                [self.clock.now_ms()] * (snap.restart_count - self.restart_count)
+            )
             self.restart_count = snap.restart_count
         if snap.active_leases == 0:
             self.leases = []

@@ -1,0 +1,85 @@
+"""The poolmgr command line, run as a real subprocess (OC-CFG-5002, OC-POOL-3002, 3017, 3023)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.gguf_factory import write_tiny_llama_gguf
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "poolmgr", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_oc_cfg_5002_check_config_accepts_examples_and_refuses_bad_file() -> None:
+    ok = run("check-config", *sorted(str(p) for p in (ROOT / "examples").glob("*.yaml")))
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.count(": ok (") == 3
+    bad = run("check-config", "tests/data/bad_configs/unknown_engine.yaml")
+    assert bad.returncode == 2
+    assert "pools[0].engine" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_oc_pool_3017_plan_of_embedded_default_marks_cpu_pools() -> None:
+    out = run("plan", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    pools = {p["pool_id"]: p for p in doc["pools"]}
+    assert sorted(pools) == ["alpha", "beta"]
+    for pool in pools.values():
+        assert pool["plan"]["cpu"] is True
+        assert pool["plan"]["env"]["CUDA_VISIBLE_DEVICES"] == ""
+
+
+def write_config(tmp_path: Path, model: Path, free_bytes: int, ctx: int) -> Path:
+    config = tmp_path / "pool.yaml"
+    config.write_text(
+        "inventory:\n"
+        "  gpus:\n"
+        f"    - {{index: 0, name: small, total_bytes: {free_bytes}, free_bytes: {free_bytes}}}\n"
+        "pools:\n"
+        "  - id: tiny\n"
+        "    engine: llamacpp\n"
+        f"    model: {model}\n"
+        "    devices: [0]\n"
+        f"    ctx: {ctx}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_oc_pool_3023_plan_caps_context_at_training_context_of_real_gguf(tmp_path: Path) -> None:
+    model = write_tiny_llama_gguf(tmp_path / "tiny.gguf", ctx=2048)
+    config = write_config(tmp_path, model, free_bytes=8 * 2**30, ctx=131072)
+    out = run("plan", "--config", str(config), "--json")
+    assert out.returncode == 0, out.stdout + out.stderr
+    pool = json.loads(out.stdout)["pools"][0]
+    assert pool["plan"]["ctx"] == 2048
+    assert pool["plan"]["ctx_requested"] == 131072
+    assert "training context" in pool["plan"]["ctx_capped_reason"]
+    assert pool["preflight"]["fits"] is True
+    assert "-ngl" in pool["plan"]["engine_flags"]
+
+
+def test_oc_pool_3002_plan_reports_vram_shortfall_and_exits_1(tmp_path: Path) -> None:
+    model = write_tiny_llama_gguf(tmp_path / "tiny.gguf", ctx=2048)
+    config = write_config(tmp_path, model, free_bytes=64 * 2**20, ctx=2048)
+    out = run("plan", "--config", str(config), "--json")
+    assert out.returncode == 1, out.stdout + out.stderr
+    pool = json.loads(out.stdout)["pools"][0]
+    assert pool["preflight"]["fits"] is False
+    assert pool["preflight"]["cause"] == "vram_insufficient"
+    assert pool["preflight"]["devices"][0]["shortfall_bytes"] > 0
