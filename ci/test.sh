@@ -20,6 +20,7 @@ step ruff-format   ruff format --check .
 step mypy          mypy --strict poolmgr specgate harness
 step spec-extract  spec-extract --check
 step spec-lint     spec-lint
+step openapi       python ci/check_openapi.py
 step links         spec-links README.md spec specgate/README.md
 step pytest        pytest -q -p no:cacheprovider --cucumberjson=reports/pytest-bdd.json
 step behave        behave --no-capture -f json.pretty -o reports/behave.json -f progress features

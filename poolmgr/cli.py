@@ -4,6 +4,7 @@
 - ``poolmgr plan [--config FILE] [--json]``: show each pool's launch plan (visible devices,
   engine flags, capped context) and preflight verdict against the GPU inventory (the config's
   static one, else NVML) and this host's free RAM. Exit 0 when every pool fits, 1 otherwise.
+- ``poolmgr serve [--config FILE] [--host H] [--port P]``: run the manager and its control plane.
 - ``poolmgr version``.
 """
 
@@ -105,8 +106,16 @@ def main(argv: list[str] | None = None) -> int:
     plan = sub.add_parser("plan", help="show launch plans and preflight verdicts")
     plan.add_argument("--config", metavar="FILE", help="config file (default: embedded)")
     plan.add_argument("--json", action="store_true", help="machine-readable output")
+    serve = sub.add_parser("serve", help="run the pool manager and its HTTP control plane")
+    serve.add_argument("--config", metavar="FILE", help="config file (default: embedded)")
+    serve.add_argument("--host", help="listen address (default: the config's manager.host)")
+    serve.add_argument("--port", type=int, help="listen port; 0 picks a free one")
     sub.add_parser("version", help="print the version")
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        from poolmgr.serve import main as serve_main  # FastAPI and uvicorn only when serving
+
+        return serve_main(args)
     if args.command == "check-config":
         return check_config_main(list(args.files))
     if args.command == "plan":

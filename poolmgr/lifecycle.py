@@ -280,6 +280,8 @@ class PoolMachine:
             case PreloadFailed(cause=cause, message=message):
                 if self.state not in (PoolState.STARTING, PoolState.PRELOADING):
                     return []
+                if self._engine_expected_exit:
+                    return []  # from the engine being killed; its exit is what counts
                 return self._fatal(now, cause, message, engine_alive=self.pid is not None)
             case EngineExited(exit_code=_, cause=cause, message=message):
                 return self._engine_exited(now, cause, message)
@@ -371,6 +373,9 @@ class PoolMachine:
     def _preload_succeeded(self, now: int, event: PreloadSucceeded) -> list[Action]:
         if self.state not in (PoolState.STARTING, PoolState.PRELOADING):
             return []
+        if self._engine_expected_exit:
+            # The engine that reports this is one we already ordered killed (OC-POOL-3001).
+            return []
         self.preload_ok = True
         self.state = PoolState.READY
         self.last_heartbeat_ms = now
@@ -446,12 +451,16 @@ class PoolMachine:
         self.pid = None
         if self.state is PoolState.DRAINING:
             self.preload_ok = False
+            # The engine is gone: whatever was still in flight on it is lost (OC-POOL-3043).
+            actions = [Action(ActionKind.VOID_LEASES, reason=cause.value)]
+            if not was_expected:
+                self.last_error = LastError(cause, message, now)
             if self._reload_target is not None:
                 self.state = PoolState.STOPPED
-                return self._spawn(now, self._reload_target, count_restart=False)
+                return [*actions, *self._spawn(now, self._reload_target, count_restart=False)]
             if self._stop_after_drain:
                 self.state = PoolState.STOPPED
-            return []
+            return actions
         if was_expected:
             if self._rollback_pending and self.state is PoolState.STARTING:
                 return [Action(ActionKind.SPAWN, model_ref=self.model_ref)]

@@ -118,8 +118,10 @@ class Registry:
         """
         with self._lock:
             pool = self._get(pool_id)
+            preloading = pool.machine.state in (PoolState.STARTING, PoolState.PRELOADING)
             actions = pool.machine.handle(event)
-            if isinstance(event, PreloadSucceeded) and pool.machine.preload_ok:
+            if isinstance(event, PreloadSucceeded) and preloading and pool.machine.preload_ok:
+                # Only a preload the machine accepted may resize the slots (a stale one is ignored).
                 pool.leases.resize(event.slots)
             self._apply_lease_actions(pool, actions)
             return actions

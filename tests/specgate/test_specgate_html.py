@@ -123,6 +123,7 @@ def test_report_shows_summary_counts_and_failing_requirement(report: Path, tmp_p
         "covered": 3,
         "failing": 3,
         "uncovered": 1,
+        "waived": 0,
         "suspect": 0,
         "info": 0,
         "retired": 0,

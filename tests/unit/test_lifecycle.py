@@ -272,6 +272,7 @@ def test_oc_pool_3031_drain_waits_for_leases_then_stops_engine() -> None:
     m.handle(EngineExited(0, Cause.ENGINE_EXITED, "terminated"))
     assert m.state is PoolState.STOPPED
     assert m.backoff.attempt == 0  # a requested stop is not a failure
+    assert m.last_error is None
 
 
 def test_oc_pool_3031_drain_deadline_voids_leases_and_forces_stop() -> None:
@@ -307,7 +308,10 @@ def _reload_to_new_engine(m: PoolMachine, new_ref: str) -> None:
     assert m.draining
     m.handle(LeasesDrained())
     spawn = m.handle(EngineExited(0, Cause.ENGINE_EXITED, "terminated"))
-    assert [(a.kind, a.model_ref) for a in spawn] == [(ActionKind.SPAWN, new_ref)]
+    assert [(a.kind, a.model_ref) for a in spawn] == [
+        (ActionKind.VOID_LEASES, None),
+        (ActionKind.SPAWN, new_ref),
+    ]
     m.handle(EngineStarted(200))
 
 
@@ -362,3 +366,26 @@ def test_start_requested_twice_is_a_conflict() -> None:
     m.handle(StartRequested())
     with pytest.raises(InvalidTransition):
         m.handle(StartRequested())
+
+
+def test_oc_pool_3001_preload_success_from_engine_being_killed_is_ignored() -> None:
+    """Found by the stateful test: the dying engine's late success during a rollback."""
+    m = make_machine(ManualClock())
+    m.handle(ReloadRequested("model-b", deadline_ms=1_000))  # from Stopped: spawns model-b
+    m.handle(EngineStarted(7))
+    actions = m.handle(EngineFault(Cause.DRIVER_ERROR, "CUDA error"))
+    assert ActionKind.KILL_ENGINE in [a.kind for a in actions]
+    m.handle(PreloadSucceeded("late", None, 1))
+    assert not m.ready
+    spawn = m.handle(EngineExited(None, Cause.KILLED_BY_SIGNAL, "SIGKILL"))
+    assert [(a.kind, a.model_ref) for a in spawn] == [(ActionKind.SPAWN, "model-a")]
+
+
+def test_oc_pool_3043_engine_crash_during_drain_voids_leases_and_records_cause() -> None:
+    """Found by the stateful test: a crash while draining for a reload must not keep leases."""
+    m = make_machine(ManualClock())
+    start_ready(m)
+    m.handle(ReloadRequested("model-b", deadline_ms=10_000))
+    actions = m.handle(EngineExited(139, Cause.KILLED_BY_SIGNAL, "segfault"))
+    assert [a.kind for a in actions] == [ActionKind.VOID_LEASES, ActionKind.SPAWN]
+    assert m.last_error is not None and m.last_error.cause is Cause.KILLED_BY_SIGNAL

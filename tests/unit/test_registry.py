@@ -162,3 +162,16 @@ def test_tick_restarts_only_the_failed_pool_and_others_stay_ready() -> None:
     due = reg.tick()
     assert list(due) == ["a"]
     assert reg.snapshot("b").ready
+
+
+def test_oc_pool_3040_stale_preload_report_does_not_shrink_slots_under_leases() -> None:
+    """Found by the stateful test: an ignored preload event must not resize the lease table."""
+    clock = ManualClock()
+    reg = Registry(clock)
+    add_pool(reg, clock, "a", slots=2)
+    make_ready(reg, "a", slots=2)
+    reg.acquire_lease("a")
+    reg.acquire_lease("a")
+    reg.dispatch("a", PreloadSucceeded("stub-1", "sha256:00", 1))
+    snap = reg.snapshot("a")
+    assert (snap.slots_total, snap.active_leases) == (2, 2)

