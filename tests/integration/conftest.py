@@ -44,10 +44,17 @@ def log_dir(tmp_path: Path) -> Path:
     return path
 
 
-def _engine_children() -> list[psutil.Process]:
+def _engine_children(since: float = 0.0) -> list[psutil.Process]:
+    """Engine processes below this test process that were started at or after ``since``.
+
+    Engines of session-scoped fixtures from other test folders (tests/api keeps one manager
+    for the whole session) started earlier and are not this test's to answer for.
+    """
     out = []
     for proc in psutil.Process(os.getpid()).children(recursive=True):
         with contextlib.suppress(psutil.Error):
+            if proc.create_time() < since:
+                continue
             if proc.status() != psutil.STATUS_ZOMBIE and any(
                 marker in " ".join(proc.cmdline()) for marker in ENGINE_MARKERS
             ):
@@ -70,9 +77,11 @@ async def _survivors(procs: list[psutil.Process], timeout_s: float) -> list[psut
 
 @pytest.fixture
 def no_engine_left_behind() -> Iterator[None]:
-    """After the test, no engine process started by this test process may remain."""
+    """After the test, no engine process started during the test may remain."""
+    # create_time has a resolution of 1/CLK_TCK (10 ms); allow for it.
+    started = time.time() - 0.02
     yield
-    alive = asyncio.run(_survivors(_engine_children(), 5.0))
+    alive = asyncio.run(_survivors(_engine_children(started), 5.0))
     for proc in alive:
         with contextlib.suppress(psutil.Error):
             proc.kill()
