@@ -847,3 +847,4 @@ def all_steps() -> list[StepDef]:
 
 
 __all__ = ["STEPS", "StepDef", "all_steps", "step"]
+import harness.live_steps  # noqa: E402,F401  (process-level steps)
