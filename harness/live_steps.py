@@ -381,3 +381,33 @@ def then_no_leftover(world: PoolWorld) -> None:
     assert outcome is not None, "the manager was not stopped"
     assert live.engines_seen, "no engine process was ever seen"
     assert_equal(outcome.leftover_engines, (), "engine pids alive after the manager exited")
+
+
+@step("then", 'the live engine info metric of "{pool}" carries the engine and version it reports')
+def then_engine_info(world: PoolWorld, pool: str) -> None:
+    health = _live(world).health(pool)
+    expected = {
+        ("pool_id", pool),
+        ("engine", str(health["engine"])),
+        ("engine_version", str(health["engine_version"])),
+    }
+    series = [
+        labels
+        for (name, labels), value in _samples(world).items()
+        if name == "engine_info" and value == 1.0 and ("pool_id", pool) in labels
+    ]
+    assert series, f"no engine_info series for {pool}"
+    assert any(expected <= labels for labels in series), f"engine_info {series} lacks {expected}"
+    assert all("model_digest" in dict(labels) for labels in series), "engine_info has no digest"
+
+
+@step("then", 'the live metrics count {n:d} successful preload of "{pool}"')
+def then_preload_outcomes(world: PoolWorld, n: int, pool: str) -> None:
+    key = ("preload_outcomes_total", frozenset({("pool_id", pool), ("result", "success")}))
+    assert_equal(_samples(world).get(key), float(n), f"successful preloads of {pool}")
+
+
+@step("then", "the live metrics report the host memory in use")
+def then_host_ram(world: PoolWorld) -> None:
+    used = _samples(world).get(("host_ram_used_bytes", frozenset()))
+    assert used is not None and used > 0, f"host_ram_used_bytes is {used}"

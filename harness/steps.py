@@ -848,4 +848,5 @@ def all_steps() -> list[StepDef]:
 
 __all__ = ["STEPS", "StepDef", "all_steps", "step"]
 import harness.gate_steps  # noqa: E402  (gate, contract, budget and secret steps)
+import harness.gpu_steps  # noqa: E402  (@gpu steps)
 import harness.live_steps  # noqa: E402,F401  (process-level steps)

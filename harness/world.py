@@ -80,6 +80,8 @@ class PoolWorld:
     config_text: str = ""
     config_source: str = "pools.yaml"
     config: Config | None = None
+    # @gpu scenarios
+    nvml_inventory: GpuInventory | None = None
     _registry: Registry | None = None
     _next_pid: int = 1000
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import pytest
 from pytest_bdd import given, parsers, then, when
 
+from harness.gpu import GPU_TAG, gpu_skip_reason
 from harness.steps import STEPS
 from harness.world import PoolWorld
 
@@ -27,7 +28,14 @@ def world() -> PoolWorld:
 
 
 def pytest_bdd_apply_tag(tag: str, function: Callable[..., object]) -> bool:
-    """Keep requirement-ID tags out of pytest's (strict) marker namespace."""
+    """Keep requirement-ID tags out of pytest's (strict) marker namespace.
+
+    ``@gpu`` scenarios are skipped with the reason where no GPU is present (harness.gpu).
+    """
+    if tag == GPU_TAG:
+        reason = gpu_skip_reason()
+        if reason is not None:
+            pytest.mark.skip(reason=reason)(function)
     return True
 
 

@@ -241,3 +241,25 @@ def test_cli_exits_1_with_violations_and_0_when_clean(tmp_path: Path, capsys: An
     (paths["features"] / "widgets.feature").write_text(FEATURE.replace("@OC-POOL-3001", "@x"))
     assert main(args) == 1
     assert "no requirement-ID tag" in capsys.readouterr().out
+
+
+def test_scenario_skipped_by_both_runners_is_not_a_violation(tmp_path: Path) -> None:
+    """A @gpu-style skip: behave reports it skipped, pytest-bdd leaves it out of its JSON."""
+    behave = behave_results()
+    element = behave[0]["elements"][0]
+    element["status"] = "skipped"
+    for st in element["steps"]:
+        del st["result"]
+    pytest_bdd = pytest_bdd_results()
+    pytest_bdd[0]["elements"].pop(0)
+    assert violations(tmp_path, behave=behave, pytest_bdd=pytest_bdd) == []
+
+
+def test_oc_bdd_7006_skipped_in_behave_but_passed_in_pytest_bdd_fails(tmp_path: Path) -> None:
+    behave = behave_results()
+    element = behave[0]["elements"][0]
+    element["status"] = "skipped"
+    for st in element["steps"]:
+        del st["result"]
+    found = violations(tmp_path, behave=behave)
+    assert any("behave says skipped, pytest-bdd says passed" in v for v in found), found
