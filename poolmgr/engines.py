@@ -431,7 +431,19 @@ def _plain_health(
     )
 
 
-class VllmAdapter:
+class _PlainHealthAdapter:
+    """Shared by vLLM and TGI: the plan's environment as is; ``/health`` 200 means up."""
+
+    def env(self, plan: LaunchPlan, *, pool: PoolConfig | None = None) -> dict[str, str]:
+        return dict(plan.env)
+
+    def probe_health(
+        self, session: requests.Session, base_url: str, timeout_s: float
+    ) -> ProbeResult:
+        return _plain_health(session, base_url, timeout_s)
+
+
+class VllmAdapter(_PlainHealthAdapter):
     """vLLM's OpenAI server: ``/health`` 200 when up, ``/version``, ``/v1/models``."""
 
     engine: Engine = Engine.VLLM
@@ -453,14 +465,6 @@ class VllmAdapter:
             *plan.engine_flags,
             *pool.engine_args,
         ]
-
-    def env(self, plan: LaunchPlan, *, pool: PoolConfig | None = None) -> dict[str, str]:
-        return dict(plan.env)
-
-    def probe_health(
-        self, session: requests.Session, base_url: str, timeout_s: float
-    ) -> ProbeResult:
-        return _plain_health(session, base_url, timeout_s)
 
     def fetch_info(self, session: requests.Session, base_url: str, timeout_s: float) -> EngineInfo:
         body = _object(
@@ -485,7 +489,7 @@ class VllmAdapter:
         )
 
 
-class TgiAdapter:
+class TgiAdapter(_PlainHealthAdapter):
     """Hugging Face TGI: ``/health`` 200 when up, ``/info`` with version and model_sha."""
 
     engine: Engine = Engine.TGI
@@ -507,14 +511,6 @@ class TgiAdapter:
             *plan.engine_flags,
             *pool.engine_args,
         ]
-
-    def env(self, plan: LaunchPlan, *, pool: PoolConfig | None = None) -> dict[str, str]:
-        return dict(plan.env)
-
-    def probe_health(
-        self, session: requests.Session, base_url: str, timeout_s: float
-    ) -> ProbeResult:
-        return _plain_health(session, base_url, timeout_s)
 
     def fetch_info(self, session: requests.Session, base_url: str, timeout_s: float) -> EngineInfo:
         path = "/info"

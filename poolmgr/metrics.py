@@ -42,10 +42,9 @@ from poolmgr.breaker import BreakerState
 from poolmgr.clock import Clock
 from poolmgr.config import Config
 from poolmgr.inventory import GpuInventory
-from poolmgr.leases import LeaseTable
 from poolmgr.lifecycle import Action, ActionKind, Event, PoolState
 from poolmgr.logs import Redactor, default_redactor
-from poolmgr.pool import build_machine
+from poolmgr.pool import build_registry
 from poolmgr.registry import PoolSnapshot, Registry
 
 __all__ = [
@@ -236,18 +235,7 @@ class ObservedRegistry(Registry):
 def build_observed_registry(config: Config, clock: Clock, rng: random.Random) -> ObservedRegistry:
     """Every configured pool in an :class:`ObservedRegistry` (as ``pool.build_registry``)."""
     registry = ObservedRegistry(clock)
-    for pool in config.pools:
-        machine = build_machine(
-            pool, clock, rng, heartbeat_stale_ms=config.manager.heartbeat_stale_ms
-        )
-        leases = LeaseTable(
-            pool.id,
-            pool.slots,
-            random.Random(rng.getrandbits(64)),
-            default_ttl_ms=pool.lease_ttl_ms,
-            max_ttl_ms=max(pool.lease_ttl_ms, 3_600_000),
-        )
-        registry.register(machine, leases, engine=pool.engine.value, cpu=pool.cpu)
+    build_registry(config, clock, rng, registry=registry)
     return registry
 
 

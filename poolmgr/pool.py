@@ -41,9 +41,15 @@ def build_machine(
     )
 
 
-def build_registry(config: Config, clock: Clock, rng: random.Random) -> Registry:
-    """A registry holding every configured pool, Stopped, ready to be started."""
-    registry = Registry(clock)
+def build_registry(
+    config: Config, clock: Clock, rng: random.Random, *, registry: Registry | None = None
+) -> Registry:
+    """A registry holding every configured pool, Stopped, ready to be started.
+
+    ``registry`` lets a caller supply an empty registry of its own (a subclass that observes
+    events, say); by default a plain :class:`Registry` on ``clock`` is made.
+    """
+    registry = Registry(clock) if registry is None else registry
     for pool in config.pools:
         machine = build_machine(
             pool, clock, rng, heartbeat_stale_ms=config.manager.heartbeat_stale_ms
