@@ -39,8 +39,8 @@ from typing import IO, Any
 import psutil
 import requests
 
+from harness.waiting import wait_until
 from poolmgr.serve import LISTENING_PREFIX
-from tests.api.helpers import wait_until
 
 __all__ = ["LiveManager", "StopOutcome", "live_manager_of", "stop_current"]
 

@@ -12,6 +12,7 @@ fixed time to let something happen.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import queue
 import random
@@ -20,9 +21,9 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import IO, Any, TypeVar
 
 import psutil
@@ -31,6 +32,7 @@ import uvicorn
 import yaml
 from fastapi import FastAPI
 
+from harness.waiting import wait_until
 from poolmgr.api import create_app
 from poolmgr.clock import ManualClock
 from poolmgr.config import Config, parse_config
@@ -41,21 +43,6 @@ from poolmgr.serve import Manager
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
-
-
-def wait_until(
-    probe: Callable[[], T | None], timeout_s: float = 15.0, what: str = "condition"
-) -> T:
-    """Poll ``probe`` until it returns something truthy; fail after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    pause = threading.Event()
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        pause.wait(0.02)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what} (last: {last!r})")
 
 
 class AppServer:
@@ -321,3 +308,23 @@ class Served:
 
     def stderr(self) -> str:
         return self.stderr_path.read_text()
+
+
+def run_script(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A ``ci/`` gate script as CI runs it: a separate process."""
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def load_script(script: Path) -> ModuleType:
+    """A ``ci/`` gate script imported as a module, to call its ``main`` in-process."""
+    spec = importlib.util.spec_from_file_location(script.stem, script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 
 from poolmgr.api import openapi_text
-from tests.api.helpers import ROOT
+from tests.api.helpers import ROOT, load_script, run_script
 
 OPENAPI = ROOT / "spec" / "openapi.json"
 CHECK = ROOT / "ci" / "check_openapi.py"
@@ -24,24 +21,10 @@ CONTRACT = ROOT / "spec" / "metrics-contract.yaml"
 
 
 def check_openapi(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(CHECK), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_script(CHECK, *args)
 
 
-def _load_check() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("check_openapi", CHECK)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-CHECK_MODULE = _load_check()
+CHECK_MODULE = load_script(CHECK)
 
 
 def operations() -> list[tuple[str, str, dict[str, Any]]]:

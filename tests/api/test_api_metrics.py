@@ -8,14 +8,11 @@ driver resets, VRAM), OC-MET-6001 (contract drift fails the gate, both ways) and
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import requests
@@ -34,7 +31,15 @@ from poolmgr.metrics import (
     PoolMetrics,
     build_observed_registry,
 )
-from tests.api.helpers import ROOT, TWO_POOLS, LiveManager, ready_registry, wait_until
+from tests.api.helpers import (
+    ROOT,
+    TWO_POOLS,
+    LiveManager,
+    load_script,
+    ready_registry,
+    run_script,
+    wait_until,
+)
 
 GATE = ROOT / "ci" / "check_metrics_contract.py"
 CONTRACT = ROOT / "spec" / "metrics-contract.yaml"
@@ -61,24 +66,10 @@ def scrape(live: LiveManager) -> str:
 
 def run_gate(*args: str) -> subprocess.CompletedProcess[str]:
     """The gate as CI runs it: a separate process."""
-    return subprocess.run(
-        [sys.executable, str(GATE), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_script(GATE, *args)
 
 
-def _load_gate() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("check_metrics_contract", GATE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-GATE_MODULE = _load_gate()
+GATE_MODULE = load_script(GATE)
 
 
 def gate_on_text(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

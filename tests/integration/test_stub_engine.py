@@ -28,6 +28,7 @@ from typing import IO, Any
 import pytest
 import requests
 
+from harness.waiting import wait_until
 from poolmgr import __version__
 from poolmgr.causes import Cause
 from poolmgr.classify import classify_exit, scan_line
@@ -352,15 +353,15 @@ def start_llama(
 def wait_until_ready(engine: EngineProcess, port: int) -> list[Any]:
     """Probe until 200 (bounded); returns every probe result seen."""
     seen: list[Any] = []
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
+
+    def probe() -> bool:
         assert engine.proc.poll() is None, f"llama-server exited: {engine.drain_log()}"
         result = LLAMA.probe_health(engine.session, base(port), 1.0)
         seen.append(result)
-        if result.ok:
-            return seen
-        time.sleep(0.01)  # waiting on a real external process, bounded by the deadline
-    pytest.fail(f"llama-server not ready within {WAIT_S} s: {seen[-3:]}")
+        return bool(result.ok)
+
+    wait_until(probe, WAIT_S, "llama-server to answer 200 on /health")
+    return seen
 
 
 @needs_llama
