@@ -4,7 +4,7 @@
 Usage: ``check_openapi.py [--write] [--path FILE]``.
 
 The document is generated from the control-plane app's routes
-(:func:`poolmgr.api.openapi_text`: sorted keys, two-space indent, trailing newline). Without
+(:func:`poolmgr.http.app.openapi_text`: sorted keys, two-space indent, trailing newline). Without
 ``--write`` the gate compares it with the committed file (default ``spec/openapi.json``) and
 exits 1 with a unified diff when they differ or the file is missing; ``--write`` regenerates
 the file and exits 0.
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
-from poolmgr.api import openapi_text  # noqa: E402
+from poolmgr.http.app import openapi_text  # noqa: E402
 
 DEFAULT_PATH = ROOT / "spec" / "openapi.json"
 
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         committed.splitlines(keepends=True),
         generated.splitlines(keepends=True),
         fromfile=f"{args.path} (committed)",
-        tofile="generated from poolmgr.api",
+        tofile="generated from poolmgr.http.app",
     )
     sys.stderr.writelines(diff)
     print(

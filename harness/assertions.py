@@ -7,7 +7,7 @@ Serves OC-BDD-7003 (every Then asserts): Then-steps call these ``assert_*`` help
 from __future__ import annotations
 
 from harness.world import PoolWorld
-from poolmgr.errors import ConfigError, PoolError
+from poolmgr.core.errors import ConfigError, PoolError
 
 
 def assert_equal(actual: object, expected: object, what: str) -> None:

@@ -5,7 +5,8 @@
   asserted by its text; the clean project must pass every gate.
 - OpenAPI contract (OC-CTL-4008): ``ci/check_openapi.py`` runs as a real subprocess, against
   the committed document and against a temp copy with a planted drift (``--path``).
-- Label budgets (OC-MET-6002, OC-POOL-3061): a :class:`~poolmgr.metrics.PoolMetrics` with a
+- Label budgets (OC-MET-6002, OC-POOL-3061): a
+  :class:`~poolmgr.telemetry.metrics.PoolMetrics` with a
   small ``pool_id`` budget counts more pools than it admits; its registry's text exposition
   is parsed with ``prometheus_client``.
 - Secrets (OC-CTL-4007): the canary exercise of ``tests/api/test_api_secrets.py`` (imported)
@@ -31,7 +32,7 @@ from harness.gate_world import GateState, build_project, gate_state_of
 from harness.live import live_manager_of
 from harness.steps import step
 from harness.world import PoolWorld
-from poolmgr.metrics import LABEL_BUDGETS, PoolMetrics
+from poolmgr.telemetry.metrics import LABEL_BUDGETS, PoolMetrics
 from specgate.bdd import run
 from tests.api import test_api_secrets as canary
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from poolmgr.metrics import PoolMetrics
+from poolmgr.telemetry.metrics import PoolMetrics
 from tests.api.test_api_secrets import Transcript
 from tests.specgate_bdd.test_bdd_gate import (
     FEATURE,

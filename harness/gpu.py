@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 
-from poolmgr.inventory import inventory_from_nvml
+from poolmgr.io.nvml import inventory_from_nvml
 
 GPU_TAG = "gpu"
 

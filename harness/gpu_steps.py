@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from harness.steps import step
 from harness.world import PoolWorld
-from poolmgr.inventory import GpuInventory, inventory_from_nvml
+from poolmgr.core.inventory import GpuInventory
+from poolmgr.io.nvml import inventory_from_nvml
 
 
 @step("when", "the GPU inventory is read from NVML")

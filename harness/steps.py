@@ -23,14 +23,12 @@ from harness.assertions import (
     assert_refused,
 )
 from harness.world import GIB, PoolSpec, PoolWorld
-from poolmgr.backoff import Jitter
-from poolmgr.causes import Cause
-from poolmgr.errors import PlacementError, PoolError
-from poolmgr.leases import LeaseEnd
-from poolmgr.lifecycle import (
+from poolmgr.core.backoff import Jitter
+from poolmgr.core.errors import PlacementError, PoolError
+from poolmgr.core.leases import LeaseEnd
+from poolmgr.core.lifecycle import (
     ActionKind,
     DeadlinePassed,
-    DrainReason,
     DrainRequested,
     EngineExited,
     EngineFault,
@@ -42,8 +40,9 @@ from poolmgr.lifecycle import (
     ReloadRequested,
     StartRequested,
 )
-from poolmgr.placement import MaskRequest, plan_launch, validate_masks
-from poolmgr.preflight import preflight
+from poolmgr.core.placement import MaskRequest, plan_launch, validate_masks
+from poolmgr.core.preflight import preflight
+from poolmgr.core.vocab import Cause, DrainReason
 
 StepKind = Literal["given", "when", "then"]
 
@@ -548,7 +547,7 @@ def given_stable_period(world: PoolWorld, ms: int) -> None:
     assert world.backoff is not None, "setup: describe the backoff first"
     from dataclasses import replace
 
-    from poolmgr.backoff import Backoff
+    from poolmgr.core.backoff import Backoff
 
     policy = replace(world.backoff.policy, stable_reset_ms=ms)
     world.backoff = Backoff(policy, random.Random(world.seed))
@@ -640,7 +639,7 @@ def given_mask_empty(world: PoolWorld, pool: str) -> None:
 def given_model(
     world: PoolWorld, layers: int, heads: int, dim: int, train: int, weights: int
 ) -> None:
-    from poolmgr.kvcap import ModelShape
+    from poolmgr.core.kvcap import ModelShape
 
     world.shape = ModelShape(layers, heads, dim, 2.0, train, weights * GIB)
 
@@ -759,7 +758,7 @@ def then_ctx_not_capped(world: PoolWorld) -> None:
 
 @step("then", "the per-GPU KV cache at the planned context fits on every GPU")
 def then_kv_fits(world: PoolWorld) -> None:
-    from poolmgr.kvcap import kv_bytes_per_gpu, weights_bytes_per_gpu
+    from poolmgr.core.kvcap import kv_bytes_per_gpu, weights_bytes_per_gpu
 
     plan_, shape = world.plan, world.shape
     assert plan_ is not None and shape is not None, f"no plan: {world.error!r}"

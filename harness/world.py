@@ -4,7 +4,7 @@ A :class:`PoolWorld` plays the supervisor's part around the pure decision core: 
 registry from a small generated config, feeds lifecycle events, carries out the actions the
 machine asks for that a real supervisor would (an ordered spawn is answered with "engine
 started"), records every action and every typed refusal, and drives time with a
-:class:`~poolmgr.clock.ManualClock` only (a five-minute backoff cap is checked in
+:class:`~poolmgr.core.clock.ManualClock` only (a five-minute backoff cap is checked in
 milliseconds). Randomness comes from seeded :class:`random.Random` instances.
 
 Serves the decision-level scenarios of OC-POOL-3001..3004, 3010..3014, 3017, 3020..3023,
@@ -16,24 +16,24 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from poolmgr.backoff import Backoff, BackoffPolicy, Jitter
-from poolmgr.causes import Cause
-from poolmgr.clock import ManualClock
 from poolmgr.config import Config, parse_config
-from poolmgr.errors import ConfigError, PoolError
-from poolmgr.inventory import GpuDevice, GpuInventory
-from poolmgr.kvcap import ModelShape
-from poolmgr.leases import Lease
-from poolmgr.lifecycle import (
+from poolmgr.core.backoff import Backoff, BackoffPolicy, Jitter
+from poolmgr.core.clock import ManualClock
+from poolmgr.core.errors import ConfigError, PoolError
+from poolmgr.core.inventory import GpuDevice, GpuInventory
+from poolmgr.core.kvcap import ModelShape
+from poolmgr.core.leases import Lease
+from poolmgr.core.lifecycle import (
     Action,
     ActionKind,
     EngineStarted,
     Event,
     PreloadFailed,
 )
-from poolmgr.placement import LaunchPlan, MaskRequest, PlacementProblem
-from poolmgr.preflight import PreflightVerdict
-from poolmgr.registry import Registry
+from poolmgr.core.placement import LaunchPlan, MaskRequest, PlacementProblem
+from poolmgr.core.preflight import PreflightVerdict
+from poolmgr.core.registry import Registry
+from poolmgr.core.vocab import Cause
 
 GIB = 2**30
 
@@ -131,7 +131,7 @@ class PoolWorld:
     def registry(self) -> Registry:
         if self._registry is None:
             config = parse_config(self.config_yaml(), "<scenario>")
-            from poolmgr.pool import build_registry
+            from poolmgr.assemble import build_registry
 
             self._registry = build_registry(config, self.clock, random.Random(self.seed))
         return self._registry

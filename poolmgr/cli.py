@@ -18,10 +18,10 @@ from typing import Any
 import psutil
 
 from poolmgr import __version__
+from poolmgr.assemble import PoolPlan, plan_pool
 from poolmgr.config import Config, check_config_main, default_config, load_config
-from poolmgr.errors import ConfigError
-from poolmgr.inventory import inventory_from_nvml
-from poolmgr.pool import PoolPlan, plan_pool
+from poolmgr.core.errors import ConfigError
+from poolmgr.io.nvml import inventory_from_nvml
 
 
 def _plan_json(p: PoolPlan) -> dict[str, Any]:

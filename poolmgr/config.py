@@ -22,10 +22,11 @@ The pipeline, each stage refusing before the next one can be hurt:
    copy) is the single source of truth for fields, types, bounds and defaults;
 5. meaning: unique pool ids and ports, stub knobs only for the stub engine, backoff/breaker
    ordering, a consistent inventory, and CPU pools, device masks and split ratios through
-   :func:`poolmgr.placement.validate_masks` (placement owns those rules);
+   :func:`poolmgr.core.placement.validate_masks` (placement owns those rules);
 6. typed values: :class:`Config` and friends.
 
-All problems found at a stage are reported together as one :class:`~poolmgr.errors.ConfigError`;
+All problems found at a stage are reported together as one
+:class:`~poolmgr.core.errors.ConfigError`;
 no input produces a traceback.
 """
 
@@ -50,11 +51,12 @@ import jsonschema
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from poolmgr.backoff import BackoffPolicy, Jitter
-from poolmgr.breaker import BreakerPolicy
-from poolmgr.errors import ConfigError, ConfigProblem
-from poolmgr.inventory import GpuDevice, GpuInventory, InventorySource
-from poolmgr.placement import CtxPolicy, Engine, MaskRequest, validate_masks
+from poolmgr.core.backoff import BackoffPolicy, Jitter
+from poolmgr.core.breaker import BreakerPolicy
+from poolmgr.core.errors import ConfigError, ConfigProblem
+from poolmgr.core.inventory import GpuDevice, GpuInventory, InventorySource
+from poolmgr.core.placement import MaskRequest, validate_masks
+from poolmgr.core.vocab import CtxPolicy, Engine
 
 __all__ = [
     "MAX_ALIASES",
@@ -94,13 +96,13 @@ _SCHEMA_PACKAGE = "poolmgr"
 _SCHEMA_PARTS = ("schema", "config.schema.json")
 
 # --------------------------------------------------------------------------- typed values
-# The engine and context-policy vocabularies are placement's (poolmgr.placement.Engine and
+# The engine and context-policy vocabularies are placement's (poolmgr.core.placement.Engine and
 # CtxPolicy); they are re-exported here so config users need one import.
 
 
 @dataclass(frozen=True)
 class BackoffSettings:
-    """Restart backoff of one pool (OC-POOL-3011); see :class:`poolmgr.backoff.BackoffPolicy`."""
+    """Restart backoff of one pool (OC-POOL-3011); see ``BackoffPolicy``."""
 
     initial_ms: int = 1_000
     max_ms: int = 300_000
@@ -195,7 +197,7 @@ class PoolConfig:
     stub: StubFaults | None = None
 
     def mask_request(self) -> MaskRequest:
-        """This pool's placement request, as :func:`poolmgr.placement.validate_masks` takes it."""
+        """This pool's placement request, as ``placement.validate_masks`` takes it."""
         return MaskRequest(
             pool_id=self.id,
             engine=self.engine.value,
@@ -252,7 +254,7 @@ class Config:
     """Where the config came from (a file path, or ``<default>``)."""
 
     def gpu_inventory(self) -> GpuInventory | None:
-        """The static inventory as :class:`poolmgr.inventory.GpuInventory`, if any."""
+        """The static inventory as :class:`poolmgr.core.inventory.GpuInventory`, if any."""
         if self.inventory is None:
             return None
         return GpuInventory(

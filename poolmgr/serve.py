@@ -7,8 +7,9 @@ Decides how the pieces are assembled and how the process starts and ends:
   OC-CTL-4006) and the redactor that keeps it and every other secret out of logs, bodies and
   metrics (OC-CTL-4007);
 - JSON-line logs on stderr and in ``<log_dir>/manager.jsonl`` (OC-CTL-4009);
-- an :class:`~poolmgr.metrics.ObservedRegistry`, the :class:`~poolmgr.metrics.PoolMetrics`
-  fed by the supervisor's ``on_action`` hook, the :class:`~poolmgr.supervisor.Supervisor`
+- an :class:`~poolmgr.telemetry.metrics.ObservedRegistry`, the
+  :class:`~poolmgr.telemetry.metrics.PoolMetrics`
+  fed by the supervisor's ``on_action`` hook, the :class:`~poolmgr.runtime.supervisor.Supervisor`
   and the control-plane app, served by uvicorn on one event loop;
 - the listening socket is bound before any engine starts, so a taken port fails fast with
   nothing launched; ``--port 0`` lets the kernel pick and the URL is printed
@@ -36,15 +37,16 @@ from typing import Final
 import uvicorn
 from fastapi import FastAPI
 
-from poolmgr.api import create_app
-from poolmgr.clock import MonotonicClock
 from poolmgr.config import Config, default_config, load_config
-from poolmgr.errors import ConfigError, PoolError
-from poolmgr.inventory import GpuInventory, inventory_from_nvml
-from poolmgr.lifecycle import Action, ActionKind
-from poolmgr.logs import Redactor, configure_logging, default_redactor
-from poolmgr.metrics import ObservedRegistry, PoolMetrics, build_observed_registry
-from poolmgr.supervisor import Supervisor
+from poolmgr.core.clock import MonotonicClock
+from poolmgr.core.errors import ConfigError, PoolError
+from poolmgr.core.inventory import GpuInventory
+from poolmgr.core.lifecycle import Action, ActionKind
+from poolmgr.http.app import create_app
+from poolmgr.io.nvml import inventory_from_nvml
+from poolmgr.runtime.supervisor import Supervisor
+from poolmgr.telemetry.logs import Redactor, configure_logging, default_redactor
+from poolmgr.telemetry.metrics import ObservedRegistry, PoolMetrics, build_observed_registry
 
 __all__ = ["LISTENING_PREFIX", "ListenError", "Manager", "main", "shutdown_deadline_ms"]
 

@@ -33,13 +33,13 @@ import yaml
 from fastapi import FastAPI
 
 from harness.waiting import wait_until
-from poolmgr.api import create_app
-from poolmgr.clock import ManualClock
 from poolmgr.config import Config, parse_config
-from poolmgr.lifecycle import EngineStarted, PreloadSucceeded, StartRequested
-from poolmgr.logs import Redactor
-from poolmgr.metrics import ObservedRegistry, PoolMetrics, build_observed_registry
+from poolmgr.core.clock import ManualClock
+from poolmgr.core.lifecycle import EngineStarted, PreloadSucceeded, StartRequested
+from poolmgr.http.app import create_app
 from poolmgr.serve import Manager
+from poolmgr.telemetry.logs import Redactor
+from poolmgr.telemetry.metrics import ObservedRegistry, PoolMetrics, build_observed_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")

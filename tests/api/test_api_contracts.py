@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from poolmgr.api import openapi_text
+from poolmgr.http.app import openapi_text
 from tests.api.helpers import ROOT, load_script, run_script
 
 OPENAPI = ROOT / "spec" / "openapi.json"

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from poolmgr.config import parse_config
-from poolmgr.errors import ConfigError
+from poolmgr.core.errors import ConfigError
 from tests.api.helpers import TWO_POOLS, AppServer, FakeController, fake_app
 
 ENVELOPE = {"code", "message", "pool_id", "engine", "retriable", "retry_after_ms", "policy_label"}
@@ -104,7 +104,7 @@ def test_oc_ctl_4003_reload_defaults_to_the_pools_drain_deadline(
 def test_oc_ctl_4004_controller_conflict_maps_to_409(
     fake_server: tuple[AppServer, FakeController],
 ) -> None:
-    from poolmgr.errors import InvalidTransition
+    from poolmgr.core.errors import InvalidTransition
 
     server, controller = fake_server
     controller.fail_with = InvalidTransition("a reload is in progress", pool_id="alpha")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from poolmgr.logs import (
+from poolmgr.telemetry.logs import (
     LOG_FIELDS,
     JsonFormatter,
     RedactionFilter,

@@ -19,12 +19,18 @@ import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from poolmgr.clock import ManualClock
 from poolmgr.config import parse_config
-from poolmgr.inventory import GpuDevice, GpuInventory
-from poolmgr.lifecycle import Action, ActionKind, EngineStarted, PreloadSucceeded, StartRequested
-from poolmgr.logs import Redactor
-from poolmgr.metrics import (
+from poolmgr.core.clock import ManualClock
+from poolmgr.core.inventory import GpuDevice, GpuInventory
+from poolmgr.core.lifecycle import (
+    Action,
+    ActionKind,
+    EngineStarted,
+    PreloadSucceeded,
+    StartRequested,
+)
+from poolmgr.telemetry.logs import Redactor
+from poolmgr.telemetry.metrics import (
     CATALOGUE,
     LABEL_BUDGETS,
     OVERFLOW,

@@ -18,7 +18,7 @@ from typing import Any
 import psutil
 import pytest
 
-ENGINE_MARKERS = ("poolmgr.stub_engine", "llama-server")
+ENGINE_MARKERS = ("poolmgr.runtime.stub_engine", "llama-server")
 """Command-line fragments that identify an engine process."""
 
 _MEASUREMENTS: list[str] = []

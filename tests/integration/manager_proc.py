@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from poolmgr.config import load_config
-from poolmgr.supervisor import Supervisor, build_live_registry
+from poolmgr.runtime.supervisor import Supervisor, build_live_registry
 
 READY_BOUND_S = 60.0
 

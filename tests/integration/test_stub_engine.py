@@ -30,11 +30,11 @@ import requests
 
 from harness.waiting import wait_until
 from poolmgr import __version__
-from poolmgr.causes import Cause
-from poolmgr.classify import classify_exit, scan_line
 from poolmgr.config import PoolConfig
-from poolmgr.engines import ProbeTimeout, adapter_for, llama_server_path
-from poolmgr.placement import Engine, MaskRequest, plan_launch
+from poolmgr.core.placement import MaskRequest, plan_launch
+from poolmgr.core.vocab import Cause, Engine
+from poolmgr.runtime.classify import classify_exit, scan_line
+from poolmgr.runtime.engines import ProbeTimeout, adapter_for, llama_server_path
 from tests.gguf_factory import write_tiny_llama_gguf
 
 WAIT_S = 10.0
@@ -120,7 +120,16 @@ def started() -> Iterator[list[EngineProcess]]:
 
 
 def stub(started: list[EngineProcess], *args: str, model: str = "stub://tiny") -> EngineProcess:
-    argv = [sys.executable, "-m", "poolmgr.stub_engine", "--port", "0", "--model", model, *args]
+    argv = [
+        sys.executable,
+        "-m",
+        "poolmgr.runtime.stub_engine",
+        "--port",
+        "0",
+        "--model",
+        model,
+        *args,
+    ]
     engine = EngineProcess(argv)
     started.append(engine)
     return engine
@@ -290,7 +299,9 @@ def test_stub_sigterm_while_loading_exits_0(started: list[EngineProcess]) -> Non
 def test_stub_port_in_use_exits_1_with_a_bind_error(started: list[EngineProcess]) -> None:
     first = stub(started)
     port = listening_port(first)
-    second = EngineProcess([sys.executable, "-m", "poolmgr.stub_engine", "--port", str(port)])
+    second = EngineProcess(
+        [sys.executable, "-m", "poolmgr.runtime.stub_engine", "--port", str(port)]
+    )
     started.append(second)
     assert second.wait_exit() == 1
     assert classify_exit(1, None, second.drain_log(), gpu_pool=False)[0] is Cause.PORT_IN_USE

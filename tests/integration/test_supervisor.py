@@ -31,15 +31,15 @@ import pytest
 import requests
 import yaml
 
-from poolmgr.breaker import BreakerState
-from poolmgr.causes import Cause
 from poolmgr.config import Config, parse_config
-from poolmgr.engines import llama_server_path
-from poolmgr.errors import LeaseAlreadyReturned, PoolDraining
-from poolmgr.leases import LeaseEnd
-from poolmgr.lifecycle import Action, ActionKind, PoolState, ReloadOutcome
-from poolmgr.registry import PoolSnapshot, Registry
-from poolmgr.supervisor import Supervisor, build_live_registry
+from poolmgr.core.breaker import BreakerState
+from poolmgr.core.errors import LeaseAlreadyReturned, PoolDraining
+from poolmgr.core.leases import LeaseEnd
+from poolmgr.core.lifecycle import Action, ActionKind, PoolState, ReloadOutcome
+from poolmgr.core.registry import PoolSnapshot, Registry
+from poolmgr.core.vocab import Cause
+from poolmgr.runtime.engines import llama_server_path
+from poolmgr.runtime.supervisor import Supervisor, build_live_registry
 from tests.gguf_factory import write_tiny_llama_gguf
 
 pytestmark = pytest.mark.usefixtures("no_engine_left_behind")
@@ -218,7 +218,7 @@ def run(scenario: Coroutine[Any, Any, _T], *, timeout_s: float = SCENARIO_S) -> 
 
 # --------------------------------------------------------------------------- process checks
 
-ENGINE_MARKERS = ("poolmgr.stub_engine", "llama-server")
+ENGINE_MARKERS = ("poolmgr.runtime.stub_engine", "llama-server")
 
 
 def is_engine(proc: psutil.Process) -> bool:
@@ -800,7 +800,7 @@ while [ $# -gt 0 ]; do
 done
 sleep 300 &
 echo "grandchild pid $!"
-PYTHONPATH={root} exec {python} -m poolmgr.stub_engine --port "$port" --model stub://fork
+PYTHONPATH={root} exec {python} -m poolmgr.runtime.stub_engine --port "$port" --model stub://fork
 """
 
 
@@ -871,7 +871,7 @@ while [ $# -gt 0 ]; do
   case "$1" in --port) port="$2"; shift ;; esac
   shift
 done
-PYTHONPATH={root} {python} -m poolmgr.stub_engine --port "$port" --model stub://deaf &
+PYTHONPATH={root} {python} -m poolmgr.runtime.stub_engine --port "$port" --model stub://deaf &
 while :; do sleep 0.05; done
 """
 

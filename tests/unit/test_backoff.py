@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from poolmgr.backoff import Backoff, BackoffPolicy, Jitter
+from poolmgr.core.backoff import Backoff, BackoffPolicy, Jitter
 
 SECOND = 1_000
 MINUTE = 60 * SECOND

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from poolmgr.breaker import BreakerPolicy, BreakerState, CircuitBreaker
+from poolmgr.core.breaker import BreakerPolicy, BreakerState, CircuitBreaker
 
 SECOND = 1_000
 MINUTE = 60 * SECOND

@@ -12,8 +12,8 @@ import signal
 
 import pytest
 
-from poolmgr.causes import Cause
-from poolmgr.classify import TAIL_LINES_IN_MESSAGE, classify_exit, scan_line
+from poolmgr.core.vocab import Cause
+from poolmgr.runtime.classify import TAIL_LINES_IN_MESSAGE, classify_exit, scan_line
 
 # --------------------------------------------------------------------------- scan_line
 

@@ -14,8 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from poolmgr import config as config_module
-from poolmgr.backoff import BackoffPolicy, Jitter
-from poolmgr.breaker import BreakerPolicy
 from poolmgr.config import (
     MAX_ALIASES,
     MAX_FILE_BYTES,
@@ -38,7 +36,9 @@ from poolmgr.config import (
     parse_config,
     read_auth_token,
 )
-from poolmgr.errors import ConfigError, ConfigProblem
+from poolmgr.core.backoff import BackoffPolicy, Jitter
+from poolmgr.core.breaker import BreakerPolicy
+from poolmgr.core.errors import ConfigError, ConfigProblem
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

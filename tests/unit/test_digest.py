@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from poolmgr.digest import CHUNK_BYTES, DigestCache, normalize, verify
+from poolmgr.io.digest import CHUNK_BYTES, DigestCache, normalize, verify
 
 
 def sha(data: bytes) -> str:

@@ -18,9 +18,11 @@ import pytest
 import requests
 import responses
 
-from poolmgr import engines
 from poolmgr.config import PoolConfig, StubFaults
-from poolmgr.engines import (
+from poolmgr.core.placement import LaunchPlan, MaskRequest, plan_launch
+from poolmgr.core.vocab import Engine
+from poolmgr.runtime import engines
+from poolmgr.runtime.engines import (
     EngineInfo,
     EngineProtocolError,
     EngineUnreachable,
@@ -30,7 +32,6 @@ from poolmgr.engines import (
     llama_server_path,
     stub_fault_args,
 )
-from poolmgr.placement import Engine, LaunchPlan, MaskRequest, plan_launch
 
 BASE = "http://127.0.0.1:8123"
 FAKE_SERVER = "/opt/llama/bin/llama-server"
@@ -197,7 +198,7 @@ def test_stub_command_runs_this_python_with_the_fault_knobs() -> None:
         port=0,
         model_path="stub://alpha",
     )
-    assert argv[:3] == [sys.executable, "-m", "poolmgr.stub_engine"]
+    assert argv[:3] == [sys.executable, "-m", "poolmgr.runtime.stub_engine"]
     assert argv[3:] == [
         "--host",
         "127.0.0.1",

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from poolmgr.inventory import GpuDevice, GpuInventory, InventorySource, inventory_from_nvml
+from poolmgr.core.inventory import GpuDevice, GpuInventory, InventorySource
+from poolmgr.io.nvml import inventory_from_nvml
 
 GIB = 2**30
 

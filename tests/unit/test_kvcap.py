@@ -9,19 +9,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from poolmgr.inventory import GpuDevice
-from poolmgr.kvcap import (
-    ModelFileError,
+from poolmgr.core.errors import ModelFileError
+from poolmgr.core.inventory import GpuDevice
+from poolmgr.core.kvcap import (
     ModelShape,
     effective_ctx,
     kv_bytes_per_gpu,
     kv_bytes_per_token,
     max_ctx_per_device,
     max_ctx_that_fits,
-    read_gguf_shape,
     split_layers,
     weights_bytes_per_gpu,
 )
+from poolmgr.io.gguf import read_gguf_shape
 from tests.gguf_factory import write_tiny_llama_gguf
 
 GIB = 2**30

@@ -1,4 +1,4 @@
-"""Unit and stateful tests for poolmgr.leases (OC-POOL-3040, 3041, 3042, 3043)."""
+"""Unit and stateful tests for poolmgr.core.leases (OC-POOL-3040, 3041, 3042, 3043)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from hypothesis.stateful import (
     rule,
 )
 
-from poolmgr.clock import ManualClock
-from poolmgr.errors import CapacityExhausted, LeaseAlreadyReturned, PoolError, UnknownLease
-from poolmgr.leases import Lease, LeaseEnd, LeaseTable
+from poolmgr.core.clock import ManualClock
+from poolmgr.core.errors import CapacityExhausted, LeaseAlreadyReturned, PoolError, UnknownLease
+from poolmgr.core.leases import Lease, LeaseEnd, LeaseTable
 
 POOL = "pool-a"
 END_WORDS = ("returned", "expired", "voided")

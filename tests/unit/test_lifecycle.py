@@ -6,15 +6,13 @@ import random
 
 import pytest
 
-from poolmgr.backoff import Backoff, BackoffPolicy, Jitter
-from poolmgr.breaker import BreakerPolicy, BreakerState, CircuitBreaker
-from poolmgr.causes import Cause
-from poolmgr.clock import ManualClock
-from poolmgr.errors import InvalidTransition
-from poolmgr.lifecycle import (
+from poolmgr.core.backoff import Backoff, BackoffPolicy, Jitter
+from poolmgr.core.breaker import BreakerPolicy, BreakerState, CircuitBreaker
+from poolmgr.core.clock import ManualClock
+from poolmgr.core.errors import InvalidTransition
+from poolmgr.core.lifecycle import (
     ActionKind,
     DeadlinePassed,
-    DrainReason,
     DrainRequested,
     EngineExited,
     EngineFault,
@@ -30,6 +28,7 @@ from poolmgr.lifecycle import (
     ReloadRequested,
     StartRequested,
 )
+from poolmgr.core.vocab import Cause, DrainReason
 
 
 def make_machine(

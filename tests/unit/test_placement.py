@@ -10,10 +10,16 @@ import math
 
 import pytest
 
-from poolmgr.errors import PlacementError
-from poolmgr.inventory import GpuDevice, GpuInventory
-from poolmgr.kvcap import ModelShape
-from poolmgr.placement import LaunchPlan, MaskRequest, PlacementProblem, plan_launch, validate_masks
+from poolmgr.core.errors import PlacementError
+from poolmgr.core.inventory import GpuDevice, GpuInventory
+from poolmgr.core.kvcap import ModelShape
+from poolmgr.core.placement import (
+    LaunchPlan,
+    MaskRequest,
+    PlacementProblem,
+    plan_launch,
+    validate_masks,
+)
 
 GIB = 2**30
 MIB = 2**20

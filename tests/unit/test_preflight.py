@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from poolmgr.causes import Cause
-from poolmgr.errors import PlacementError
-from poolmgr.inventory import GpuDevice, GpuInventory
-from poolmgr.kvcap import ModelShape
-from poolmgr.placement import LaunchPlan, MaskRequest, plan_launch
-from poolmgr.preflight import DeviceNeed, preflight
+from poolmgr.core.errors import PlacementError
+from poolmgr.core.inventory import GpuDevice, GpuInventory
+from poolmgr.core.kvcap import ModelShape
+from poolmgr.core.placement import LaunchPlan, MaskRequest, plan_launch
+from poolmgr.core.preflight import DeviceNeed, preflight
+from poolmgr.core.vocab import Cause
 
 GIB = 2**30
 MIB = 2**20

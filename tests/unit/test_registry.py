@@ -7,14 +7,12 @@ import threading
 
 import pytest
 
-from poolmgr.backoff import Backoff, BackoffPolicy, Jitter
-from poolmgr.breaker import BreakerPolicy, CircuitBreaker
-from poolmgr.causes import Cause
-from poolmgr.clock import ManualClock
-from poolmgr.errors import CapacityExhausted, PoolDraining, PoolUnready, UnknownPool
-from poolmgr.leases import LeaseEnd, LeaseTable
-from poolmgr.lifecycle import (
-    DrainReason,
+from poolmgr.core.backoff import Backoff, BackoffPolicy, Jitter
+from poolmgr.core.breaker import BreakerPolicy, CircuitBreaker
+from poolmgr.core.clock import ManualClock
+from poolmgr.core.errors import CapacityExhausted, PoolDraining, PoolUnready, UnknownPool
+from poolmgr.core.leases import LeaseEnd, LeaseTable
+from poolmgr.core.lifecycle import (
     DrainRequested,
     EngineExited,
     EngineStarted,
@@ -24,7 +22,8 @@ from poolmgr.lifecycle import (
     ProbeOk,
     StartRequested,
 )
-from poolmgr.registry import Registry
+from poolmgr.core.registry import Registry
+from poolmgr.core.vocab import Cause, DrainReason
 
 
 def add_pool(reg: Registry, clock: ManualClock, pool_id: str, slots: int = 2) -> None:

@@ -21,16 +21,14 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from poolmgr.backoff import Backoff, BackoffPolicy
-from poolmgr.breaker import BreakerPolicy, CircuitBreaker
-from poolmgr.causes import Cause
-from poolmgr.clock import ManualClock
-from poolmgr.errors import PoolError
-from poolmgr.leases import LeaseTable
-from poolmgr.lifecycle import (
+from poolmgr.core.backoff import Backoff, BackoffPolicy
+from poolmgr.core.breaker import BreakerPolicy, CircuitBreaker
+from poolmgr.core.clock import ManualClock
+from poolmgr.core.errors import PoolError
+from poolmgr.core.leases import LeaseTable
+from poolmgr.core.lifecycle import (
     ActionKind,
     DeadlinePassed,
-    DrainReason,
     DrainRequested,
     EngineExited,
     EngineFault,
@@ -46,7 +44,8 @@ from poolmgr.lifecycle import (
     ReloadRequested,
     StartRequested,
 )
-from poolmgr.registry import Registry
+from poolmgr.core.registry import Registry
+from poolmgr.core.vocab import Cause, DrainReason
 
 BACKOFF = BackoffPolicy(initial_ms=1_000, max_ms=16_000, stable_reset_ms=30_000)
 BREAKER = BreakerPolicy(failure_threshold=3, window_ms=60_000, cooldown_ms=20_000)

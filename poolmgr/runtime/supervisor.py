@@ -1,14 +1,14 @@
 """The supervisor: the imperative shell that runs real engine processes for the decision core.
 
 Everything here is I/O; every decision stays in the pure core. The supervisor feeds the
-:class:`~poolmgr.registry.Registry` (and through it each pool's
-:class:`~poolmgr.lifecycle.PoolMachine`) with what it observes, and carries out the
-:class:`~poolmgr.lifecycle.Action` values the machines answer with:
+:class:`~poolmgr.core.registry.Registry` (and through it each pool's
+:class:`~poolmgr.core.lifecycle.PoolMachine`) with what it observes, and carries out the
+:class:`~poolmgr.core.lifecycle.Action` values the machines answer with:
 
-* ``SPAWN``: plan the launch (:func:`poolmgr.pool.plan_pool`), run preflight when the model's
+* ``SPAWN``: plan the launch (:func:`poolmgr.assemble.plan_pool`), run preflight when the model's
   shape is known (a plan that does not fit fails the preload with ``vram_insufficient`` or
   ``host_ram_insufficient`` and no process is started, OC-POOL-3002), hash a local model file
-  (:class:`~poolmgr.digest.DigestCache`, OC-POOL-3050) and check a pinned digest
+  (:class:`~poolmgr.io.digest.DigestCache`, OC-POOL-3050) and check a pinned digest
   (``digest_mismatch``, OC-POOL-3051), then start one engine process per pool in its own
   process group with the plan's environment and flags (OC-POOL-3020) and a parent-death
   signal, so no engine outlives the manager (OC-POOL-3015);
@@ -62,28 +62,15 @@ from typing import IO, Any, TypeVar
 import psutil
 import requests
 
-from poolmgr.causes import Cause
-from poolmgr.classify import classify_exit, scan_line
-from poolmgr.clock import MonotonicClock
+from poolmgr.assemble import build_registry, model_shape, plan_pool
 from poolmgr.config import Config, PoolConfig
-from poolmgr.digest import DigestCache, verify
-from poolmgr.engines import (
-    EngineAdapter,
-    EngineInfo,
-    EngineProtocolError,
-    EngineUnreachable,
-    ProbeResult,
-    ProbeTimeout,
-    adapter_for,
-)
-from poolmgr.errors import InvalidTransition, UnknownPool
-from poolmgr.inventory import GpuInventory, InventorySource, inventory_from_nvml
-from poolmgr.kvcap import ModelFileError
-from poolmgr.lifecycle import (
+from poolmgr.core.clock import MonotonicClock
+from poolmgr.core.errors import InvalidTransition, ModelFileError, UnknownPool
+from poolmgr.core.inventory import GpuInventory, InventorySource
+from poolmgr.core.lifecycle import (
     Action,
     ActionKind,
     DeadlinePassed,
-    DrainReason,
     DrainRequested,
     EngineExited,
     EngineFault,
@@ -98,10 +85,22 @@ from poolmgr.lifecycle import (
     ReloadRequested,
     StartRequested,
 )
-from poolmgr.logs import default_redactor
-from poolmgr.placement import Engine, LaunchPlan
-from poolmgr.pool import build_registry, model_shape, plan_pool
-from poolmgr.registry import Registry
+from poolmgr.core.placement import LaunchPlan
+from poolmgr.core.registry import Registry
+from poolmgr.core.vocab import Cause, DrainReason, Engine
+from poolmgr.io.digest import DigestCache, verify
+from poolmgr.io.nvml import inventory_from_nvml
+from poolmgr.runtime.classify import classify_exit, scan_line
+from poolmgr.runtime.engines import (
+    EngineAdapter,
+    EngineInfo,
+    EngineProtocolError,
+    EngineUnreachable,
+    ProbeResult,
+    ProbeTimeout,
+    adapter_for,
+)
+from poolmgr.telemetry.logs import default_redactor
 
 __all__ = [
     "DEFAULT_STOP_GRACE_S",
@@ -112,7 +111,7 @@ __all__ = [
     "pick_free_port",
 ]
 
-_LOG = logging.getLogger("poolmgr.supervisor")
+_LOG = logging.getLogger("poolmgr.runtime.supervisor")
 
 TAIL_LINES = 200
 """Lines of engine output kept in memory per pool (and per engine incarnation)."""
@@ -449,7 +448,7 @@ class Supervisor:
         """Drain ``pool_id`` (reason ``api_request``) with ``deadline_ms`` from now for leases.
 
         Returns once the drain is accepted; an invalid one raises
-        :class:`~poolmgr.errors.InvalidTransition` (an unknown pool ``UnknownPool``).
+        :class:`~poolmgr.core.errors.InvalidTransition` (an unknown pool ``UnknownPool``).
         """
         deadline = self.registry.clock.now_ms() + max(0, deadline_ms)
         actions = self.registry.dispatch(pool_id, DrainRequested(DrainReason.API_REQUEST, deadline))
@@ -942,7 +941,7 @@ class Supervisor:
 
 
 def _shape_was_read(pool: PoolConfig) -> bool:
-    """Whether :func:`~poolmgr.pool.plan_pool` had the model's shape (a local GGUF file)."""
+    """Whether :func:`~poolmgr.assemble.plan_pool` had the model's shape (a local GGUF file)."""
     return pool.engine is Engine.LLAMACPP and os.path.isfile(pool.model)
 
 

@@ -43,11 +43,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from poolmgr import __version__
 from poolmgr.config import Config, read_auth_token
-from poolmgr.errors import PoolError, PoolUnready
-from poolmgr.lifecycle import PoolState, ReloadOutcome
-from poolmgr.logs import Redactor, correlation_id, default_redactor
-from poolmgr.metrics import PoolMetrics
-from poolmgr.registry import PoolSnapshot, Registry
+from poolmgr.core.errors import PoolError, PoolUnready
+from poolmgr.core.lifecycle import PoolState, ReloadOutcome
+from poolmgr.core.registry import PoolSnapshot, Registry
+from poolmgr.telemetry.logs import Redactor, correlation_id, default_redactor
+from poolmgr.telemetry.metrics import PoolMetrics
 
 __all__ = [
     "CORRELATION_HEADER",
@@ -67,7 +67,7 @@ MAX_DEADLINE_MS: Final = 3_600_000
 DEFAULT_DRAIN_DEADLINE_MS: Final = 30_000
 _CORRELATION_OK = re.compile(r"^[\x21-\x7e]{1,128}$")
 
-log = logging.getLogger("poolmgr.api")
+log = logging.getLogger("poolmgr.http.app")
 
 
 class Controller(Protocol):
@@ -505,7 +505,7 @@ def create_app(
     """The control-plane app over ``registry``, driving ``controller``.
 
     The expected bearer token is read once, here, from where ``config.manager.auth`` says
-    (``read_auth_token``; raises :class:`~poolmgr.errors.ConfigError` when it is missing) and
+    (``read_auth_token``; raises :class:`~poolmgr.core.errors.ConfigError` when it is missing) and
     registered with the redactor. ``ready`` answers ``/readyz`` (default: always ready).
     """
     red = redactor or default_redactor()
@@ -899,9 +899,9 @@ def openapi_document() -> dict[str, Any]:
     """The OpenAPI document of the app (built over the embedded default config)."""
     import random
 
-    from poolmgr.clock import MonotonicClock
     from poolmgr.config import default_config
-    from poolmgr.metrics import build_observed_registry
+    from poolmgr.core.clock import MonotonicClock
+    from poolmgr.telemetry.metrics import build_observed_registry
 
     config = default_config()
     registry = build_observed_registry(config, MonotonicClock(), random.Random(0))

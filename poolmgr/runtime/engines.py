@@ -32,7 +32,8 @@ from typing import Any, ClassVar, Protocol
 import requests
 
 from poolmgr.config import PoolConfig, StubFaults
-from poolmgr.placement import Engine, LaunchPlan
+from poolmgr.core.placement import LaunchPlan
+from poolmgr.core.vocab import Engine
 
 __all__ = [
     "EngineAdapter",
@@ -380,7 +381,7 @@ def stub_fault_args(faults: StubFaults | None) -> list[str]:
 
 
 class StubAdapter(LlamaCppAdapter):
-    """The built-in stub engine (``python -m poolmgr.stub_engine``): llama-server's HTTP API."""
+    """The built-in stub engine (``python -m poolmgr.runtime.stub_engine``): llama-server's API."""
 
     engine: Engine = Engine.STUB
 
@@ -390,7 +391,7 @@ class StubAdapter(LlamaCppAdapter):
         return [
             sys.executable,
             "-m",
-            "poolmgr.stub_engine",
+            "poolmgr.runtime.stub_engine",
             "--host",
             host,
             "--port",

@@ -6,7 +6,7 @@ can be granted, when a granted slot ends and how it ended. It serves:
 - OC-POOL-3040: the number of active leases never exceeds the pool's capacity at grant time and
   never goes negative; shrinking capacity keeps existing leases and floors ``free`` at zero.
 - OC-POOL-3041: returning an unknown lease, or one that has already ended, is a typed error
-  (:class:`~poolmgr.errors.UnknownLease`, :class:`~poolmgr.errors.LeaseAlreadyReturned`).
+  (:class:`~poolmgr.core.errors.UnknownLease`, :class:`~poolmgr.core.errors.LeaseAlreadyReturned`).
 - OC-POOL-3042: every lease carries an expiry; a lease whose ``expires_at_ms`` is at or before
   ``now_ms`` has expired, whether or not a sweep has run yet.
 - OC-POOL-3043: an engine crash voids every active lease of the pool and counts them.
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from poolmgr.errors import CapacityExhausted, LeaseAlreadyReturned, UnknownLease
+from poolmgr.core.errors import CapacityExhausted, LeaseAlreadyReturned, UnknownLease
 
 #: How many fresh ids are drawn before giving up on an rng that keeps repeating itself.
 _MAX_ID_DRAWS = 64
@@ -145,7 +145,7 @@ class LeaseTable:
         """Grant one slot for ``ttl_ms`` (default ``default_ttl_ms``).
 
         Overdue leases are expired first. Raises :class:`ValueError` for a ttl outside
-        ``1..max_ttl_ms`` and :class:`~poolmgr.errors.CapacityExhausted` when no slot is free.
+        ``1..max_ttl_ms`` and :class:`~poolmgr.core.errors.CapacityExhausted` when no slot is free.
         """
         ttl = self._resolve_ttl(ttl_ms)
         with self._lock:
@@ -169,8 +169,8 @@ class LeaseTable:
     def release(self, lease_id: str, now_ms: int) -> Lease:
         """Return a lease and hand back the lease that ended.
 
-        Raises :class:`~poolmgr.errors.UnknownLease` for an id this table does not know and
-        :class:`~poolmgr.errors.LeaseAlreadyReturned` (naming how it ended) for an id that has
+        Raises :class:`~poolmgr.core.errors.UnknownLease` for an id this table does not know and
+        :class:`~poolmgr.core.errors.LeaseAlreadyReturned` (naming how it ended) for an id that has
         already ended and is still remembered.
         """
         with self._lock:

@@ -1,4 +1,5 @@
-"""Failure classification: which :class:`~poolmgr.causes.Cause` an engine's output and exit mean.
+"""Failure classification: which :class:`~poolmgr.core.vocab.Cause` an engine's output and exit
+mean.
 
 Decides two things from text the engine wrote and from how its process ended:
 
@@ -27,7 +28,7 @@ import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from poolmgr.causes import Cause
+from poolmgr.core.vocab import Cause
 
 __all__ = ["TAIL_LINES_IN_MESSAGE", "classify_exit", "scan_line"]
 

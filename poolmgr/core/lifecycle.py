@@ -18,11 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from poolmgr.backoff import Backoff
-from poolmgr.breaker import BreakerState, CircuitBreaker
-from poolmgr.causes import Cause
-from poolmgr.clock import Clock
-from poolmgr.errors import InvalidTransition
+from poolmgr.core.backoff import Backoff
+from poolmgr.core.breaker import BreakerState, CircuitBreaker
+from poolmgr.core.clock import Clock
+from poolmgr.core.errors import InvalidTransition
+from poolmgr.core.vocab import Cause, DrainReason
 
 
 class PoolState(StrEnum):
@@ -40,13 +40,6 @@ class PoolState(StrEnum):
 _ENGINE_STATES = frozenset(
     {PoolState.STARTING, PoolState.PRELOADING, PoolState.READY, PoolState.UNREADY}
 )
-
-
-class DrainReason(StrEnum):
-    API_REQUEST = "api_request"
-    DRIVER_ERROR = "driver_error"
-    RELOAD = "reload"
-    SHUTDOWN = "shutdown"
 
 
 class ReloadOutcome(StrEnum):

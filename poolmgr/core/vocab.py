@@ -1,4 +1,6 @@
-"""Failure causes: the closed vocabulary for ``last_error.cause`` (OC-POOL-3003).
+"""The closed vocabularies the whole pool manager speaks: causes, engines, policies, reasons.
+
+``Cause`` is the vocabulary for ``last_error.cause`` (OC-POOL-3003).
 
 Every failure the pool manager records is classified into one of these values so that
 operators, metrics and scenarios can tell a VRAM OOM from a host OOM (ORCH-3039), a driver
@@ -37,3 +39,29 @@ class Cause(StrEnum):
     def is_driver_fault(self) -> bool:
         """True for causes that mean the GPU driver or device misbehaved (ORCH-3038/3053)."""
         return self in (Cause.DRIVER_ERROR, Cause.DRIVER_RESET)
+
+
+class Engine(StrEnum):
+    LLAMACPP = "llamacpp"
+    VLLM = "vllm"
+    TGI = "tgi"
+    STUB = "stub"
+
+    @property
+    def splits_unevenly(self) -> bool:
+        """vLLM and TGI shard tensors evenly; only llama.cpp (and the stub) take ratios."""
+        return self in (Engine.LLAMACPP, Engine.STUB)
+
+
+class CtxPolicy(StrEnum):
+    """What to do when the requested context is more than the model or the GPUs allow."""
+
+    CAP = "cap"
+    REJECT = "reject"
+
+
+class DrainReason(StrEnum):
+    API_REQUEST = "api_request"
+    DRIVER_ERROR = "driver_error"
+    RELOAD = "reload"
+    SHUTDOWN = "shutdown"

@@ -18,7 +18,7 @@ Decides which series exist and what values they carry:
   ``__overflow__`` and counted in ``label_overflow_total{metric,label}`` (OC-POOL-3061).
   Gauge series folded together are summed.
 
-Every label value passes through the :class:`~poolmgr.logs.Redactor` (OC-CTL-4007). Each
+Every label value passes through the :class:`~poolmgr.telemetry.logs.Redactor` (OC-CTL-4007). Each
 :class:`PoolMetrics` owns its own ``CollectorRegistry``, so several apps can live in one
 process (tests).
 """
@@ -38,14 +38,14 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from poolmgr.breaker import BreakerState
-from poolmgr.clock import Clock
+from poolmgr.assemble import build_registry
 from poolmgr.config import Config
-from poolmgr.inventory import GpuInventory
-from poolmgr.lifecycle import Action, ActionKind, Event, PoolState
-from poolmgr.logs import Redactor, default_redactor
-from poolmgr.pool import build_registry
-from poolmgr.registry import PoolSnapshot, Registry
+from poolmgr.core.breaker import BreakerState
+from poolmgr.core.clock import Clock
+from poolmgr.core.inventory import GpuInventory
+from poolmgr.core.lifecycle import Action, ActionKind, Event, PoolState
+from poolmgr.core.registry import PoolSnapshot, Registry
+from poolmgr.telemetry.logs import Redactor, default_redactor
 
 __all__ = [
     "CATALOGUE",

@@ -1,6 +1,6 @@
 """The stub engine: a real HTTP engine process that speaks llama-server's endpoints.
 
-``python -m poolmgr.stub_engine --port 0 --model PATH`` is the default engine of ``poolmgr
+``python -m poolmgr.runtime.stub_engine --port 0 --model PATH`` is the default engine of ``poolmgr
 serve`` and of most scenarios. It decides nothing for the pool manager; it *behaves* like an
 engine, so the supervisor's real process, socket and log handling is exercised without a GPU:
 
@@ -79,7 +79,7 @@ def _positive(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m poolmgr.stub_engine",
+        prog="python -m poolmgr.runtime.stub_engine",
         description="A stand-in inference engine speaking llama-server's HTTP endpoints.",
     )
     parser.add_argument("--host", default="127.0.0.1")

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from poolmgr.causes import Cause
-from poolmgr.errors import PlacementError
-from poolmgr.inventory import GpuInventory
-from poolmgr.kvcap import ModelShape, kv_bytes_per_gpu, kv_bytes_per_token, weights_bytes_per_gpu
-from poolmgr.placement import LaunchPlan
+from poolmgr.core.errors import PlacementError
+from poolmgr.core.inventory import GpuInventory
+from poolmgr.core.kvcap import (
+    ModelShape,
+    kv_bytes_per_gpu,
+    kv_bytes_per_token,
+    weights_bytes_per_gpu,
+)
+from poolmgr.core.placement import LaunchPlan
+from poolmgr.core.vocab import Cause
 
 _GIB = 2**30
 

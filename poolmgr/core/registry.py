@@ -1,7 +1,7 @@
 """The registry: every pool's lifecycle, leases and facts, behind one lock.
 
 The registry is what the HTTP control plane reads and what the supervisor feeds. It owns
-one :class:`~poolmgr.lifecycle.PoolMachine` and one :class:`~poolmgr.leases.LeaseTable`
+one :class:`~poolmgr.core.lifecycle.PoolMachine` and one :class:`~poolmgr.core.leases.LeaseTable`
 per pool, serialises access to them with a re-entrant lock (the HTTP threads and the
 supervisor call it concurrently), gates lease admission on readiness (OC-POOL-3044),
 voids leases when an engine dies (OC-POOL-3043), and answers consistent snapshots
@@ -15,11 +15,11 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from poolmgr.breaker import BreakerState
-from poolmgr.clock import Clock
-from poolmgr.errors import PoolDraining, PoolUnready, UnknownPool
-from poolmgr.leases import Lease, LeaseEnd, LeaseTable
-from poolmgr.lifecycle import (
+from poolmgr.core.breaker import BreakerState
+from poolmgr.core.clock import Clock
+from poolmgr.core.errors import PoolDraining, PoolUnready, UnknownPool
+from poolmgr.core.leases import Lease, LeaseEnd, LeaseTable
+from poolmgr.core.lifecycle import (
     Action,
     ActionKind,
     Event,

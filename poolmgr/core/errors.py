@@ -6,6 +6,8 @@ ORCH-2006) so callers never have to parse messages.
 
 from __future__ import annotations
 
+import os
+
 
 class PoolError(Exception):
     """Base class: ``code`` is a stable machine-readable identifier."""
@@ -83,3 +85,12 @@ class ConfigProblem:
 
     def __repr__(self) -> str:
         return f"ConfigProblem({self.file!r}, {self.path!r}, {self.reason!r})"
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be read, or lacks a key the pool manager needs."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
+        self.path = os.fspath(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")

@@ -25,31 +25,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from poolmgr.errors import PlacementError
-from poolmgr.inventory import GpuInventory
-from poolmgr.kvcap import ModelShape, max_ctx_per_device
+from poolmgr.core.errors import PlacementError
+from poolmgr.core.inventory import GpuInventory
+from poolmgr.core.kvcap import ModelShape, max_ctx_per_device
+from poolmgr.core.vocab import CtxPolicy, Engine
 
 RATIO_TOLERANCE = 1e-6
 """How far a split's ratios may sum from 1."""
-
-
-class Engine(StrEnum):
-    LLAMACPP = "llamacpp"
-    VLLM = "vllm"
-    TGI = "tgi"
-    STUB = "stub"
-
-    @property
-    def splits_unevenly(self) -> bool:
-        """vLLM and TGI shard tensors evenly; only llama.cpp (and the stub) take ratios."""
-        return self in (Engine.LLAMACPP, Engine.STUB)
-
-
-class CtxPolicy(StrEnum):
-    """What to do when the requested context is more than the model or the GPUs allow."""
-
-    CAP = "cap"
-    REJECT = "reject"
 
 
 class ProblemField(StrEnum):

@@ -1,8 +1,8 @@
 """Build the decision core for configured pools: machines, lease tables, a registry, plans.
 
 This is the seam between the typed config (:mod:`poolmgr.config`) and the pure core: it
-turns each :class:`~poolmgr.config.PoolConfig` into a :class:`~poolmgr.lifecycle.PoolMachine`
-with its backoff and breaker policies and a :class:`~poolmgr.leases.LeaseTable` sized by its
+turns each :class:`~poolmgr.config.PoolConfig` into a :class:`~poolmgr.core.lifecycle.PoolMachine`
+with its backoff and breaker policies and a :class:`~poolmgr.core.leases.LeaseTable` sized by its
 slots, and it computes launch plans with KV caps and preflight verdicts (OC-POOL-3002,
 OC-POOL-3017, OC-POOL-3020, OC-POOL-3021, OC-POOL-3023).
 """
@@ -13,18 +13,20 @@ import os
 import random
 from dataclasses import dataclass
 
-from poolmgr.backoff import Backoff
-from poolmgr.breaker import CircuitBreaker
-from poolmgr.clock import Clock
 from poolmgr.config import Config, PoolConfig
-from poolmgr.errors import PlacementError
-from poolmgr.inventory import GpuInventory
-from poolmgr.kvcap import ModelFileError, ModelShape, read_gguf_shape
-from poolmgr.leases import LeaseTable
-from poolmgr.lifecycle import PoolMachine
-from poolmgr.placement import Engine, LaunchPlan, plan_launch
-from poolmgr.preflight import PreflightVerdict, preflight
-from poolmgr.registry import Registry
+from poolmgr.core.backoff import Backoff
+from poolmgr.core.breaker import CircuitBreaker
+from poolmgr.core.clock import Clock
+from poolmgr.core.errors import ModelFileError, PlacementError
+from poolmgr.core.inventory import GpuInventory
+from poolmgr.core.kvcap import ModelShape
+from poolmgr.core.leases import LeaseTable
+from poolmgr.core.lifecycle import PoolMachine
+from poolmgr.core.placement import LaunchPlan, plan_launch
+from poolmgr.core.preflight import PreflightVerdict, preflight
+from poolmgr.core.registry import Registry
+from poolmgr.core.vocab import Engine
+from poolmgr.io.gguf import read_gguf_shape
 
 
 def build_machine(
@@ -68,7 +70,7 @@ def build_registry(
 def model_shape(pool: PoolConfig) -> ModelShape | None:
     """The model's shape when it is a local GGUF file (llama.cpp pools); ``None`` otherwise.
 
-    Raises :class:`~poolmgr.kvcap.ModelFileError` for a GGUF file that cannot be read.
+    Raises :class:`~poolmgr.core.errors.ModelFileError` for a GGUF file that cannot be read.
     """
     if pool.engine is not Engine.LLAMACPP or not os.path.isfile(pool.model):
         return None
