@@ -18,6 +18,7 @@ step() {
 step ruff-check    ruff check .
 step ruff-format   ruff format --check .
 step mypy          mypy --strict poolmgr specgate harness
+step imports       lint-imports
 step spec-extract  spec-extract --check
 step spec-lint     spec-lint
 step openapi       python ci/check_openapi.py
