@@ -43,7 +43,8 @@ def _long_functions(path: Path) -> list[str]:
             continue
         first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
         # the line above the def/decorators, or the first few lines of the body
-        if _explained(lines, first - 2, first - 1) or _explained(lines, node.lineno, node.lineno + 6):
+        above = _explained(lines, first - 2, first - 1)
+        if above or _explained(lines, node.lineno, node.lineno + 6):
             continue
         found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({length} lines)")
     return found
