@@ -75,8 +75,6 @@ class EngineInfo:
     n_ctx: int | None
     """Context per slot as the engine runs it (after its own training-context cap)."""
     model_path: str | None
-    model_sha: str | None = None
-    """The model revision the engine reports (TGI's ``model_sha``), if any."""
 
 
 class EngineProtocolError(Exception):
@@ -492,7 +490,11 @@ class VllmAdapter(_PlainHealthAdapter):
 
 
 class TgiAdapter(_PlainHealthAdapter):
-    """Hugging Face TGI: ``/health`` 200 when up, ``/info`` with version and model_sha."""
+    """Hugging Face TGI: ``/health`` 200 when up, ``/info`` with version and limits.
+
+    TGI's ``model_sha`` (the Hub repository's git revision) is not read: the digest the manager
+    reports is the SHA-256 of the model file (OC-POOL-3050), which a revision is not.
+    """
 
     engine: Engine = Engine.TGI
     default_binary: ClassVar[str] = "text-generation-launcher"
@@ -522,7 +524,6 @@ class TgiAdapter(_PlainHealthAdapter):
             slots=_opt_int(body, "max_concurrent_requests", path),
             n_ctx=_opt_int(body, "max_total_tokens", path),
             model_path=_opt_str(body, "model_id", path),
-            model_sha=_opt_str(body, "model_sha", path),
         )
 
 

@@ -677,7 +677,7 @@ def test_tgi_health_503_unhealthy_is_not_ok_with_the_reason(
     assert "unhealthy" in result.message
 
 
-def test_oc_pool_3050_tgi_info_reads_version_slots_and_model_sha(
+def test_oc_pool_3050_tgi_info_reads_version_and_slots(
     http: responses.RequestsMock, session: requests.Session
 ) -> None:
     http.get(BASE + "/info", json=TGI_INFO)
@@ -687,7 +687,6 @@ def test_oc_pool_3050_tgi_info_reads_version_slots_and_model_sha(
         slots=128,
         n_ctx=2048,
         model_path="bigscience/bloom-560m",
-        model_sha="e985a63cdc139290c5f700ff1929f0b5942cced2",
     )
 
 
