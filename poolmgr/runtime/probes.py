@@ -1,0 +1,143 @@
+"""Health probes: the preload confirmation, the heartbeat and the hung-engine check.
+
+Owns the probe loop of each engine incarnation and turns what the engine answers into the
+core's events; the core decides what they mean:
+
+* the interval adapts to the pool's state: ``probe.starting_interval_ms`` while the engine
+  starts, ``probe.ready_interval_ms`` once it is Ready;
+* while the pool preloads, the first 200 leads to the engine's identity (version, slots) and
+  ``PreloadSucceeded`` with the model digest, never Ready before that (OC-POOL-3001,
+  OC-POOL-3050); output the engine wrote before it answered is read first, so a CPU fall-back
+  line wins over a 200 (OC-POOL-3012);
+* afterwards each answer is ``ProbeOk``, the heartbeat (OC-POOL-3004), or ``ProbeFailed``; a
+  timeout is flagged so that a hung engine is not Ready (OC-POOL-3016).
+
+Probes are blocking HTTP calls (``requests``); they run on a thread pool of their own, sized so
+that one hung engine cannot starve the probes of the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from poolmgr.core.lifecycle import (
+    PoolState,
+    PreloadFailed,
+    PreloadSucceeded,
+    ProbeFailed,
+    ProbeOk,
+)
+from poolmgr.core.registry import Registry
+from poolmgr.core.vocab import Cause
+from poolmgr.runtime.engines import (
+    EngineInfo,
+    EngineProtocolError,
+    EngineUnreachable,
+    ProbeResult,
+    ProbeTimeout,
+)
+from poolmgr.runtime.incarnation import Dispatch, Incarnation, PoolRuntime
+from poolmgr.runtime.output import with_tail
+
+__all__ = ["Prober"]
+
+_T = TypeVar("_T")
+
+_STARTING = (PoolState.STARTING, PoolState.PRELOADING)
+_PROBED = (PoolState.READY, PoolState.UNREADY, PoolState.DRAINING)
+
+
+class Prober:
+    """Probes each pool's current engine and dispatches what it learns (event loop only)."""
+
+    def __init__(self, registry: Registry, dispatch: Dispatch) -> None:
+        self.registry = registry
+        self._dispatch = dispatch
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def start(self, pools: int) -> None:
+        """Open the probe threads for ``pools`` pools."""
+        # Probes block a thread for up to their timeout; a hung engine must not starve others.
+        workers = min(64, max(4, 2 * pools))
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="poolmgr-probe"
+        )
+
+    def shutdown(self) -> None:
+        """Close the probe threads; a probe still waiting on an engine is abandoned."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def probe_loop(self, runtime: PoolRuntime, inc: Incarnation) -> None:
+        """Probe fast while the engine starts, slowly once Ready; only this incarnation."""
+        settings = runtime.pool.probe
+        timeout_s = settings.timeout_ms / 1000
+        machine = self.registry.machine(runtime.pool.id)
+        assert inc.base_url is not None
+        while not inc.ended and runtime.current is inc:
+            result: ProbeResult | None = None
+            problem = ""
+            timed_out = False
+            try:
+                result = await self._in_thread(
+                    runtime.adapter.probe_health, runtime.session, inc.base_url, timeout_s
+                )
+            except ProbeTimeout as exc:
+                problem, timed_out = str(exc), True
+            except EngineProtocolError as exc:
+                problem = str(exc)
+            except Exception as exc:  # the adapter must not take the probe loop down
+                problem = f"probe error: {exc!r}"
+            if inc.ended or inc.faulted or runtime.current is not inc:
+                return
+            state = machine.state
+            if state in _STARTING:
+                if result is not None and result.ok:
+                    await self._confirm_preload(runtime, inc, timeout_s)
+                # Not answering, or 503 "loading": still preloading; an exit or fault ends it.
+            elif state in _PROBED:
+                if result is not None and result.ok:
+                    self._dispatch(runtime.pool.id, ProbeOk())
+                else:
+                    text = problem if result is None else result.message
+                    self._dispatch(runtime.pool.id, ProbeFailed(text, timed_out=timed_out))
+            starting = machine.state in _STARTING
+            interval = settings.starting_interval_ms if starting else settings.ready_interval_ms
+            await asyncio.sleep(interval / 1000)
+
+    async def _confirm_preload(
+        self, runtime: PoolRuntime, inc: Incarnation, timeout_s: float
+    ) -> None:
+        """The engine answers 200: read who it is, then report the preload as done."""
+        pool_id = runtime.pool.id
+        assert inc.base_url is not None
+        try:
+            info: EngineInfo = await self._in_thread(
+                runtime.adapter.fetch_info, runtime.session, inc.base_url, timeout_s
+            )
+        except (ProbeTimeout, EngineUnreachable):
+            return  # try again at the next probe; if the engine died, its exit says why
+        except EngineProtocolError as exc:
+            if inc.ended or runtime.current is not inc:
+                return
+            self._dispatch(
+                pool_id, PreloadFailed(Cause.PRELOAD_FAILED, with_tail(str(exc), inc.tail))
+            )
+            return
+        # Output written before the engine said "ready" is read before it counts as ready:
+        # a CPU fall-back line must win over a 200 (OC-POOL-3012).
+        await asyncio.sleep(0)
+        if inc.ended or inc.faulted or runtime.current is not inc:
+            return
+        if self.registry.machine(pool_id).state not in _STARTING:
+            return
+        slots = info.slots if info.slots else runtime.pool.slots
+        self._dispatch(pool_id, PreloadSucceeded(info.engine_version, inc.digest, slots))
+
+    async def _in_thread(self, fn: Callable[..., _T], *args: Any) -> _T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
