@@ -32,6 +32,7 @@ from typing import Any, ClassVar, Protocol
 import requests
 
 from poolmgr.config import PoolConfig, StubFaults
+from poolmgr.core.errors import EngineError
 from poolmgr.core.placement import LaunchPlan
 from poolmgr.core.vocab import Engine
 
@@ -79,7 +80,7 @@ class EngineInfo:
     """The model revision the engine reports (TGI's ``model_sha``), if any."""
 
 
-class EngineProtocolError(Exception):
+class EngineProtocolError(EngineError):
     """The engine answered something malformed; the message names the endpoint and the fault."""
 
 
@@ -91,7 +92,7 @@ class EngineUnreachable(EngineProtocolError):
     """
 
 
-class ProbeTimeout(Exception):
+class ProbeTimeout(EngineError):
     """A request to the engine got no answer within its timeout: the engine may be hung."""
 
 
