@@ -101,6 +101,7 @@ from poolmgr.runtime.engines import (
     adapter_for,
 )
 from poolmgr.telemetry.logs import default_redactor
+from poolmgr.telemetry.redact import redact_argv
 
 __all__ = [
     "DEFAULT_STOP_GRACE_S",
@@ -192,28 +193,6 @@ def _killpg(pgid: int | None, sig: signal.Signals) -> bool:
     except (ProcessLookupError, PermissionError):
         return False
     return True
-
-
-_SECRET_FLAG_WORDS = ("key", "token", "secret", "password")
-
-
-def _redacted(argv: list[str]) -> list[str]:
-    """``argv`` with the values of secret-looking flags (``--api-key X``) hidden (OC-CTL-4007)."""
-    out: list[str] = []
-    hide_next = False
-    for arg in argv:
-        if hide_next:
-            out.append("***")
-            hide_next = False
-            continue
-        name, eq, _value = arg.partition("=")
-        secret = arg.startswith("-") and any(w in name.lower() for w in _SECRET_FLAG_WORDS)
-        if secret and eq:
-            out.append(f"{name}=***")
-        else:
-            out.append(arg)
-            hide_next = secret
-    return out
 
 
 def _shorten(line: str) -> str:
@@ -696,7 +675,7 @@ class Supervisor:
         inc.base_url = _base_url(self.host, port)
         marker = (
             f"--- poolmgr: engine #{inc.generation} pid {inc.pid} model {inc.model_ref} "
-            f"on {inc.base_url}: {' '.join(_redacted(argv))}"
+            f"on {inc.base_url}: {' '.join(redact_argv(argv))}"
         )
         self._record(runtime, marker)
         _LOG.info("pool %s: engine started, pid %s, %s", pool.id, inc.pid, inc.base_url)
