@@ -178,7 +178,7 @@ class ManagerReady(BaseModel):
     pools_ready: int
 
 
-# --- views
+# --------------------------------------------------------------------------- views
 
 
 def entry_view(s: PoolSnapshot) -> dict[str, Any]:
