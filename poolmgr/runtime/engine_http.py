@@ -16,6 +16,8 @@ from typing import Any
 
 import requests
 
+from poolmgr.core.errors import EngineError
+
 __all__ = [
     "EngineProtocolError",
     "EngineUnreachable",
@@ -47,7 +49,7 @@ class ProbeResult:
     message: str
 
 
-class EngineProtocolError(Exception):
+class EngineProtocolError(EngineError):
     """The engine answered something malformed; the message names the endpoint and the fault."""
 
 
@@ -59,7 +61,7 @@ class EngineUnreachable(EngineProtocolError):
     """
 
 
-class ProbeTimeout(Exception):
+class ProbeTimeout(EngineError):
     """A request to the engine got no answer within its timeout: the engine may be hung."""
 
 

@@ -27,6 +27,8 @@ from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
+from poolmgr.telemetry.redact import redact_argv
+
 __all__ = [
     "DEFAULT_STOP_GRACE_S",
     "Stop",
@@ -155,28 +157,7 @@ def base_url(host: str, port: int) -> str:
 
 # --------------------------------------------------------------------------- the command line
 
-_SECRET_FLAG_WORDS = ("key", "token", "secret", "password")
-
-
-def _redacted(argv: list[str]) -> list[str]:
-    """``argv`` with the values of secret-looking flags (``--api-key X``) hidden (OC-CTL-4007)."""
-    out: list[str] = []
-    hide_next = False
-    for arg in argv:
-        if hide_next:
-            out.append("***")
-            hide_next = False
-            continue
-        name, eq, _value = arg.partition("=")
-        secret = arg.startswith("-") and any(w in name.lower() for w in _SECRET_FLAG_WORDS)
-        if secret and eq:
-            out.append(f"{name}=***")
-        else:
-            out.append(arg)
-            hide_next = secret
-    return out
-
 
 def shown_command(argv: list[str]) -> str:
     """The command line as it may be logged: secret flag values hidden (OC-CTL-4007)."""
-    return " ".join(_redacted(argv))
+    return " ".join(redact_argv(argv))

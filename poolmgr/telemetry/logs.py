@@ -1,20 +1,13 @@
-"""Structured logs and secret redaction for the pool manager's shell.
+"""Structured logs for the pool manager's shell, with every record redacted.
 
-Decides two things:
-
-- what a log line looks like: one JSON object per line (OC-CTL-4009) with ``ts``, ``level``,
-  ``event``, ``message``, ``pool_id``, ``engine``, ``engine_version``, ``job_id``,
-  ``lease_id``, ``cause`` and the request's ``correlation_id`` (OC-CTL-4005), written through
-  the standard :mod:`logging` machinery so any library's records get the same shape;
-- what counts as a secret and how it is masked (OC-CTL-4007): bearer tokens, the values of
-  environment variables whose names end in ``_TOKEN`` or ``_KEY`` or contain ``SECRET``,
-  secrets registered explicitly (the control-plane token), credentials embedded in URLs
-  (``https://user:pass@host`` becomes ``https://***@host``) and credential-looking query
-  parameters. The same :class:`Redactor` is applied to every log record, every response body
-  and every metric label value.
-
-Masking by pattern is written by hand here: no maintained library does log, body and label
-redaction with one rule set.
+Decides what a log line looks like: one JSON object per line (OC-CTL-4009) with ``ts``,
+``level``, ``event``, ``message``, ``pool_id``, ``engine``, ``engine_version``, ``job_id``,
+``lease_id``, ``cause`` and the request's ``correlation_id`` (OC-CTL-4005), written through
+the standard :mod:`logging` machinery so any library's records get the same shape; and that
+every record (message, arguments, extras, exception text) passes through the one
+:class:`~poolmgr.telemetry.redact.Redactor` before it is written (OC-CTL-4007). What counts
+as a secret is decided in :mod:`poolmgr.telemetry.redact`; its names are re-exported here
+for the modules that configure logging and redaction together.
 """
 
 from __future__ import annotations
@@ -23,13 +16,12 @@ import contextvars
 import datetime as _dt
 import json
 import logging
-import os
-import re
 import sys
-import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, TextIO
+
+from poolmgr.telemetry.redact import MASK, Redactor, default_redactor, is_sensitive_env_name
 
 __all__ = [
     "LOG_FIELDS",
@@ -42,9 +34,6 @@ __all__ = [
     "default_redactor",
     "is_sensitive_env_name",
 ]
-
-MASK: Final = "***"
-"""What a secret is replaced with."""
 
 LOG_FIELDS: Final = (
     "event",
@@ -62,91 +51,6 @@ correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "poolmgr_correlation_id", default=None
 )
 """The correlation id of the request being served; the formatter adds it to each line."""
-
-_SENSITIVE_NAME = re.compile(r"(?:_TOKEN|_KEY)$|SECRET", re.IGNORECASE)
-_BEARER = re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=\-]+")
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#@\s]+@")
-_QUERY_SECRET = re.compile(
-    r"(?i)([?&;][^=&;#\s]*(?:token|key|secret|password|passwd|signature|sig)[^=&;#\s]*=)"
-    r"[^&;#\s]+"
-)
-
-#: Secrets shorter than this are not masked as bare substrings (a two-letter "secret" would
-#: shred every message); patterns (bearer, URL credentials) still apply to them.
-MIN_SECRET_LEN: Final = 4
-
-
-def is_sensitive_env_name(name: str) -> bool:
-    """True for environment variable names whose values are treated as secrets."""
-    return bool(_SENSITIVE_NAME.search(name))
-
-
-class Redactor:
-    """Masks secrets in text, in nested JSON-like values and in label values. Thread-safe."""
-
-    def __init__(
-        self, secrets: Iterable[str] = (), *, environ: Mapping[str, str] | None = None
-    ) -> None:
-        self._lock = threading.Lock()
-        self._secrets: tuple[str, ...] = ()
-        env = os.environ if environ is None else environ
-        self.add(*(value for name, value in env.items() if is_sensitive_env_name(name)))
-        self.add(*secrets)
-
-    def add(self, *secrets: str) -> None:
-        """Register literal secrets; each is masked wherever it appears."""
-        fresh = {s for s in secrets if len(s) >= MIN_SECRET_LEN}
-        if not fresh:
-            return
-        with self._lock:
-            merged = set(self._secrets) | fresh
-            # Longest first, so a secret that contains another is masked whole.
-            self._secrets = tuple(sorted(merged, key=lambda s: (-len(s), s)))
-
-    def redact(self, text: str) -> str:
-        """``text`` with every known secret and credential pattern replaced by ``***``."""
-        out = text
-        for secret in self._secrets:
-            if secret in out:
-                out = out.replace(secret, MASK)
-        if "://" in out:
-            out = _URL_USERINFO.sub(rf"\1{MASK}@", out)
-        if "=" in out:
-            out = _QUERY_SECRET.sub(rf"\1{MASK}", out)
-        if "earer" in out or "EARER" in out:
-            out = _BEARER.sub(rf"\1\2{MASK}", out)
-        return out
-
-    def redact_value(self, value: Any) -> Any:
-        """Redact every string inside a JSON-like value (dicts, lists, tuples, scalars)."""
-        if isinstance(value, str):
-            return self.redact(value)
-        if isinstance(value, Mapping):
-            return {
-                (self.redact(k) if isinstance(k, str) else k): self.redact_value(v)
-                for k, v in value.items()
-            }
-        if isinstance(value, list | tuple):
-            return [self.redact_value(v) for v in value]
-        return value
-
-    def contains_secret(self, text: str) -> bool:
-        """True when :meth:`redact` would change ``text``."""
-        return self.redact(text) != text
-
-
-_DEFAULT: Redactor | None = None
-_DEFAULT_LOCK = threading.Lock()
-
-
-def default_redactor() -> Redactor:
-    """The process-wide redactor (built from the environment on first use)."""
-    global _DEFAULT
-    with _DEFAULT_LOCK:
-        if _DEFAULT is None:
-            _DEFAULT = Redactor()
-        return _DEFAULT
-
 
 # Attributes every LogRecord has; anything else on a record came in through ``extra=``.
 _RECORD_ATTRS: Final = frozenset(

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from poolmgr.config import parse_config
-from poolmgr.core.errors import ConfigError
+from poolmgr.core.errors import ConfigError, EngineError, ErrorCode, ModelFileError, PoolError
 from tests.api.helpers import TWO_POOLS, AppServer, FakeController, fake_app
 
 ENVELOPE = {"code", "message", "pool_id", "engine", "retriable", "retry_after_ms", "policy_label"}
@@ -116,6 +116,41 @@ def test_oc_ctl_4004_controller_conflict_maps_to_409(
     assert response.json()["retriable"] is False
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConfigError([]),
+        ModelFileError("/models/m.gguf", "kaboom-detail-that-must-stay-inside"),
+        EngineError("kaboom-detail-that-must-stay-inside"),
+    ],
+    ids=["config", "model-file", "engine"],
+)
+def test_oc_ctl_4004_a_typed_error_without_a_status_is_500_internal(
+    fake_server: tuple[AppServer, FakeController], error: PoolError
+) -> None:
+    server, controller = fake_server
+    controller.fail_with = error
+    response = requests.post(
+        f"{server.url}/v1/pools/alpha/drain", json={"deadline_ms": 5}, timeout=5
+    )
+    assert response.status_code == 500
+    body = response.json()
+    assert set(body) == ENVELOPE and body["code"] == "INTERNAL"
+    assert "kaboom" not in response.text
+    assert response.headers["X-Correlation-Id"] in body["message"]
+
+
+def test_oc_ctl_4004_every_error_stands_in_one_tree_and_only_wire_codes_have_statuses() -> None:
+    from poolmgr.http.errors import STATUS_OF
+    from poolmgr.runtime.engines import EngineProtocolError, EngineUnreachable, ProbeTimeout
+
+    for cls in (ConfigError, ModelFileError, EngineProtocolError, EngineUnreachable, ProbeTimeout):
+        assert issubclass(cls, PoolError), cls
+    assert issubclass(ModelFileError, ValueError)
+    assert {c.code for c in (ConfigError, ModelFileError, EngineError)}.isdisjoint(STATUS_OF)
+    assert list(STATUS_OF) == [c for c in ErrorCode if c in STATUS_OF]
+
+
 # --- correlation ids ----------------------------------------------------------------------
 
 
@@ -178,6 +213,7 @@ def test_oc_ctl_4006_mutation_without_token_is_401(auth_server: AppServer) -> No
     )
     assert response.status_code == 401
     assert response.json()["code"] == "UNAUTHORIZED"
+    assert response.json()["message"] == "a bearer token is required"  # prose, not masked
     assert response.headers["WWW-Authenticate"] == "Bearer"
     assert "X-Correlation-Id" in response.headers
 

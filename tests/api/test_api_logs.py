@@ -16,8 +16,8 @@ from poolmgr.telemetry.logs import (
     RedactionFilter,
     Redactor,
     correlation_id,
-    is_sensitive_env_name,
 )
+from poolmgr.telemetry.redact import is_secret_name, is_sensitive_env_name, redact_argv
 
 
 @pytest.fixture
@@ -131,3 +131,31 @@ def test_oc_ctl_4007_nested_values_are_redacted() -> None:
 def test_oc_ctl_4007_tiny_secrets_are_not_masked_as_substrings() -> None:
     redactor = Redactor(["ab"], environ={"X_KEY": "1"})
     assert redactor.redact("abc 1") == "abc 1"
+
+
+def test_oc_ctl_4007_one_vocabulary_names_secrets_in_env_names_flags_and_query_params() -> None:
+    # Environment variable names: a word must be the last part (their values are masked as
+    # bare substrings everywhere), except the words that mean a secret anywhere.
+    assert is_sensitive_env_name("DB_PASSWORD") and is_sensitive_env_name("CLIENTSECRET")
+    assert not is_sensitive_env_name("TOKENIZERS_PARALLELISM")
+    assert not is_sensitive_env_name("HF_TOKEN_PATH")
+    # Flags and query parameters: a word anywhere in the name.
+    assert is_secret_name("--api-key") and is_secret_name("--hf-token") and is_secret_name("sig")
+    assert not is_secret_name("--port")
+    argv = ["llama-server", "--api-key", "k-1", "--db-passwd=p-2", "--port", "8080"]
+    assert redact_argv(argv) == [
+        "llama-server",
+        "--api-key",
+        "***",
+        "--db-passwd=***",
+        "--port",
+        "8080",
+    ]
+    redactor = Redactor(environ={})
+    assert redactor.redact("GET /m?x_signature=abc&y=1") == "GET /m?x_signature=***&y=1"
+
+
+def test_oc_ctl_4007_bearer_prose_is_not_a_credential() -> None:
+    redactor = Redactor(environ={})
+    assert redactor.redact("a bearer token is required") == "a bearer token is required"
+    assert redactor.redact("Authorization: Bearer token-abc") == "Authorization: Bearer ***"

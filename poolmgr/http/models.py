@@ -1,0 +1,260 @@
+"""The shapes of the control plane's request and response bodies, and how a snapshot fills them.
+
+Decides what a client may send (strict bodies: unknown fields, wrong types and out-of-range
+values are refused, OC-CTL-4004) and what it gets back: pool and replica-set listings
+(OC-CTL-4001), a pool's health (OC-CTL-4002, OC-POOL-3003), accepted drains and reloads
+(OC-CTL-4003), granted leases (OC-POOL-3040) and the manager's own health. The class names are
+the OpenAPI component names (spec/openapi.json, OC-CTL-4008); renaming one changes the
+contract.
+"""
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from poolmgr.core.lifecycle import PoolState, ReloadOutcome
+from poolmgr.core.registry import PoolSnapshot
+
+__all__ = [
+    "MAX_DEADLINE_MS",
+    "Accepted",
+    "DrainRequest",
+    "LeaseGranted",
+    "LeaseRequest",
+    "ManagerHealth",
+    "ManagerReady",
+    "PoolEntry",
+    "PoolHealth",
+    "ReloadRequest",
+    "ReplicaSetEntry",
+    "entry_view",
+    "health_view",
+]
+
+MAX_DEADLINE_MS: Final = 3_600_000
+"""The longest deadline or lease TTL a request may ask for (one hour)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class DrainRequest(_Strict):
+    deadline_ms: int = Field(
+        ge=0, le=MAX_DEADLINE_MS, description="How long active leases may run before the stop."
+    )
+
+
+class ReloadRequest(_Strict):
+    new_model_ref: str = Field(min_length=1, max_length=4096)
+    deadline_ms: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_DEADLINE_MS,
+        description="Drain deadline for the old engine; the pool's configured one when absent.",
+    )
+
+
+class LeaseRequest(_Strict):
+    ttl_ms: int | None = Field(default=None, ge=1, le=MAX_DEADLINE_MS)
+    job_id: str | None = Field(default=None, min_length=1, max_length=256)
+
+
+class PoolEntry(BaseModel):
+    id: str
+    engine: str
+    cpu: bool
+    engine_version: str | None
+    model_digest: str | None
+    slots_total: int
+    slots_free: int
+    load: float
+    state: PoolState
+    ready: bool
+
+
+class ReplicaSetEntry(PoolEntry):
+    slo: dict[str, float] | None = None
+
+
+class LastErrorView(BaseModel):
+    cause: str
+    message: str
+    at_ms: int
+
+
+class BreakerView(BaseModel):
+    state: str
+    next_trial_at_ms: int | None
+
+
+class ReloadView(BaseModel):
+    outcome: ReloadOutcome
+    from_: str = Field(serialization_alias="from")
+    to: str
+    cause: str | None
+    message: str | None
+
+
+class RestartsView(BaseModel):
+    count: int
+    next_restart_at_ms: int | None
+    backoff_attempt: int
+    backoff_delay_ms: int | None
+
+
+class LeasesView(BaseModel):
+    active: int
+    slots_total: int
+    slots_free: int
+    returned: int
+    expired: int
+    voided: int
+
+
+class PoolMetricsView(BaseModel):
+    load: float
+    active_leases: int
+    slots_total: int
+    slots_free: int
+    drain_events: dict[str, int]
+    restarts: dict[str, int]
+    preload_outcomes: dict[str, int]
+    driver_resets: int
+
+
+class PoolHealth(BaseModel):
+    id: str
+    engine: str
+    cpu: bool
+    live: bool
+    ready: bool
+    draining: bool
+    state: PoolState
+    preload_ok: bool
+    model_ref: str
+    engine_version: str | None
+    model_digest: str | None
+    last_error: LastErrorView | None
+    breaker: BreakerView
+    restart_count: int
+    next_restart_at_ms: int | None
+    restarts: RestartsView
+    heartbeat_age_ms: int | None
+    active_leases: int
+    leases: LeasesView
+    reload: ReloadView | None
+    drain_reason: str | None
+    metrics: PoolMetricsView
+
+
+class Accepted(BaseModel):
+    pool_id: str
+    action: str
+    deadline_ms: int
+    new_model_ref: str | None = None
+
+
+class LeaseGranted(BaseModel):
+    lease_id: str
+    pool_id: str
+    engine_url: str | None = Field(description="Base URL of the pool's engine; null if none runs")
+    expires_at_ms: int = Field(
+        description="Expiry on the manager's monotonic clock (the clock of every *_at_ms field)"
+    )
+    ttl_ms: int = Field(description="How long the lease lasts from its grant")
+    job_id: str | None
+
+
+class ManagerHealth(BaseModel):
+    status: str
+    version: str
+
+
+class ManagerReady(BaseModel):
+    ready: bool
+    pools_total: int
+    pools_ready: int
+
+
+# --------------------------------------------------------------------------- views
+
+
+def entry_view(s: PoolSnapshot) -> dict[str, Any]:
+    """The listing entry of one pool (OC-CTL-4001)."""
+    return {
+        "id": s.pool_id,
+        "engine": s.engine,
+        "cpu": s.cpu,
+        "engine_version": s.engine_version,
+        "model_digest": s.model_digest,
+        "slots_total": s.slots_total,
+        "slots_free": s.slots_free,
+        "load": s.load,
+        "state": s.state,
+        "ready": s.ready,
+    }
+
+
+def health_view(s: PoolSnapshot, counters: Mapping[str, Mapping[str, int]]) -> PoolHealth:
+    """One pool's health view: its snapshot and its metric counters (OC-CTL-4002)."""
+    ended = {end.value: n for end, n in s.leases_ended.items()}
+    err = s.last_error
+    return PoolHealth(
+        id=s.pool_id,
+        engine=s.engine,
+        cpu=s.cpu,
+        live=s.live,
+        ready=s.ready,
+        draining=s.draining,
+        state=s.state,
+        preload_ok=s.preload_ok,
+        model_ref=s.model_ref,
+        engine_version=s.engine_version,
+        model_digest=s.model_digest,
+        last_error=None
+        if err is None
+        else LastErrorView(cause=err.cause.value, message=err.message, at_ms=err.at_ms),
+        breaker=BreakerView(
+            state=s.breaker_state.value, next_trial_at_ms=s.breaker_next_trial_at_ms
+        ),
+        restart_count=s.restart_count,
+        next_restart_at_ms=s.next_restart_at_ms,
+        restarts=RestartsView(
+            count=s.restart_count,
+            next_restart_at_ms=s.next_restart_at_ms,
+            backoff_attempt=s.backoff_attempt,
+            backoff_delay_ms=s.backoff_delay_ms,
+        ),
+        heartbeat_age_ms=s.heartbeat_age_ms,
+        active_leases=s.active_leases,
+        leases=LeasesView(
+            active=s.active_leases,
+            slots_total=s.slots_total,
+            slots_free=s.slots_free,
+            returned=ended.get("returned", 0),
+            expired=ended.get("expired", 0),
+            voided=ended.get("voided", 0),
+        ),
+        reload=None
+        if s.reload is None
+        else ReloadView(
+            outcome=s.reload.outcome,
+            from_=s.reload.from_model_ref,
+            to=s.reload.to_model_ref,
+            cause=None if s.reload.cause is None else s.reload.cause.value,
+            message=s.reload.message,
+        ),
+        drain_reason=s.drain_reason,
+        metrics=PoolMetricsView(
+            load=s.load,
+            active_leases=s.active_leases,
+            slots_total=s.slots_total,
+            slots_free=s.slots_free,
+            drain_events=dict(counters.get("drain_events_total", {})),
+            restarts=dict(counters.get("restarts_total", {})),
+            preload_outcomes=dict(counters.get("preload_outcomes_total", {})),
+            driver_resets=sum(counters.get("driver_resets_total", {}).values()),
+        ),
+    )

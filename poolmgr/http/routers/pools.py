@@ -1,0 +1,42 @@
+"""Pools: the listing and one pool's health (OC-CTL-4001, OC-CTL-4002, OC-POOL-3003).
+
+Reads only: what the registry's snapshots and the pool's metric counters say, behind the read
+authentication (OC-CTL-4006).
+"""
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from poolmgr.http.errors import error_responses
+from poolmgr.http.models import PoolEntry, PoolHealth, entry_view, health_view
+from poolmgr.http.plane import Plane
+
+__all__ = ["router"]
+
+
+def router(plane: Plane) -> APIRouter:
+    """``GET /v1/pools`` and ``GET /v1/pools/{pool_id}/health``."""
+    api = APIRouter(dependencies=plane.auth.read)
+    registry, metrics = plane.registry, plane.metrics
+
+    @api.get(
+        "/v1/pools",
+        response_model=list[PoolEntry],
+        responses=error_responses(401, 403),
+        summary="Every pool, ordered by id (OC-CTL-4001)",
+    )
+    async def list_pools() -> list[dict[str, Any]]:
+        return [entry_view(s) for s in registry.snapshots()]
+
+    @api.get(
+        "/v1/pools/{pool_id}/health",
+        response_model=PoolHealth,
+        responses=error_responses(401, 403, 404),
+        summary="One pool's health (OC-CTL-4002)",
+    )
+    async def pool_health(pool_id: str) -> PoolHealth:
+        snap = registry.snapshot(pool_id)
+        return health_view(snap, metrics.pool_counters(pool_id))
+
+    return api
