@@ -1,7 +1,7 @@
 """Steps of the restart backoff on its own: the delay schedule, full jitter, the cap and the
 reset after a stable Ready period (:class:`~poolmgr.core.backoff.Backoff`).
 
-Serves OC-POOL-3010 (decision level).
+Serves OC-POOL-3011 and OC-POOL-3013 (decision level).
 
 Registered in the step table with :func:`harness.registry.step` (OC-BDD-7006); every Then-step
 asserts (OC-BDD-7003).
@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from harness.assertions import (
-    assert_equal,
-)
+from harness.assertions import assert_equal
 from harness.registry import step
 from harness.world import PoolWorld
 from poolmgr.core.backoff import Jitter

@@ -1,7 +1,7 @@
 """Steps of the circuit breaker and restart storms: a pool whose breaker opens, its cool-down,
 its single trial start, and the bound on engine starts within a window.
 
-Serves OC-POOL-3011 and OC-POOL-3012 (decision level).
+Serves OC-POOL-3011 and OC-POOL-3014 (decision level).
 
 Registered in the step table with :func:`harness.registry.step` (OC-BDD-7006); every Then-step
 asserts (OC-BDD-7003).
@@ -9,14 +9,10 @@ asserts (OC-BDD-7003).
 
 from __future__ import annotations
 
-from harness.assertions import (
-    assert_equal,
-)
+from harness.assertions import assert_equal
 from harness.registry import step
 from harness.world import PoolSpec, PoolWorld
-from poolmgr.core.lifecycle import (
-    PreloadFailed,
-)
+from poolmgr.core.lifecycle import PreloadFailed
 from poolmgr.core.vocab import Cause
 
 

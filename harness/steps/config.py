@@ -1,7 +1,7 @@
 """Steps of config validation: a config file's text is checked and each refusal names the field
 and the file, never echoing a secret.
 
-Serves OC-CFG-5001..5003.
+Serves OC-CFG-5001..5004 and OC-POOL-3022.
 
 Registered in the step table with :func:`harness.registry.step` (OC-BDD-7006); every Then-step
 asserts (OC-BDD-7003).
@@ -9,9 +9,7 @@ asserts (OC-BDD-7003).
 
 from __future__ import annotations
 
-from harness.assertions import (
-    assert_config_problem,
-)
+from harness.assertions import assert_config_problem
 from harness.registry import step
 from harness.world import PoolWorld
 

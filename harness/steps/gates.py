@@ -17,9 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.assertions import (
-    assert_equal,
-)
+from harness.assertions import assert_equal
 from harness.projects import build_project
 from harness.registry import step
 from harness.world import GatePart, PoolWorld

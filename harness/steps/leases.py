@@ -1,6 +1,7 @@
 """Steps of slot leases: granting, returning, refusing, expiry and how leases ended.
 
-Serves OC-POOL-3031..3034 (decision level).
+Serves OC-POOL-3031..3034, and the lease steps of OC-POOL-3001, 3003..3005, 3010, 3011, 3016
+and 3040..3044 (decision level).
 
 Registered in the step table with :func:`harness.registry.step` (OC-BDD-7006); every Then-step
 asserts (OC-BDD-7003).
@@ -8,19 +9,13 @@ asserts (OC-BDD-7003).
 
 from __future__ import annotations
 
-from harness.assertions import (
-    assert_equal,
-    assert_no_refusal,
-    assert_refused,
-)
+from harness.assertions import assert_equal, assert_no_refusal, assert_refused
 from harness.registry import step
 from harness.steps.lifecycle import given_pool_ready
 from harness.world import PoolSpec, PoolWorld
 from poolmgr.core.errors import PoolError
 from poolmgr.core.leases import LeaseEnd
-from poolmgr.core.lifecycle import (
-    LeasesDrained,
-)
+from poolmgr.core.lifecycle import LeasesDrained
 
 
 @step("given", 'a pool "{pool}" whose leases last {ttl:d} ms unless renewed')

@@ -5,7 +5,8 @@ Each step feeds events to the registry through the scenario's
 :class:`~harness.world.PoolWorld` (which answers ordered spawns as a supervisor would) and reads
 its snapshots; time moves on a manual clock only.
 
-Serves OC-POOL-3001..3004, 3010..3014, 3017, 3021..3023 and 3040..3044 (decision level).
+Serves OC-POOL-3001..3005, 3010..3014, 3016, 3017, 3031..3034, 3040..3044, 3051, 3061
+and OC-MET-6002 (decision level).
 
 Registered in the step table with :func:`harness.registry.step` (OC-BDD-7006); every Then-step
 asserts (OC-BDD-7003).
@@ -13,9 +14,7 @@ asserts (OC-BDD-7003).
 
 from __future__ import annotations
 
-from harness.assertions import (
-    assert_equal,
-)
+from harness.assertions import assert_equal
 from harness.registry import step
 from harness.world import PoolSpec, PoolWorld
 from poolmgr.core.lifecycle import (

@@ -7,8 +7,8 @@ The world's manager is created by :func:`harness.live.live_manager_of` on first 
 after the scenario (see that module for the teardown). This module and
 :mod:`harness.steps.secrets` are the only step modules that load the HTTP server.
 
-Serves OC-CTL-4001..4006, OC-POOL-3003, 3005, 3010, 3011, 3015, 3017, 3031, 3034, 3040, 3041,
-3050, 3060 and OC-MET-6001 at process level.
+Serves OC-CTL-4001..4006, OC-POOL-3003, 3005, 3010, 3011, 3015, 3017, 3030, 3031, 3034, 3040,
+3041, 3050, 3060, 3062 and OC-MET-6001 at process level.
 
 Registered in the step table with :func:`harness.registry.step` (OC-BDD-7006); every Then-step
 asserts (OC-BDD-7003).
@@ -25,9 +25,7 @@ import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness.assertions import (
-    assert_equal,
-)
+from harness.assertions import assert_equal
 from harness.live import LiveManager, live_manager_of
 from harness.registry import step
 from harness.steps.fields import names

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness.assertions import (
-    assert_equal,
-)
+from harness.assertions import assert_equal
 from harness.registry import step
 from harness.steps.fields import names
 from harness.world import PoolWorld

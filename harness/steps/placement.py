@@ -1,7 +1,8 @@
 """Steps of GPU placement, KV-cache sizing and preflight: device masks, launch plans, context
 caps and the memory verdict.
 
-Serves OC-POOL-3020..3023 (decision level).
+Serves OC-POOL-3020..3023, and the placement steps of OC-POOL-3002, 3003, 3012 and 3017
+(decision level).
 
 Registered in the step table with :func:`harness.registry.step` (OC-BDD-7006); every Then-step
 asserts (OC-BDD-7003).
@@ -9,18 +10,13 @@ asserts (OC-BDD-7003).
 
 from __future__ import annotations
 
-from harness.assertions import (
-    assert_equal,
-    assert_refused,
-)
+from harness.assertions import assert_equal, assert_refused
 from harness.registry import step
 from harness.steps.fields import floats, ints
 from harness.world import GIB, PoolWorld
 from poolmgr.core.errors import PlacementError
 from poolmgr.core.kvcap import ModelShape, kv_bytes_per_gpu, weights_bytes_per_gpu
-from poolmgr.core.lifecycle import (
-    PreloadFailed,
-)
+from poolmgr.core.lifecycle import PreloadFailed
 from poolmgr.core.placement import LaunchPlan, MaskRequest, plan_launch, validate_masks
 from poolmgr.core.preflight import preflight
 

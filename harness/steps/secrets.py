@@ -13,9 +13,7 @@ from __future__ import annotations
 import psutil
 
 from harness import canary
-from harness.assertions import (
-    assert_equal,
-)
+from harness.assertions import assert_equal
 from harness.live import live_manager_of
 from harness.registry import step
 from harness.steps.fields import names
