@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.gpu import GPU_TAG, gpu_skip_reason
+from harness.runners import skip_scenario_without_gpu
 
 
 def before_scenario(context: Any, scenario: Any) -> None:
-    if GPU_TAG in scenario.effective_tags:
-        reason = gpu_skip_reason()
-        if reason is not None:
-            scenario.skip(reason=reason)
+    skip_scenario_without_gpu(scenario)

@@ -33,6 +33,6 @@ def assert_config_problem(world: PoolWorld, field_path: str) -> ConfigError:
     paths = [p.path for p in error.problems]
     assert field_path in paths, f"no problem names {field_path!r}; problems: {error}"
     for problem in error.problems:
-        assert problem.file.startswith(world.config_source), f"file not named: {problem}"
+        assert problem.file.startswith(world.config.source), f"file not named: {problem}"
         assert problem.reason, f"problem without a reason: {problem!r}"
     return error

@@ -2,7 +2,7 @@
 
 Scenarios tagged ``@gpu`` prove what only real hardware can show (the NVML inventory, VRAM
 numbers). On a machine where NVML reports no device they are reported as *skipped with a
-reason* by both runners (``features/environment.py`` for behave, ``tests/bdd/conftest.py`` for
+reason* by both runners (``environment.py`` for behave, ``tests/bdd/conftest.py`` for
 pytest-bdd); they never pass silently.
 """
 

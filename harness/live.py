@@ -5,8 +5,8 @@ Decides how a scenario runs the whole manager and how it always ends it:
 - :class:`LiveManager` keeps a private temp dir (config file, logs, model files a scenario
   writes), starts ``python -m poolmgr serve [--config FILE] --host 127.0.0.1 --port 0`` in its
   own session, and reads the URL from the listening line (bounded wait);
-- every wait for the real system is bounded polling of its HTTP API (:func:`wait_until`
-  from the control-plane tests, reused, not copied); nothing sleeps a fixed time;
+- every wait for the real system is bounded polling of its HTTP API
+  (:func:`harness.waiting.wait_until`); nothing sleeps a fixed time;
 - :meth:`LiveManager.stop` sends SIGTERM (drain and exit 0, OC-POOL-3015), waits bounded,
   reports any engine that outlived the manager, then SIGKILLs the manager's process group and
   every engine it ever saw (engines run in their own sessions), so no scenario leaves an
@@ -34,7 +34,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import psutil
 import requests
@@ -263,15 +263,17 @@ def stop_current() -> None:
 
 atexit.register(stop_current)
 
-_ATTR = "_live_manager"
+
+class _Owner(Protocol):
+    """A scenario world that holds its live manager (:attr:`harness.world.PoolWorld.live`)."""
+
+    live: LiveManager | None
 
 
-def live_manager_of(world: object) -> LiveManager:
+def live_manager_of(world: _Owner) -> LiveManager:
     """The scenario's manager, created on first use and stopped when the world goes away."""
-    manager = getattr(world, _ATTR, None)
-    if isinstance(manager, LiveManager):
-        return manager
-    manager = LiveManager()
-    setattr(world, _ATTR, manager)
-    weakref.finalize(world, manager.stop)
+    manager = world.live
+    if manager is None:
+        manager = world.live = LiveManager()
+        weakref.finalize(world, manager.stop)
     return manager

@@ -1,4 +1,4 @@
-"""The scenario world: everything one decision-level scenario sets up, does and observes.
+"""The scenario world: one typed part per area of what a scenario sets up, does and observes.
 
 A :class:`PoolWorld` plays the supervisor's part around the pure decision core: it builds a
 registry from a small generated config, feeds lifecycle events, carries out the actions the
@@ -7,14 +7,30 @@ started"), records every action and every typed refusal, and drives time with a
 :class:`~poolmgr.core.clock.ManualClock` only (a five-minute backoff cap is checked in
 milliseconds). Randomness comes from seeded :class:`random.Random` instances.
 
+What a scenario keeps is split into typed parts, one per area, composed in the world (no
+attribute is ever attached with ``setattr``): :class:`PoolsPart` (pools, their registry and
+the actions it ordered), :class:`RetryPart` (a standalone backoff), :class:`PlacementPart`
+(GPUs, masks, plans, preflight), :class:`ConfigPart` (a config file checked), :class:`GatePart`
+(throw-away projects, subprocess checks, metrics, the secrets transcript), :class:`GpuPart`
+(NVML) and ``live`` (a real manager, :class:`harness.live.LiveManager`, created by the
+process-level steps only, so that importing the world never loads the HTTP server).
+
+Which lifecycle action is which is decided in one place, :meth:`PoolWorld.orders` (and
+:meth:`PoolWorld.drain_reasons`); steps never name an action kind.
+
 Serves the decision-level scenarios of OC-POOL-3001..3004, 3010..3014, 3017, 3020..3023,
-3031..3034, 3040..3044 and OC-CFG-5001..5003.
+3031..3034, 3040..3044 and OC-CFG-5001..5003, and holds the state of every other scenario.
 """
 
 from __future__ import annotations
 
 import random
+import shutil
+import tempfile
+import weakref
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from poolmgr.config import Config, parse_config
 from poolmgr.core.backoff import Backoff, BackoffPolicy, Jitter
@@ -23,19 +39,42 @@ from poolmgr.core.errors import ConfigError, PoolError
 from poolmgr.core.inventory import GpuDevice, GpuInventory
 from poolmgr.core.kvcap import ModelShape
 from poolmgr.core.leases import Lease
-from poolmgr.core.lifecycle import (
-    Action,
-    ActionKind,
-    EngineStarted,
-    Event,
-    PreloadFailed,
-)
+from poolmgr.core.lifecycle import Action, ActionKind, EngineStarted, Event, PreloadFailed
 from poolmgr.core.placement import LaunchPlan, MaskRequest, PlacementProblem
 from poolmgr.core.preflight import PreflightVerdict
 from poolmgr.core.registry import Registry
 from poolmgr.core.vocab import Cause
 
+if TYPE_CHECKING:  # types only: these modules load requests, prometheus and the HTTP server
+    from harness.canary import Transcript
+    from harness.live import LiveManager
+    from poolmgr.telemetry.metrics import PoolMetrics
+
+__all__ = [
+    "GIB",
+    "ConfigPart",
+    "GatePart",
+    "GpuPart",
+    "Order",
+    "PlacementPart",
+    "PoolSpec",
+    "PoolWorld",
+    "PoolsPart",
+    "RetryPart",
+]
+
 GIB = 2**30
+
+Order = Literal["spawn", "stop", "kill", "count_drain", "count_driver_reset"]
+"""The lifecycle actions the steps look for, by what they order."""
+
+_ORDER_KINDS: dict[Order, ActionKind] = {
+    "spawn": ActionKind.SPAWN,
+    "stop": ActionKind.STOP_ENGINE,
+    "kill": ActionKind.KILL_ENGINE,
+    "count_drain": ActionKind.COUNT_DRAIN,
+    "count_driver_reset": ActionKind.COUNT_DRIVER_RESET,
+}
 
 
 @dataclass
@@ -55,44 +94,24 @@ class PoolSpec:
 
 
 @dataclass
-class PoolWorld:
-    """State of one scenario. Created fresh for every scenario by both runners."""
+class PoolsPart:
+    """The pools of a scenario: their specs, the registry built from them, what it ordered."""
 
-    clock: ManualClock = field(default_factory=ManualClock)
-    seed: int = 7
-    heartbeat_stale_ms: int = 5_000
     specs: dict[str, PoolSpec] = field(default_factory=dict)
-    error: Exception | None = None
+    heartbeat_stale_ms: int = 5_000
+    registry: Registry | None = None
     actions: dict[str, list[tuple[int, Action]]] = field(default_factory=dict)
     leases: list[Lease] = field(default_factory=list)
     returned: list[Lease] = field(default_factory=list)
-    # standalone decision objects
-    backoff: Backoff | None = None
-    delays: list[int] = field(default_factory=list)
-    # placement and KV sizing
-    gpus: dict[int, int] = field(default_factory=dict)
-    mask_requests: dict[str, MaskRequest] = field(default_factory=dict)
-    problems: list[PlacementProblem] = field(default_factory=list)
-    shape: ModelShape | None = None
-    plan: LaunchPlan | None = None
-    verdict: PreflightVerdict | None = None
-    # config
-    config_text: str = ""
-    config_source: str = "pools.yaml"
-    config: Config | None = None
-    # @gpu scenarios
-    nvml_inventory: GpuInventory | None = None
-    _registry: Registry | None = None
-    _next_pid: int = 1000
+    next_pid: int = 1000
 
-    # --- pools ------------------------------------------------------------------
-
-    def add_pool(self, spec: PoolSpec) -> None:
-        if self._registry is not None:
+    def add(self, spec: PoolSpec) -> None:
+        if self.registry is not None:
             raise AssertionError("pools must be described before the first event")
         self.specs[spec.pool_id] = spec
 
     def config_yaml(self) -> str:
+        """The config the specs describe: one GPU of 80 GiB per GPU pool, stub engines."""
         gpu_pools = [s for s in self.specs.values() if not s.cpu]
         lines = [f"manager: {{heartbeat_stale_ms: {self.heartbeat_stale_ms}}}"]
         if gpu_pools:
@@ -127,23 +146,118 @@ class PoolWorld:
             ]
         return "\n".join(lines) + "\n"
 
+
+@dataclass
+class RetryPart:
+    """A standalone restart backoff and the delays it drew."""
+
+    backoff: Backoff | None = None
+    delays: list[int] = field(default_factory=list)
+
+    def current(self) -> Backoff:
+        assert self.backoff is not None, "setup: describe the backoff first"
+        return self.backoff
+
+
+@dataclass
+class PlacementPart:
+    """GPUs, device masks, a model shape, and the plan and preflight verdict made from them."""
+
+    gpus: dict[int, int] = field(default_factory=dict)
+    masks: dict[str, MaskRequest] = field(default_factory=dict)
+    problems: list[PlacementProblem] = field(default_factory=list)
+    shape: ModelShape | None = None
+    plan: LaunchPlan | None = None
+    verdict: PreflightVerdict | None = None
+
+    def inventory(self) -> GpuInventory | None:
+        if not self.gpus:
+            return None
+        return GpuInventory(
+            tuple(
+                GpuDevice(i, f"gpu{i}", max(free, 80 * GIB), free)
+                for i, free in sorted(self.gpus.items())
+            )
+        )
+
+
+@dataclass
+class ConfigPart:
+    """A config file's text and name, and the config parsed from it (``None`` if refused)."""
+
+    text: str = ""
+    source: str = "pools.yaml"
+    parsed: Config | None = None
+
+
+@dataclass
+class GpuPart:
+    """What NVML showed of the real GPUs (the ``@gpu`` scenarios)."""
+
+    inventory: GpuInventory | None = None
+
+
+@dataclass
+class GatePart:
+    """A throw-away project and what the gates, checks, metrics and canary client observed.
+
+    The private temp dir is made on first use and removed when the part goes away.
+    """
+
+    project: dict[str, Any] = field(default_factory=dict)
+    violations: list[str] | None = None
+    metrics: PoolMetrics | None = None
+    exit_code: int | None = None
+    output: str = ""
+    planted: str = ""
+    transcript: Transcript | None = None
+    _tmp: Path | None = None
+
+    @property
+    def tmp(self) -> Path:
+        if self._tmp is None:
+            self._tmp = Path(tempfile.mkdtemp(prefix="gate-world-"))
+            weakref.finalize(self, shutil.rmtree, self._tmp, ignore_errors=True)
+        return self._tmp
+
+
+@dataclass
+class PoolWorld:
+    """State of one scenario. Created fresh for every scenario by both runners."""
+
+    clock: ManualClock = field(default_factory=ManualClock)
+    seed: int = 7
+    error: Exception | None = None
+    """The last typed refusal (of the registry, the placement or the config loader)."""
+    pools: PoolsPart = field(default_factory=PoolsPart)
+    retry: RetryPart = field(default_factory=RetryPart)
+    placement: PlacementPart = field(default_factory=PlacementPart)
+    config: ConfigPart = field(default_factory=ConfigPart)
+    gate: GatePart = field(default_factory=GatePart)
+    gpu: GpuPart = field(default_factory=GpuPart)
+    live: LiveManager | None = None
+    """Made by :func:`harness.live.live_manager_of` for the process-level scenarios only."""
+
+    # --- pools ------------------------------------------------------------------
+
     @property
     def registry(self) -> Registry:
-        if self._registry is None:
-            config = parse_config(self.config_yaml(), "<scenario>")
+        """The registry of the described pools, built on first use."""
+        if self.pools.registry is None:
             from poolmgr.assemble import build_registry
 
-            self._registry = build_registry(config, self.clock, random.Random(self.seed))
-        return self._registry
+            config = parse_config(self.pools.config_yaml(), "<scenario>")
+            self.pools.registry = build_registry(config, self.clock, random.Random(self.seed))
+        return self.pools.registry
 
     def record(self, pool_id: str, actions: list[Action]) -> None:
         now = self.clock.now_ms()
-        self.actions.setdefault(pool_id, []).extend((now, a) for a in actions)
+        self.pools.actions.setdefault(pool_id, []).extend((now, a) for a in actions)
         for action in actions:
-            if action.kind is ActionKind.SPAWN:
+            if action.kind is _ORDER_KINDS["spawn"]:
                 # The supervisor starts the engine it was asked for.
-                self._next_pid += 1
-                self.dispatch(pool_id, EngineStarted(pid=self._next_pid))
+                self.pools.next_pid += 1
+                self.dispatch(pool_id, EngineStarted(pid=self.pools.next_pid))
 
     def dispatch(self, pool_id: str, event: Event) -> None:
         """Feed one event; a typed refusal is kept in :attr:`error` instead of raised."""
@@ -158,17 +272,23 @@ class PoolWorld:
         """Let ``ms`` pass on the manual clock, then let every pool react."""
         self.clock.advance(ms)
         self.tick()
-        if self.backoff is not None:
-            self.backoff.observe(self.clock.now_ms())
+        if self.retry.backoff is not None:
+            self.retry.backoff.observe(self.clock.now_ms())
 
     def tick(self) -> None:
-        if self._registry is None:
+        if self.pools.registry is None:
             return
-        for pool_id, actions in self._registry.tick().items():
+        for pool_id, actions in self.pools.registry.tick().items():
             self.record(pool_id, actions)
 
-    def actions_of(self, pool_id: str, kind: ActionKind) -> list[tuple[int, Action]]:
-        return [(t, a) for t, a in self.actions.get(pool_id, []) if a.kind is kind]
+    def orders(self, pool_id: str, *what: Order) -> list[tuple[int, Action]]:
+        """The actions of ``pool_id`` that order any of ``what``, with when they were ordered."""
+        kinds = {_ORDER_KINDS[w] for w in what}
+        return [(t, a) for t, a in self.pools.actions.get(pool_id, []) if a.kind in kinds]
+
+    def drain_reasons(self, pool_id: str) -> list[str | None]:
+        """The reason of every drain the machine counted for ``pool_id``, in order."""
+        return [a.reason for _, a in self.orders(pool_id, "count_drain")]
 
     def fail_preload_repeatedly(self, pool_id: str, times: int, cause: Cause) -> None:
         """Fail the preload ``times`` times, waiting for each scheduled restart in between."""
@@ -188,26 +308,18 @@ class PoolWorld:
 
     # --- standalone backoff --------------------------------------------------------
 
-    def set_backoff(self, initial_ms: int, cap_ms: int, jitter: Jitter) -> None:
-        policy = BackoffPolicy(initial_ms=initial_ms, max_ms=cap_ms, jitter=jitter)
-        self.backoff = Backoff(policy, random.Random(self.seed))
+    def set_backoff(self, policy: BackoffPolicy) -> None:
+        self.retry.backoff = Backoff(policy, random.Random(self.seed))
 
-    def inventory(self) -> GpuInventory | None:
-        if not self.gpus:
-            return None
-        return GpuInventory(
-            tuple(
-                GpuDevice(i, f"gpu{i}", max(free, 80 * GIB), free)
-                for i, free in sorted(self.gpus.items())
-            )
-        )
+    def new_backoff(self, initial_ms: int, cap_ms: int, jitter: Jitter) -> None:
+        self.set_backoff(BackoffPolicy(initial_ms=initial_ms, max_ms=cap_ms, jitter=jitter))
 
     # --- config -------------------------------------------------------------------
 
     def check_config(self) -> None:
-        self.config = None
+        self.config.parsed = None
         self.error = None
         try:
-            self.config = parse_config(self.config_text, self.config_source)
+            self.config.parsed = parse_config(self.config.text, self.config.source)
         except ConfigError as exc:
             self.error = exc

@@ -1,5 +1,5 @@
 """behave step glue: registers the shared step table from :mod:`harness` (nothing else)."""
 
-from harness.behave_glue import register_all
+from harness.runners import register_behave
 
-register_all()
+register_behave()

@@ -5,7 +5,8 @@ an environment variable the config names), a password inside model URLs, and the
 environment variable named ``X_API_KEY``. The test then pushes each of them at the API
 wherever a client could (job ids, model refs, correlation ids, pool ids in paths, a wrong
 bearer token, malformed bodies) and proves that none of them appears in any response body or
-header, in ``/metrics``, on stdout or stderr, or in the manager's JSON log.
+header, in ``/metrics``, on stdout or stderr, or in the manager's JSON log. The canary values,
+the transcript and the exercise live in :mod:`harness.canary` (the secrets scenario runs them too).
 """
 
 from __future__ import annotations
@@ -13,43 +14,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
 import yaml
 
-from tests.api.helpers import FAST_RESTARTS, Served, stub_pool, wait_until
-
-TOKEN = "CANARY-TOKEN-9f3a51c0de"
-URL_PASS = "CANARY-URLPASS-4d1e88"
-ENV_KEY = "CANARY-ENVKEY-77c2b0aa"
-CANARIES = (TOKEN, URL_PASS, ENV_KEY)
-NEW_MODEL = f"stub://modeluser:{URL_PASS}@hub.example/new"
-
-
-class Transcript:
-    """Every response the test received: what was asked, and the answer as text."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.asked: list[str] = []
-        self.texts: list[str] = []
-        """Status, headers and body of each response (the request itself is not in it)."""
-
-    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        response = requests.request(method, f"{self.url}{path}", timeout=10, **kwargs)
-        headers = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
-        self.asked.append(f"{method} {path}")
-        self.texts.append(f"{response.status_code}\n{headers}\n{response.text}")
-        return response
-
-    def answers(self, asked: str, status: int) -> list[str]:
-        return [
-            text
-            for a, text in zip(self.asked, self.texts, strict=True)
-            if a == asked and text.startswith(f"{status}\n")
-        ]
+from harness.canary import CANARIES, ENV_KEY, TOKEN, URL_PASS, Transcript, exercise
+from tests.api.helpers import FAST_RESTARTS, Served, stub_pool
 
 
 @pytest.fixture(scope="module")
@@ -75,39 +45,6 @@ def canary_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serve
         yield served, transcript
     finally:
         served.close()
-
-
-def exercise(t: Transcript) -> None:
-    auth = {"Authorization": f"Bearer {TOKEN}"}
-    wait_until(lambda: t.call("GET", "/v1/pools/alpha/health").json()["ready"], 20, "alpha Ready")
-    wait_until(
-        lambda: t.call("GET", "/v1/pools/beta/health").json()["last_error"], 20, "beta's error"
-    )
-    for path in ("/v1/pools", "/v1/replicasets", "/metrics", "/healthz", "/readyz"):
-        t.call("GET", path)
-    wrong = {"Authorization": f"Bearer {ENV_KEY}"}
-    assert t.call("POST", "/v1/pools/alpha/leases", headers=wrong).status_code == 403
-    for job_id in (TOKEN, ENV_KEY, f"https://u:{URL_PASS}@x"):
-        granted = t.call("POST", "/v1/pools/alpha/leases", json={"job_id": job_id}, headers=auth)
-        assert granted.status_code == 201 and "***" in granted.json()["job_id"]
-    t.call("GET", "/v1/pools", headers={"X-Correlation-Id": TOKEN})
-    t.call("GET", f"/v1/pools/{TOKEN}/health")
-    t.call("POST", "/v1/pools/alpha/drain", json={"deadline_ms": TOKEN}, headers=auth)
-    t.call("POST", "/v1/pools/alpha/drain", data=f'{{"deadline_ms": "{ENV_KEY}', headers=auth)
-    reload = t.call(
-        "POST", "/v1/pools/alpha/reload", json={"new_model_ref": NEW_MODEL}, headers=auth
-    )
-    assert reload.status_code == 202
-    wait_until(
-        lambda: (
-            (t.call("GET", "/v1/pools/alpha/health").json()["reload"] or {}).get("outcome")
-            == "done"
-        ),
-        20,
-        "the reload to finish",
-    )
-    t.call("GET", "/v1/pools/beta/health")
-    t.call("GET", "/metrics")
 
 
 @pytest.mark.parametrize("secret", CANARIES, ids=["token", "url-password", "env-key"])

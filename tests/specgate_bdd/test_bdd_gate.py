@@ -1,122 +1,18 @@
 """Each BDD gate of ``specgate.bdd`` fails on a planted defect and passes on a clean project.
 
 Mini projects live in ``tmp_path``: a feature file, a step module (parsed, never imported) and
-results files shaped like behave's JSON formatter and pytest-bdd's cucumber JSON.
+results files shaped like behave's JSON formatter and pytest-bdd's cucumber JSON; their
+builders live in :mod:`harness.projects` (the gate scenarios use the same ones).
 Requirements: OC-BDD-7001..7006.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from harness.projects import FEATURE, STEPS, behave_results, project, pytest_bdd_results
 from specgate.bdd import main, run
-
-FEATURE = """\
-Feature: Widgets
-  @OC-POOL-3001
-  Scenario: A widget holds
-    Given a widget
-    Then it holds
-
-  @OC-POOL-3002
-  Scenario Outline: A widget counts
-    Given a widget
-    Then it counts <n>
-
-    Examples:
-      | n |
-      | 1 |
-      | 2 |
-"""
-
-STEPS = """\
-from pytest_bdd import given, then
-from harness.steps import step
-
-
-@given("a widget")
-def a_widget():
-    pass
-
-
-@then("it holds")
-def it_holds():
-    assert True
-
-
-@step("then", "it counts {n:d}")
-def it_counts(n):
-    assert_positive(n)
-"""
-
-# (scenario name, line of the Scenario or Examples row, steps, status)
-ROWS = [
-    ("A widget holds", 3, ["a widget", "it holds"]),
-    ("A widget counts", 14, ["a widget", "it counts 1"]),
-    ("A widget counts", 15, ["a widget", "it counts 2"]),
-]
-
-
-def behave_results(statuses: list[str] | None = None) -> list[dict[str, Any]]:
-    statuses = statuses or ["passed"] * len(ROWS)
-    elements = []
-    for i, ((name, line, steps), status) in enumerate(zip(ROWS, statuses, strict=True)):
-        shown = name if i == 0 else f"{name} -- @1.{i} "
-        elements.append(
-            {
-                "type": "scenario",
-                "name": shown,
-                "location": f"features/widgets.feature:{line}",
-                "status": status,
-                "steps": [
-                    {"name": s, "match": {"location": "x.py:1"}, "result": {"status": status}}
-                    for s in steps
-                ],
-            }
-        )
-    return [{"location": "features/widgets.feature:1", "elements": elements}]
-
-
-def pytest_bdd_results(statuses: list[str] | None = None) -> list[dict[str, Any]]:
-    statuses = statuses or ["passed"] * len(ROWS)
-    elements = []
-    for i, ((name, _line, steps), status) in enumerate(zip(ROWS, statuses, strict=True)):
-        ident = "test_a_widget_holds" if i == 0 else f"test_a_widget_counts[{i}]"
-        elements.append(
-            {
-                "name": name,
-                "id": ident,
-                "steps": [{"name": s, "result": {"status": status}} for s in steps],
-            }
-        )
-    return [{"uri": "widgets.feature", "elements": elements}]
-
-
-def project(
-    tmp_path: Path,
-    feature: str = FEATURE,
-    steps: str = STEPS,
-    behave: list[dict[str, Any]] | None = None,
-    pytest_bdd: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    (tmp_path / "features").mkdir()
-    (tmp_path / "features" / "widgets.feature").write_text(feature)
-    (tmp_path / "steps").mkdir()
-    (tmp_path / "steps" / "table.py").write_text(steps)
-    (tmp_path / "behave.json").write_text(
-        json.dumps(behave_results() if behave is None else behave)
-    )
-    (tmp_path / "pb.json").write_text(
-        json.dumps(pytest_bdd_results() if pytest_bdd is None else pytest_bdd)
-    )
-    return {
-        "features": tmp_path / "features",
-        "steps": [tmp_path / "steps"],
-        "behave": tmp_path / "behave.json",
-        "pytest_bdd": tmp_path / "pb.json",
-    }
 
 
 def violations(tmp_path: Path, **kwargs: Any) -> list[str]:

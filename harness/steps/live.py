@@ -1,16 +1,17 @@
 """Process-level steps: the scenarios tagged ``@process`` run the real manager.
 
 Each step talks to a real ``poolmgr serve`` subprocess (:class:`~harness.live.LiveManager`)
-over real sockets: its HTTP control plane, its ``/metrics`` text, and the stub-engine
-processes it starts (seen with psutil, killed with real signals). Steps are registered in the
-one step table with :func:`harness.steps.step`, so behave and pytest-bdd run the same glue
-(OC-BDD-7006); every Then-step asserts (OC-BDD-7003). Waiting is bounded polling of the API.
+over real sockets: its HTTP control plane, its ``/metrics`` text, and the stub-engine processes
+it starts (seen with psutil, killed with real signals). Waiting is bounded polling of the API.
+The world's manager is created by :func:`harness.live.live_manager_of` on first use and stopped
+after the scenario (see that module for the teardown). This module and
+:mod:`harness.steps.secrets` are the only step modules that load the HTTP server.
 
-The world's manager is created lazily by :func:`harness.live.live_manager_of` and stopped
-after the scenario (see that module for the teardown).
+Serves OC-CTL-4001..4006, OC-POOL-3003, 3005, 3010, 3011, 3015, 3017, 3030, 3031, 3034, 3040,
+3041, 3050, 3060, 3062 and OC-MET-6001 at process level.
 
-Serves OC-CTL-4001..4006, OC-POOL-3003, 3005, 3010, 3011, 3015, 3017, 3031, 3034, 3040,
-3041, 3050, 3060 and OC-MET-6001 at process level.
+Registered in the step table with :func:`harness.registry.step` (OC-BDD-7006); every Then-step
+asserts (OC-BDD-7003).
 """
 
 from __future__ import annotations
@@ -26,25 +27,24 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from harness.assertions import assert_equal
 from harness.live import LiveManager, live_manager_of
-from harness.steps import step
+from harness.registry import step
+from harness.steps.fields import names
 from harness.world import PoolWorld
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
+
+
 METRICS_CONTRACT = ROOT / "spec" / "metrics-contract.yaml"
+
+
 READY_TIMEOUT_S = 15.0
+
+
 FAULT_TIMEOUT_S = 15.0
 
 
-def _live(world: PoolWorld) -> LiveManager:
-    return live_manager_of(world)
-
-
-def _names(text: str) -> list[str]:
-    return [x.strip() for x in text.split(",") if x.strip()]
-
-
 def _last(world: PoolWorld) -> requests.Response:
-    response = _live(world).last
+    response = live_manager_of(world).last
     assert response is not None, "no request has been made yet"
     return response
 
@@ -54,48 +54,42 @@ def _engine_port(live: LiveManager, model_ref: str) -> int:
     return int(cmdline[cmdline.index("--port") + 1])
 
 
-# =========================================================================== given
-
-
 @step("given", "the manager is running with its embedded default config")
 def given_default_manager(world: PoolWorld) -> None:
-    _live(world).start(None)
+    live_manager_of(world).start(None)
 
 
 @step("given", "the manager is running with this config")
 def given_manager_with_config(world: PoolWorld, docstring: str) -> None:
-    _live(world).start(docstring)
+    live_manager_of(world).start(docstring)
 
 
 @step("given", 'the manager is running with "{var}" holding the token "{token}" and this config')
 def given_manager_with_token(world: PoolWorld, var: str, token: str, docstring: str) -> None:
-    _live(world).start(docstring, env={var: token})
+    live_manager_of(world).start(docstring, env={var: token})
 
 
 @step("given", 'a model file "{name}" of {size:d} bytes')
 def given_model_file(world: PoolWorld, name: str, size: int) -> None:
     data = random.Random(world.seed).randbytes(size)
-    (_live(world).tmp / name).write_bytes(data)
+    (live_manager_of(world).tmp / name).write_bytes(data)
 
 
 @step("given", 'the live pools "{pools}" are ready')
 def given_live_pools_ready(world: PoolWorld, pools: str) -> None:
-    live = _live(world)
-    for pool in _names(pools):
+    live = live_manager_of(world)
+    for pool in names(pools):
         live.wait_health(pool, lambda h: bool(h["ready"]), "ready", READY_TIMEOUT_S)
-
-
-# =========================================================================== when
 
 
 @step("when", "a client lists the live pools")
 def list_pools(world: PoolWorld) -> None:
-    _live(world).request("GET", "/v1/pools")
+    live_manager_of(world).request("GET", "/v1/pools")
 
 
 @step("when", 'a client leases a slot of the live pool "{pool}"')
 def lease_live(world: PoolWorld, pool: str) -> None:
-    live = _live(world)
+    live = live_manager_of(world)
     response = live.request("POST", f"/v1/pools/{pool}/leases", json={})
     if response.status_code == 201:
         live.lease_ids.append(f"/v1/pools/{pool}/leases/{response.json()['lease_id']}")
@@ -103,19 +97,19 @@ def lease_live(world: PoolWorld, pool: str) -> None:
 
 @step("when", "the client returns its live lease")
 def return_live_lease(world: PoolWorld) -> None:
-    live = _live(world)
+    live = live_manager_of(world)
     assert live.lease_ids, "setup: no lease was granted"
     live.request("DELETE", live.lease_ids[-1])
 
 
 @step("when", 'a client drains the live pool "{pool}" with a deadline of {ms:d} ms')
 def drain_live(world: PoolWorld, pool: str, ms: int) -> None:
-    _live(world).request("POST", f"/v1/pools/{pool}/drain", json={"deadline_ms": ms})
+    live_manager_of(world).request("POST", f"/v1/pools/{pool}/drain", json={"deadline_ms": ms})
 
 
 @step("when", 'a client drains the live pool "{pool}" presenting the bearer token "{token}"')
 def drain_live_with_token(world: PoolWorld, pool: str, token: str) -> None:
-    _live(world).request(
+    live_manager_of(world).request(
         "POST",
         f"/v1/pools/{pool}/drain",
         json={"deadline_ms": 1_000},
@@ -125,21 +119,21 @@ def drain_live_with_token(world: PoolWorld, pool: str, token: str) -> None:
 
 @step("when", 'a client asks for the health of the live pool "{pool}" with correlation id "{cid}"')
 def health_with_correlation(world: PoolWorld, pool: str, cid: str) -> None:
-    live = _live(world)
+    live = live_manager_of(world)
     live.sent_correlation_id = cid
     live.request("GET", f"/v1/pools/{pool}/health", headers={"X-Correlation-Id": cid})
 
 
 @step("when", 'a client asks for the health of the live pool "{pool}" without a correlation id')
 def health_without_correlation(world: PoolWorld, pool: str) -> None:
-    live = _live(world)
+    live = live_manager_of(world)
     live.sent_correlation_id = None
     live.request("GET", f"/v1/pools/{pool}/health")
 
 
 @step("when", 'the engine process of the live pool "{pool}" is killed with SIGKILL')
 def kill_live_engine(world: PoolWorld, pool: str) -> None:
-    live = _live(world)
+    live = live_manager_of(world)
     engine = live.engine_of(str(live.health(pool)["model_ref"]))
     live.killed_pids.append(engine.pid)
     engine.kill()
@@ -148,12 +142,9 @@ def kill_live_engine(world: PoolWorld, pool: str) -> None:
 
 @step("when", "the running manager is told to stop")
 def stop_live(world: PoolWorld) -> None:
-    live = _live(world)
+    live = live_manager_of(world)
     assert_equal(len(live.engines()) > 0, True, "engines running before the stop")
     live.stop()
-
-
-# =========================================================================== then: answers
 
 
 @step("then", "the answer has status {status:d}")
@@ -180,7 +171,7 @@ def then_envelope_pool(world: PoolWorld, pool: str) -> None:
 
 @step("then", "the answer echoes the correlation id it was sent")
 def then_correlation_echoed(world: PoolWorld) -> None:
-    sent = _live(world).sent_correlation_id
+    sent = live_manager_of(world).sent_correlation_id
     assert sent, "setup: no correlation id was sent"
     assert_equal(_last(world).headers.get("X-Correlation-Id"), sent, "X-Correlation-Id")
 
@@ -200,20 +191,17 @@ def then_lease_engine_url(world: PoolWorld) -> None:
     assert_equal(health.status_code, 200, f"status of {url}/health")
 
 
-# =========================================================================== then: listings
-
-
 @step("then", 'the live pool listing names "{ids}" in this order')
 def then_listing_order(world: PoolWorld, ids: str) -> None:
     response = _last(world)
     assert_equal(response.status_code, 200, "listing status")
-    assert_equal([p["id"] for p in response.json()], _names(ids), "pool ids in order")
+    assert_equal([p["id"] for p in response.json()], names(ids), "pool ids in order")
 
 
 @step("then", 'the live replica-set listing names "{ids}" in this order')
 def then_replicasets_order(world: PoolWorld, ids: str) -> None:
-    body = _live(world).get_json("/v1/replicasets")
-    assert_equal([p["id"] for p in body], _names(ids), "replica-set ids in order")
+    body = live_manager_of(world).get_json("/v1/replicasets")
+    assert_equal([p["id"] for p in body], names(ids), "replica-set ids in order")
 
 
 @step("then", "every listed pool is a ready CPU pool with {free:d} of {total:d} slots free")
@@ -227,7 +215,7 @@ def then_listing_slots(world: PoolWorld, free: int, total: int) -> None:
 
 @step("then", "every listed pool reports the version its engine process announces")
 def then_listing_versions(world: PoolWorld) -> None:
-    live = _live(world)
+    live = live_manager_of(world)
     pools = _last(world).json()
     assert pools, "the listing is empty"
     for pool in pools:
@@ -240,19 +228,16 @@ def then_listing_versions(world: PoolWorld) -> None:
 
 @step("then", 'the live pool "{pool}" reports the sha256 digest of the file "{name}"')
 def then_digest(world: PoolWorld, pool: str, name: str) -> None:
-    live = _live(world)
+    live = live_manager_of(world)
     expected = "sha256:" + hashlib.sha256((live.tmp / name).read_bytes()).hexdigest()
     listed = {p["id"]: p for p in live.get_json("/v1/pools")}
     assert_equal(listed[pool]["model_digest"], expected, f"listed digest of {pool}")
     assert_equal(live.health(pool)["model_digest"], expected, f"health digest of {pool}")
 
 
-# =========================================================================== then: health
-
-
 @step("then", 'the live health of "{pool}" says live, ready, not draining, state "{state}"')
 def then_health_flags(world: PoolWorld, pool: str, state: str) -> None:
-    h = _live(world).health(pool)
+    h = live_manager_of(world).health(pool)
     assert_equal((h["live"], h["ready"], h["draining"]), (True, True, False), "live/ready/draining")
     assert_equal(h["state"], state, "state")
     assert_equal(h["preload_ok"], True, "preload_ok")
@@ -262,7 +247,7 @@ def then_health_flags(world: PoolWorld, pool: str, state: str) -> None:
     "then", 'the live health of "{pool}" shows no last error, a "{breaker}" breaker, {n:d} restarts'
 )
 def then_health_errors(world: PoolWorld, pool: str, breaker: str, n: int) -> None:
-    h = _live(world).health(pool)
+    h = live_manager_of(world).health(pool)
     assert_equal(h["last_error"], None, "last_error")
     assert_equal(h["breaker"]["state"], breaker, "breaker state")
     assert_equal(h["restart_count"], n, "restart_count")
@@ -270,13 +255,13 @@ def then_health_errors(world: PoolWorld, pool: str, breaker: str, n: int) -> Non
 
 @step("then", 'the live health of "{pool}" shows a heartbeat at most {ms:d} ms old')
 def then_health_heartbeat(world: PoolWorld, pool: str, ms: int) -> None:
-    age = _live(world).health(pool)["heartbeat_age_ms"]
+    age = live_manager_of(world).health(pool)["heartbeat_age_ms"]
     assert isinstance(age, int) and 0 <= age <= ms, f"heartbeat age {age!r} not in [0, {ms}]"
 
 
 @step("then", 'the live health of "{pool}" shows {n:d} active leases of {slots:d} slots')
 def then_health_leases(world: PoolWorld, pool: str, n: int, slots: int) -> None:
-    h = _live(world).health(pool)
+    h = live_manager_of(world).health(pool)
     assert_equal(h["active_leases"], n, "active_leases")
     assert_equal(h["leases"]["slots_total"], slots, "slots_total")
     assert_equal(h["leases"]["slots_free"], slots - n, "slots_free")
@@ -284,7 +269,7 @@ def then_health_leases(world: PoolWorld, pool: str, n: int, slots: int) -> None:
 
 @step("then", 'the live pool "{pool}" becomes not ready with the last error cause "{cause}"')
 def then_becomes_unready(world: PoolWorld, pool: str, cause: str) -> None:
-    h = _live(world).wait_health(
+    h = live_manager_of(world).wait_health(
         pool, lambda h: not h["ready"], "not ready after the fault", FAULT_TIMEOUT_S
     )
     assert h["last_error"] is not None, f"no last error reported: {h}"
@@ -294,7 +279,7 @@ def then_becomes_unready(world: PoolWorld, pool: str, cause: str) -> None:
 
 @step("then", 'the live pool "{pool}" is ready again after {n:d} restart on a new engine process')
 def then_ready_again(world: PoolWorld, pool: str, n: int) -> None:
-    live = _live(world)
+    live = live_manager_of(world)
     h = live.wait_health(pool, lambda h: bool(h["ready"]), "ready again", FAULT_TIMEOUT_S)
     assert_equal(h["restart_count"], n, "restart_count")
     engine = live.engine_of(str(h["model_ref"]))
@@ -303,7 +288,7 @@ def then_ready_again(world: PoolWorld, pool: str, n: int) -> None:
 
 @step("then", 'the live pool "{pool}" reports the last error cause "{cause}"')
 def then_last_error(world: PoolWorld, pool: str, cause: str) -> None:
-    h = _live(world).wait_health(
+    h = live_manager_of(world).wait_health(
         pool, lambda h: h["last_error"] is not None, "a last error", FAULT_TIMEOUT_S
     )
     assert_equal(h["last_error"]["cause"], cause, "last error cause")
@@ -312,25 +297,22 @@ def then_last_error(world: PoolWorld, pool: str, cause: str) -> None:
 
 @step("then", 'the live pool "{pool}" is draining')
 def then_draining(world: PoolWorld, pool: str) -> None:
-    h = _live(world).health(pool)
+    h = live_manager_of(world).health(pool)
     assert_equal((h["draining"], h["ready"]), (True, False), "draining/ready")
 
 
 @step("then", 'the live pool "{pool}" ends stopped after a drain for "{reason}"')
 def then_drained(world: PoolWorld, pool: str, reason: str) -> None:
-    h = _live(world).wait_health(
+    h = live_manager_of(world).wait_health(
         pool, lambda h: h["state"] == "stopped", "stopped after the drain", FAULT_TIMEOUT_S
     )
     assert_equal((h["live"], h["ready"], h["draining"]), (False, False, False), "flags")
     assert_equal(h["drain_reason"], reason, "drain_reason")
 
 
-# =========================================================================== then: metrics
-
-
 def _samples(world: PoolWorld) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     out: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
-    for family in text_string_to_metric_families(_live(world).metrics_text()):
+    for family in text_string_to_metric_families(live_manager_of(world).metrics_text()):
         for s in family.samples:
             out[(s.name, frozenset(s.labels.items()))] = s.value
     return out
@@ -352,7 +334,7 @@ def then_metric_drain(world: PoolWorld, n: int, pool: str, reason: str) -> None:
 def then_metrics_in_contract(world: PoolWorld) -> None:
     contract = yaml.safe_load(METRICS_CONTRACT.read_text())
     listed = {m["name"]: (m["type"], frozenset(m["labels"])) for m in contract["metrics"]}
-    families = list(text_string_to_metric_families(_live(world).metrics_text()))
+    families = list(text_string_to_metric_families(live_manager_of(world).metrics_text()))
     assert families, "the manager exports no metric"
     for family in families:
         name = family.name + "_total" if family.type == "counter" else family.name
@@ -364,19 +346,16 @@ def then_metrics_in_contract(world: PoolWorld) -> None:
                 assert_equal(frozenset(s.labels), labels, f"labels of {name}")
 
 
-# =========================================================================== then: process
-
-
 @step("then", "the manager exited with status {code:d}")
 def then_exit_status(world: PoolWorld, code: int) -> None:
-    outcome = _live(world).stopped
+    outcome = live_manager_of(world).stopped
     assert outcome is not None, "the manager was not stopped"
     assert_equal(outcome.exit_code, code, "exit status")
 
 
 @step("then", "no engine process outlived the manager")
 def then_no_leftover(world: PoolWorld) -> None:
-    live = _live(world)
+    live = live_manager_of(world)
     outcome = live.stopped
     assert outcome is not None, "the manager was not stopped"
     assert live.engines_seen, "no engine process was ever seen"
@@ -385,7 +364,7 @@ def then_no_leftover(world: PoolWorld) -> None:
 
 @step("then", 'the live engine info metric of "{pool}" carries the engine and version it reports')
 def then_engine_info(world: PoolWorld, pool: str) -> None:
-    health = _live(world).health(pool)
+    health = live_manager_of(world).health(pool)
     expected = {
         ("pool_id", pool),
         ("engine", str(health["engine"])),

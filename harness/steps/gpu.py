@@ -1,8 +1,12 @@
-"""Steps of the ``@gpu`` scenarios: what only a real GPU can show (OC-POOL-3020, OC-POOL-3030)."""
+"""Steps of the ``@gpu`` scenarios: what only a real GPU can show (OC-POOL-3020, OC-POOL-3030).
+
+Registered in the step table with :func:`harness.registry.step` (OC-BDD-7006); every Then-step
+asserts (OC-BDD-7003).
+"""
 
 from __future__ import annotations
 
-from harness.steps import step
+from harness.registry import step
 from harness.world import PoolWorld
 from poolmgr.core.inventory import GpuInventory
 from poolmgr.io.nvml import inventory_from_nvml
@@ -10,12 +14,12 @@ from poolmgr.io.nvml import inventory_from_nvml
 
 @step("when", "the GPU inventory is read from NVML")
 def read_nvml(world: PoolWorld) -> None:
-    world.nvml_inventory = inventory_from_nvml()
+    world.gpu.inventory = inventory_from_nvml()
 
 
 @step("then", "the inventory lists every GPU with its name, total and free memory")
 def then_nvml_lists_gpus(world: PoolWorld) -> None:
-    inventory = world.nvml_inventory
+    inventory = world.gpu.inventory
     assert isinstance(inventory, GpuInventory), "NVML gave no inventory"
     assert inventory.devices, "NVML lists no GPU"
     for device in inventory.devices:

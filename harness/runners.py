@@ -1,0 +1,120 @@
+"""Registers the one step table (:mod:`harness.registry`) with behave and with pytest-bdd.
+
+Both runners get every step's real function, so each reports a step at its own file and line
+(``behave --dry-run -f steps.usage features``, an IDE, pytest-bdd's failure reports):
+
+- pytest-bdd calls the table's functions as they are: the world is a fixture named ``world``
+  (each function's first parameter) and a ``docstring`` parameter receives the step's doc
+  string, as pytest-bdd provides it.
+- behave calls a step as ``func(context, **fields)``. A thin adapter turns that into
+  ``func(world, **fields)``; it is made with :func:`functools.wraps`, whose ``__wrapped__``
+  behave follows to find a step's location (``FileLocation.for_function`` unwraps it), so
+  behave shows the real function's file and line, not the adapter's. The world lives on
+  ``context`` and is created on the first step of each scenario (behave drops scenario-level
+  context attributes afterwards).
+
+``@gpu`` scenarios are skipped with the reason where NVML finds no GPU, by both runners
+(:mod:`harness.gpu`). Serves OC-BDD-7006 (both runners execute the same glue).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import behave
+import pytest
+import pytest_bdd
+
+import harness.steps.__all_steps__  # noqa: F401  (fills the step table)
+from harness.gpu import GPU_TAG, gpu_skip_reason
+from harness.registry import StepDef, StepKind, all_steps
+from harness.world import PoolWorld
+
+__all__ = [
+    "apply_pytest_bdd_tag",
+    "register_behave",
+    "register_pytest_bdd",
+    "skip_scenario_without_gpu",
+    "world_of",
+]
+
+_BEHAVE: dict[StepKind, Callable[[str], Callable[[Callable[..., None]], Any]]] = {
+    "given": behave.given,
+    "when": behave.when,
+    "then": behave.then,
+}
+
+_PYTEST_BDD: dict[StepKind, Callable[..., Callable[[Callable[..., None]], Any]]] = {
+    "given": pytest_bdd.given,
+    "when": pytest_bdd.when,
+    "then": pytest_bdd.then,
+}
+
+
+# =========================================================================== behave
+
+
+def world_of(context: Any) -> PoolWorld:
+    """The scenario's world, created on first use."""
+    world = getattr(context, "world", None)
+    if not isinstance(world, PoolWorld):
+        world = PoolWorld()
+        context.world = world
+    return world
+
+
+def _behave_adapter(defn: StepDef) -> Callable[..., None]:
+    wants_docstring = "docstring" in inspect.signature(defn.func).parameters
+
+    @functools.wraps(defn.func)
+    def run(context: Any, **fields: Any) -> None:
+        if wants_docstring:
+            # behave hands a str subclass; the YAML C parser wants a plain str.
+            fields["docstring"] = str(context.text or "")
+        defn.func(world_of(context), **fields)
+
+    return run
+
+
+def register_behave() -> None:
+    """Register every step of the table with behave's global registry."""
+    for defn in all_steps():
+        _BEHAVE[defn.kind](defn.pattern)(_behave_adapter(defn))
+
+
+def skip_scenario_without_gpu(scenario: Any) -> None:
+    """behave ``before_scenario``: skip a ``@gpu`` scenario, with the reason, without a GPU."""
+    if GPU_TAG in scenario.effective_tags:
+        reason = gpu_skip_reason()
+        if reason is not None:
+            scenario.skip(reason=reason)
+
+
+# =========================================================================== pytest-bdd
+
+
+def register_pytest_bdd() -> None:
+    """Register every step's function with pytest-bdd, in the module that calls this.
+
+    pytest-bdd defines a step as a fixture in the namespace of the frame that applies its
+    decorator; ``stacklevel=2`` names the caller of this function (the conftest module body).
+    """
+    for defn in all_steps():
+        parser = pytest_bdd.parsers.parse(defn.pattern)
+        _PYTEST_BDD[defn.kind](parser, stacklevel=2)(defn.func)
+
+
+def apply_pytest_bdd_tag(tag: str, function: Callable[..., object]) -> bool:
+    """``pytest_bdd_apply_tag``: keep requirement-ID tags out of pytest's marker namespace.
+
+    Feature tags are requirement IDs (``@OC-POOL-3011``), not pytest markers, so none becomes
+    a mark; a ``@gpu`` scenario is skipped with the reason where no GPU is present.
+    """
+    if tag == GPU_TAG:
+        reason = gpu_skip_reason()
+        if reason is not None:
+            pytest.mark.skip(reason=reason)(function)
+    return True

@@ -1,0 +1,303 @@
+"""Steps of a pool's lifecycle at decision level: pools described, started, preloaded, failing,
+probed, drained and reloaded, and what the registry then reports.
+
+Each step feeds events to the registry through the scenario's
+:class:`~harness.world.PoolWorld` (which answers ordered spawns as a supervisor would) and reads
+its snapshots; time moves on a manual clock only.
+
+Serves OC-POOL-3001..3005, 3010..3014, 3016, 3017, 3031..3034, 3040..3044, 3051, 3061
+and OC-MET-6002 (decision level).
+
+Registered in the step table with :func:`harness.registry.step` (OC-BDD-7006); every Then-step
+asserts (OC-BDD-7003).
+"""
+
+from __future__ import annotations
+
+from harness.assertions import assert_equal
+from harness.registry import step
+from harness.world import PoolSpec, PoolWorld
+from poolmgr.core.lifecycle import (
+    DeadlinePassed,
+    DrainRequested,
+    EngineExited,
+    EngineFault,
+    PreloadFailed,
+    PreloadSucceeded,
+    ProbeFailed,
+    ProbeOk,
+    ReloadRequested,
+    StartRequested,
+)
+from poolmgr.core.vocab import Cause, DrainReason
+
+
+@step("given", 'a pool "{pool}" with {slots:d} slots')
+def given_pool(world: PoolWorld, pool: str, slots: int) -> None:
+    world.pools.add(PoolSpec(pool, slots=slots))
+
+
+@step("given", 'a CPU pool "{pool}" with {slots:d} slots')
+def given_cpu_pool(world: PoolWorld, pool: str, slots: int) -> None:
+    world.pools.add(PoolSpec(pool, slots=slots, cpu=True))
+
+
+@step("given", "the heartbeat staleness limit is {ms:d} ms")
+def given_heartbeat_limit(world: PoolWorld, ms: int) -> None:
+    world.pools.heartbeat_stale_ms = ms
+
+
+@step("given", 'the pool "{pool}" is ready')
+def given_pool_ready(world: PoolWorld, pool: str) -> None:
+    start_pool(world, pool)
+    preload_done(world, pool)
+    assert world.registry.snapshot(pool).ready, "setup: the pool did not become ready"
+
+
+@step("given", 'the pool "{pool}" has been started')
+def given_started(world: PoolWorld, pool: str) -> None:
+    start_pool(world, pool)
+
+
+@step("when", 'the pool "{pool}" is started')
+def start_pool(world: PoolWorld, pool: str) -> None:
+    world.dispatch(pool, StartRequested())
+
+
+@step("when", 'the engine of "{pool}" finishes preloading')
+def preload_done(world: PoolWorld, pool: str) -> None:
+    preload_done_version(world, pool, "b1000")
+
+
+@step("when", 'the engine of "{pool}" finishes preloading as version "{version}"')
+def preload_done_version(world: PoolWorld, pool: str, version: str) -> None:
+    slots = world.pools.specs[pool].slots
+    world.dispatch(pool, PreloadSucceeded(version, f"sha256:{version}", slots))
+
+
+@step("when", 'the preload of "{pool}" fails with cause "{cause}"')
+def preload_fails(world: PoolWorld, pool: str, cause: str) -> None:
+    world.dispatch(pool, PreloadFailed(Cause(cause), f"preload failed: {cause}"))
+
+
+@step("when", 'the engine of "{pool}" reports a CUDA error')
+def engine_cuda_error(world: PoolWorld, pool: str) -> None:
+    world.dispatch(pool, EngineFault(Cause.DRIVER_ERROR, "CUDA error: an illegal memory access"))
+
+
+@step("when", 'the engine of "{pool}" reports that it fell back to the CPU')
+def engine_cpu_fallback(world: PoolWorld, pool: str) -> None:
+    world.dispatch(pool, EngineFault(Cause.CPU_SPILLOVER, "no usable GPU found, using CPU"))
+
+
+@step("when", 'the engine of "{pool}" crashes')
+def engine_crashes(world: PoolWorld, pool: str) -> None:
+    world.dispatch(pool, EngineExited(139, Cause.KILLED_BY_SIGNAL, "segmentation fault"))
+
+
+@step("when", 'the engine of "{pool}" exits')
+def engine_exits(world: PoolWorld, pool: str) -> None:
+    world.dispatch(pool, EngineExited(0, Cause.ENGINE_EXITED, "engine stopped"))
+
+
+@step("when", "{ms:d} ms pass")
+def time_passes(world: PoolWorld, ms: int) -> None:
+    world.advance(ms)
+
+
+@step("when", 'the next restart of "{pool}" comes due')
+def restart_due(world: PoolWorld, pool: str) -> None:
+    world.wait_for_restart(pool)
+
+
+@step("when", 'a health probe of "{pool}" times out')
+def probe_times_out(world: PoolWorld, pool: str) -> None:
+    world.dispatch(pool, ProbeFailed("no answer within the probe timeout", timed_out=True))
+
+
+@step("when", 'a health probe of "{pool}" answers again')
+def probe_answers(world: PoolWorld, pool: str) -> None:
+    world.dispatch(pool, ProbeOk())
+
+
+@step("when", 'a heartbeat arrives from "{pool}"')
+def heartbeat(world: PoolWorld, pool: str) -> None:
+    world.dispatch(pool, ProbeOk())
+
+
+@step("then", 'the pool "{pool}" is ready')
+def then_ready(world: PoolWorld, pool: str) -> None:
+    snap = world.registry.snapshot(pool)
+    assert snap.ready, f"pool {pool} is {snap.state}, not ready"
+
+
+@step("then", 'the pool "{pool}" is not ready')
+def then_not_ready(world: PoolWorld, pool: str) -> None:
+    snap = world.registry.snapshot(pool)
+    assert not snap.ready, f"pool {pool} is ready"
+
+
+@step("then", 'the pool "{pool}" reports state "{state}"')
+def then_state(world: PoolWorld, pool: str, state: str) -> None:
+    assert_equal(world.registry.snapshot(pool).state.value, state, f"state of {pool}")
+
+
+@step("then", 'the pool "{pool}" reports its preload as "{status}"')
+def then_preload_status(world: PoolWorld, pool: str, status: str) -> None:
+    done = world.registry.snapshot(pool).preload_ok
+    assert_equal("done" if done else "not done", status, f"preload of {pool}")
+
+
+@step("then", 'the pool "{pool}" reports the last error cause "{cause}"')
+def then_last_error(world: PoolWorld, pool: str, cause: str) -> None:
+    error = world.registry.snapshot(pool).last_error
+    assert error is not None, f"pool {pool} reports no last error"
+    assert_equal(error.cause.value, cause, f"last error cause of {pool}")
+    assert error.message, "the last error carries no message"
+
+
+REGISTRY_FIELDS = (
+    "live",
+    "ready",
+    "draining",
+    "state",
+    "last_heartbeat_ms",
+    "model_ref",
+    "engine",
+    "engine_version",
+    "model_digest",
+    "last_error",
+    "slots_total",
+    "slots_free",
+    "active_leases",
+    "restart_count",
+    "next_restart_at_ms",
+)
+
+
+@step("then", 'the registry entry of "{pool}" reads')
+def then_registry_entry(world: PoolWorld, pool: str, docstring: str) -> None:
+    """Each doc-string line ``field: value`` must match the pool's registry entry."""
+    snap = world.registry.snapshot(pool)
+    for field in REGISTRY_FIELDS:
+        assert hasattr(snap, field), f"the registry entry has no field {field}"
+    for line in docstring.strip().splitlines():
+        field, _, expected = (part.strip() for part in line.partition(":"))
+        assert field in REGISTRY_FIELDS, f"{field} is not a registry field"
+        value = getattr(snap, field)
+        shown = value.value if hasattr(value, "value") else value
+        if field == "last_error":
+            shown = None if value is None else value.cause.value
+        assert_equal(str(shown).lower() if isinstance(shown, bool) else str(shown), expected, field)
+
+
+@step("then", 'the pool "{pool}" reports no last error')
+def then_no_last_error(world: PoolWorld, pool: str) -> None:
+    error = world.registry.snapshot(pool).last_error
+    assert error is None, f"pool {pool} reports {error}"
+
+
+@step("then", 'the next restart of "{pool}" is due in {ms:d} ms')
+def then_restart_due_in(world: PoolWorld, pool: str, ms: int) -> None:
+    at = world.registry.snapshot(pool).next_restart_at_ms
+    assert at is not None, f"pool {pool} has no restart scheduled"
+    assert_equal(at - world.clock.now_ms(), ms, f"time to the next restart of {pool}")
+
+
+@step("then", 'the pool "{pool}" has been restarted {n:d} times')
+def then_restart_count(world: PoolWorld, pool: str, n: int) -> None:
+    assert_equal(world.registry.snapshot(pool).restart_count, n, f"restarts of {pool}")
+
+
+@step("then", 'the engine of "{pool}" was killed')
+def then_killed(world: PoolWorld, pool: str) -> None:
+    assert world.orders(pool, "kill"), f"no kill ordered for {pool}"
+
+
+@step("then", 'the engine of "{pool}" was told to stop gracefully')
+def then_stopped_gracefully(world: PoolWorld, pool: str) -> None:
+    assert world.orders(pool, "stop"), f"no graceful stop for {pool}"
+
+
+@step("then", 'the engine of "{pool}" was not told to stop')
+def then_not_stopped(world: PoolWorld, pool: str) -> None:
+    stops = [a for _, a in world.orders(pool, "stop", "kill")]
+    assert not stops, f"unexpected stop of {pool}: {stops}"
+
+
+@step("then", '{n:d} drain of "{pool}" was counted with reason "{reason}"')
+def then_drain_counted(world: PoolWorld, pool: str, n: int, reason: str) -> None:
+    drains = [r for r in world.drain_reasons(pool) if r == reason]
+    assert_equal(len(drains), n, f"drains of {pool} with reason {reason}")
+
+
+@step("then", 'a driver reset of "{pool}" was counted')
+def then_driver_reset(world: PoolWorld, pool: str) -> None:
+    resets = world.orders(pool, "count_driver_reset")
+    assert_equal(len(resets), 1, f"driver resets of {pool}")
+
+
+@step("then", 'the pool "{pool}" reports that it runs on the CPU')
+def then_cpu(world: PoolWorld, pool: str) -> None:
+    snap = world.registry.snapshot(pool)
+    assert snap.cpu, f"pool {pool} is not reported as CPU"
+
+
+@step("then", 'the pool "{pool}" reports that it runs on GPUs')
+def then_gpu(world: PoolWorld, pool: str) -> None:
+    snap = world.registry.snapshot(pool)
+    assert not snap.cpu, f"pool {pool} is reported as CPU"
+
+
+@step("then", 'every report lists the pool "{pool}" as a CPU pool')
+def then_cpu_in_listing(world: PoolWorld, pool: str) -> None:
+    listed = {s.pool_id: s.cpu for s in world.registry.snapshots()}
+    assert listed.get(pool) is True, f"listing: {listed}"
+
+
+@step("when", 'a drain of "{pool}" is requested with a deadline in {ms:d} ms')
+def drain(world: PoolWorld, pool: str, ms: int) -> None:
+    world.error = None
+    deadline = world.clock.now_ms() + ms
+    world.dispatch(pool, DrainRequested(DrainReason.API_REQUEST, deadline))
+
+
+@step("when", 'the drain deadline of "{pool}" passes')
+def drain_deadline(world: PoolWorld, pool: str) -> None:
+    deadline = world.registry.machine(pool).drain_deadline_ms
+    assert deadline is not None, "setup: no drain in progress"
+    world.clock.set(deadline)
+    world.tick()
+    world.dispatch(pool, DeadlinePassed())
+
+
+@step("when", 'a reload of "{pool}" to model "{model}" is requested')
+def reload(world: PoolWorld, pool: str, model: str) -> None:
+    world.error = None
+    world.dispatch(pool, ReloadRequested(model, world.clock.now_ms() + 30_000))
+
+
+@step("then", 'the pool "{pool}" serves model "{model}"')
+def then_model(world: PoolWorld, pool: str, model: str) -> None:
+    assert_equal(world.registry.snapshot(pool).model_ref, model, f"model of {pool}")
+
+
+@step("then", 'the pool "{pool}" reports engine version "{version}"')
+def then_version(world: PoolWorld, pool: str, version: str) -> None:
+    snap = world.registry.snapshot(pool)
+    assert_equal(snap.engine_version, version, f"engine version of {pool}")
+    assert_equal(snap.model_digest, f"sha256:{version}", f"model digest of {pool}")
+
+
+@step("then", 'the reload of "{pool}" is reported as "{outcome}"')
+def then_reload_outcome(world: PoolWorld, pool: str, outcome: str) -> None:
+    status = world.registry.snapshot(pool).reload
+    assert status is not None, f"no reload reported for {pool}"
+    assert_equal(status.outcome.value, outcome, f"reload outcome of {pool}")
+
+
+@step("then", 'the rollback of "{pool}" reports the cause "{cause}"')
+def then_rollback_cause(world: PoolWorld, pool: str, cause: str) -> None:
+    status = world.registry.snapshot(pool).reload
+    assert status is not None and status.cause is not None, f"no rollback cause: {status}"
+    assert_equal(status.cause.value, cause, f"rollback cause of {pool}")

@@ -1,0 +1,231 @@
+"""Steps of GPU placement, KV-cache sizing and preflight: device masks, launch plans, context
+caps and the memory verdict.
+
+Serves OC-POOL-3020..3023, and the placement steps of OC-POOL-3002, 3003, 3012 and 3017
+(decision level).
+
+Registered in the step table with :func:`harness.registry.step` (OC-BDD-7006); every Then-step
+asserts (OC-BDD-7003).
+"""
+
+from __future__ import annotations
+
+from harness.assertions import assert_equal, assert_refused
+from harness.registry import step
+from harness.steps.fields import floats, ints
+from harness.world import GIB, PoolWorld
+from poolmgr.core.errors import PlacementError
+from poolmgr.core.kvcap import ModelShape, kv_bytes_per_gpu, weights_bytes_per_gpu
+from poolmgr.core.lifecycle import PreloadFailed
+from poolmgr.core.placement import LaunchPlan, MaskRequest, plan_launch, validate_masks
+from poolmgr.core.preflight import preflight
+
+
+@step("given", "the host has GPU {index:d} with {gib:d} GiB free")
+def given_gpu(world: PoolWorld, index: int, gib: int) -> None:
+    world.placement.gpus[index] = gib * GIB
+
+
+@step("given", 'pool "{pool}" asks for GPUs "{devices}"')
+def given_mask(world: PoolWorld, pool: str, devices: str) -> None:
+    world.placement.masks[pool] = MaskRequest(pool, "llamacpp", ints(devices), False, None)
+
+
+@step("given", 'pool "{pool}" shares GPUs "{devices}" with other pools')
+def given_mask_shared(world: PoolWorld, pool: str, devices: str) -> None:
+    world.placement.masks[pool] = MaskRequest(pool, "llamacpp", ints(devices), False, None, True)
+
+
+@step("given", 'pool "{pool}" splits GPUs "{devices}" by the ratios "{ratios}"')
+def given_mask_split(world: PoolWorld, pool: str, devices: str, ratios: str) -> None:
+    world.placement.masks[pool] = MaskRequest(
+        pool, "llamacpp", ints(devices), False, floats(ratios)
+    )
+
+
+@step("given", 'pool "{pool}" asks for no GPU but declares itself a CPU pool')
+def given_mask_cpu(world: PoolWorld, pool: str) -> None:
+    world.placement.masks[pool] = MaskRequest(pool, "llamacpp", (), True, None)
+
+
+@step("given", 'pool "{pool}" asks for no GPU and does not declare itself a CPU pool')
+def given_mask_empty(world: PoolWorld, pool: str) -> None:
+    world.placement.masks[pool] = MaskRequest(pool, "llamacpp", (), False, None)
+
+
+@step(
+    "given",
+    "a model with {layers:d} layers, {heads:d} KV heads of {dim:d} values, "
+    "trained for {train:d} tokens, with {weights:d} GiB of weights",
+)
+def given_model(
+    world: PoolWorld, layers: int, heads: int, dim: int, train: int, weights: int
+) -> None:
+    world.placement.shape = ModelShape(layers, heads, dim, 2.0, train, weights * GIB)
+
+
+@step("when", "the placement is checked")
+def check_placement(world: PoolWorld) -> None:
+    world.placement.problems = validate_masks(
+        list(world.placement.masks.values()), world.placement.inventory()
+    )
+
+
+@step("when", 'the launch of "{pool}" is planned for {ctx:d} tokens of context')
+def plan(world: PoolWorld, pool: str, ctx: int) -> None:
+    plan_with_policy(world, pool, ctx, "cap")
+
+
+@step(
+    "when",
+    'the launch of "{pool}" is planned for {ctx:d} tokens of context, refusing rather than capping',
+)
+def plan_reject(world: PoolWorld, pool: str, ctx: int) -> None:
+    plan_with_policy(world, pool, ctx, "reject")
+
+
+def plan_with_policy(world: PoolWorld, pool: str, ctx: int, policy: str) -> None:
+    place = world.placement
+    world.error = None
+    place.plan = None
+    try:
+        place.plan = plan_launch(
+            place.masks[pool], ctx, place.inventory(), place.shape, ctx_policy=policy
+        )
+    except PlacementError as exc:
+        world.error = exc
+
+
+def _plan(world: PoolWorld) -> LaunchPlan:
+    """The plan made; fails with the refusal when there is none."""
+    plan_ = world.placement.plan
+    assert plan_ is not None, f"no plan: {world.error!r}"
+    return plan_
+
+
+@step("when", "the preflight checks the plan with {gib:d} GiB of host memory free")
+def check_preflight(world: PoolWorld, gib: int) -> None:
+    place = world.placement
+    assert place.plan is not None and place.shape is not None, "setup: plan a launch first"
+    place.verdict = preflight(place.plan, place.shape, place.inventory(), gib * GIB)
+
+
+@step("when", 'the preflight verdict is reported to the pool "{pool}"')
+def report_verdict(world: PoolWorld, pool: str) -> None:
+    verdict = world.placement.verdict
+    assert verdict is not None and verdict.cause is not None, "setup: no failing verdict"
+    world.dispatch(pool, PreloadFailed(verdict.cause, verdict.message))
+
+
+@step("then", "the placement is accepted")
+def then_placement_ok(world: PoolWorld) -> None:
+    problems = world.placement.problems
+    assert not problems, f"placement refused: {[str(p) for p in problems]}"
+
+
+@step("then", 'the placement of "{pool}" is refused for the field "{field}"')
+def then_placement_refused(world: PoolWorld, pool: str, field: str) -> None:
+    hits = [p for p in world.placement.problems if p.pool_id == pool and p.field == field]
+    assert hits, f"no problem for {pool}.{field}: {[str(p) for p in world.placement.problems]}"
+
+
+@step("then", 'the engine can see only the GPUs "{devices}"')
+def then_visible(world: PoolWorld, devices: str) -> None:
+    plan_ = _plan(world)
+    assert_equal(plan_.env["CUDA_VISIBLE_DEVICES"], devices, "CUDA_VISIBLE_DEVICES")
+
+
+@step("then", "the engine can see no GPU")
+def then_no_gpu(world: PoolWorld) -> None:
+    plan_ = _plan(world)
+    assert_equal(plan_.env["CUDA_VISIBLE_DEVICES"], "", "CUDA_VISIBLE_DEVICES")
+    assert_equal(plan_.visible_devices, (), "visible GPUs")
+
+
+@step("then", "the engine is told to keep every layer on the GPU")
+def then_all_on_gpu(world: PoolWorld) -> None:
+    plan_ = _plan(world)
+    flags = " ".join(plan_.engine_flags)
+    assert "-ngl all" in flags and "--fit off" in flags, f"flags: {flags}"
+
+
+@step("then", 'the engine is told to use the devices "{names}"')
+def then_device_flag(world: PoolWorld, names: str) -> None:
+    plan_ = _plan(world)
+    flags = list(plan_.engine_flags)
+    assert "--device" in flags, f"no device flag: {flags}"
+    assert_equal(flags[flags.index("--device") + 1], names, "device flag")
+
+
+@step("then", 'the engine is told to split the model by "{ratios}"')
+def then_split_flag(world: PoolWorld, ratios: str) -> None:
+    plan_ = _plan(world)
+    flags = list(plan_.engine_flags)
+    assert "--tensor-split" in flags, f"no split flag: {flags}"
+    got = floats(flags[flags.index("--tensor-split") + 1])
+    want = floats(ratios)
+    assert len(got) == len(want) and all(
+        abs(a - b) < 1e-6 for a, b in zip(got, want, strict=True)
+    ), f"split {got} != {want}"
+
+
+@step("then", "the planned context is {ctx:d} tokens")
+def then_ctx(world: PoolWorld, ctx: int) -> None:
+    plan_ = _plan(world)
+    assert_equal(plan_.ctx, ctx, "planned context")
+
+
+@step("then", 'the plan reports that the context was capped by the "{limit}"')
+def then_ctx_capped(world: PoolWorld, limit: str) -> None:
+    plan_ = _plan(world)
+    reason = plan_.ctx_capped_reason
+    assert reason is not None and limit in reason, f"cap reason: {reason!r}"
+
+
+@step("then", "the plan reports no context cap")
+def then_ctx_not_capped(world: PoolWorld) -> None:
+    plan_ = _plan(world)
+    assert plan_.ctx_capped_reason is None, plan_.ctx_capped_reason
+
+
+@step("then", "the per-GPU KV cache at the planned context fits on every GPU")
+def then_kv_fits(world: PoolWorld) -> None:
+    plan_, shape = world.placement.plan, world.placement.shape
+    assert plan_ is not None and shape is not None, f"no plan: {world.error!r}"
+    ratios = plan_.tensor_split or (1.0,)
+    margin = 512 * 2**20
+    kv = kv_bytes_per_gpu(shape, plan_.ctx, ratios)
+    weights = weights_bytes_per_gpu(shape, ratios)
+    for index, k, w in zip(plan_.visible_devices, kv, weights, strict=True):
+        assert k + w + margin <= world.placement.gpus[index], f"GPU {index} overflows"
+
+
+@step("then", "the launch is refused as invalid")
+def then_launch_refused(world: PoolWorld) -> None:
+    assert world.placement.plan is None, "a plan was made"
+    assert_refused(world, "INVALID_PARAMS")
+
+
+@step("then", 'the preflight fails with cause "{cause}"')
+def then_preflight_cause(world: PoolWorld, cause: str) -> None:
+    verdict = world.placement.verdict
+    assert verdict is not None, "no preflight verdict"
+    assert not verdict.fits, f"the plan fits: {verdict.message}"
+    assert verdict.cause is not None
+    assert_equal(verdict.cause.value, cause, "preflight cause")
+
+
+@step("then", "the preflight names GPU {index:d} as short of memory")
+def then_preflight_names_gpu(world: PoolWorld, index: int) -> None:
+    verdict = world.placement.verdict
+    assert verdict is not None, "no preflight verdict"
+    short = [d.index for d in verdict.devices if d.shortfall_bytes > 0]
+    assert index in short, f"short GPUs: {short}"
+    assert f"GPU {index}" in verdict.message, verdict.message
+
+
+@step("then", "the preflight passes")
+def then_preflight_passes(world: PoolWorld) -> None:
+    verdict = world.placement.verdict
+    assert verdict is not None, "no preflight verdict"
+    assert verdict.fits, verdict.message

@@ -1,0 +1,61 @@
+"""The harness layout holds: decision-level steps load no HTTP server; behave sees real steps.
+
+- Importing the decision-level step modules loads neither fastapi nor uvicorn (only the live
+  and secrets steps start a real manager).
+- ``behave --dry-run -f steps.usage`` lists every step of the table at its own module and line,
+  never at the runner's adapter. Serves OC-BDD-7006.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import harness.steps.__all_steps__  # noqa: F401  (fills the step table)
+from harness.registry import all_steps
+
+ROOT = Path(__file__).resolve().parents[2]
+DECISION_MODULES = [
+    "harness.steps.backoff",
+    "harness.steps.breaker",
+    "harness.steps.config",
+    "harness.steps.gates",
+    "harness.steps.gpu",
+    "harness.steps.leases",
+    "harness.steps.lifecycle",
+    "harness.steps.metrics",
+    "harness.steps.placement",
+]
+
+
+def _python(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_decision_level_step_modules_do_not_load_the_http_server() -> None:
+    code = (
+        f"import sys\nfor m in {DECISION_MODULES!r}: __import__(m)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fastapi', 'uvicorn')"
+        " or m in ('poolmgr.serve', 'poolmgr.http.app', 'harness.live')))"
+    )
+    done = _python("-c", code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_behave_lists_every_step_at_its_own_file_and_line() -> None:
+    done = _python("-m", "behave", "--dry-run", "--no-summary", "-f", "steps.usage", "features")
+    assert done.returncode == 0, done.stdout + done.stderr
+    shown = re.findall(r"^@(given|when|then)\('.*'\)\s+# (\S+):(\d+)$", done.stdout, re.M)
+    expected = {
+        (d.kind, os.path.relpath(d.func.__code__.co_filename, ROOT), d.func.__code__.co_firstlineno)
+        for d in all_steps()
+    }
+    assert len(expected) == len(all_steps()), "two steps share a location"
+    assert {(kind, path, int(line)) for kind, path, line in shown} == expected
