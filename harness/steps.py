@@ -42,7 +42,7 @@ from poolmgr.core.lifecycle import (
 )
 from poolmgr.core.placement import MaskRequest, plan_launch, validate_masks
 from poolmgr.core.preflight import preflight
-from poolmgr.core.vocab import Cause, DrainReason
+from poolmgr.core.vocab import Cause, CtxPolicy, DrainReason
 
 StepKind = Literal["given", "when", "then"]
 
@@ -667,7 +667,7 @@ def plan_with_policy(world: PoolWorld, pool: str, ctx: int, policy: str) -> None
     world.plan = None
     try:
         world.plan = plan_launch(
-            world.mask_requests[pool], ctx, world.inventory(), world.shape, ctx_policy=policy
+            world.mask_requests[pool], ctx, world.inventory(), world.shape, ctx_policy=CtxPolicy(policy)
         )
     except PlacementError as exc:
         world.error = exc
