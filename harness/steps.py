@@ -667,7 +667,11 @@ def plan_with_policy(world: PoolWorld, pool: str, ctx: int, policy: str) -> None
     world.plan = None
     try:
         world.plan = plan_launch(
-            world.mask_requests[pool], ctx, world.inventory(), world.shape, ctx_policy=CtxPolicy(policy)
+            world.mask_requests[pool],
+            ctx,
+            world.inventory(),
+            world.shape,
+            ctx_policy=CtxPolicy(policy),
         )
     except PlacementError as exc:
         world.error = exc

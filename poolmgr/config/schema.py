@@ -76,9 +76,9 @@ def _bound(value: object) -> str:
     return f"{value}{_BOUND_NOTES.get(value, '') if isinstance(value, int) else ''}"
 
 
-def _unknown_fields(path: FieldPath, inst: dict[str, Any], schema: Mapping[str, Any]) -> Iterator[
-    tuple[FieldPath, str]
-]:
+def _unknown_fields(
+    path: FieldPath, inst: dict[str, Any], schema: Mapping[str, Any]
+) -> Iterator[tuple[FieldPath, str]]:
     allowed = sorted(schema.get("properties", {}))
     for key in sorted(k for k in inst if k not in allowed):
         if key == "token" and "token_env" in allowed:
