@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from poolmgr.config import Config, parse_config
+from poolmgr.config import parse_config
 from poolmgr.core.backoff import Backoff, BackoffPolicy, Jitter
 from poolmgr.core.clock import ManualClock
+from poolmgr.core.config import Config
 from poolmgr.core.errors import ConfigError, PoolError
 from poolmgr.core.inventory import GpuDevice, GpuInventory
 from poolmgr.core.kvcap import ModelShape

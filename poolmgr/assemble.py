@@ -13,10 +13,10 @@ import os
 import random
 from dataclasses import dataclass
 
-from poolmgr.config import Config, PoolConfig
 from poolmgr.core.backoff import Backoff
 from poolmgr.core.breaker import CircuitBreaker
 from poolmgr.core.clock import Clock
+from poolmgr.core.config import Config, PoolConfig
 from poolmgr.core.errors import ModelFileError, PlacementError
 from poolmgr.core.inventory import GpuInventory
 from poolmgr.core.kvcap import ModelShape
@@ -36,8 +36,8 @@ def build_machine(
         pool.id,
         pool.model,
         clock,
-        Backoff(pool.backoff.policy(), random.Random(rng.getrandbits(64))),
-        CircuitBreaker(pool.breaker.policy()),
+        Backoff(pool.backoff, random.Random(rng.getrandbits(64))),
+        CircuitBreaker(pool.breaker),
         probe_failure_threshold=pool.probe.failure_threshold,
         heartbeat_stale_ms=heartbeat_stale_ms,
     )
@@ -94,7 +94,7 @@ def plan_pool(pool: PoolConfig, inventory: GpuInventory | None, host_free_bytes:
         return PoolPlan(pool.id, None, None, str(exc))
     try:
         plan = plan_launch(
-            pool.mask_request(), pool.ctx, inventory, shape, ctx_policy=pool.ctx_policy.value
+            pool.mask_request(), pool.ctx, inventory, shape, ctx_policy=pool.ctx_policy
         )
     except PlacementError as exc:
         return PoolPlan(pool.id, None, None, exc.message)

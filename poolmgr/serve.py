@@ -37,8 +37,9 @@ from typing import Final
 import uvicorn
 from fastapi import FastAPI
 
-from poolmgr.config import Config, default_config, load_config
+from poolmgr.config import default_config, load_config
 from poolmgr.core.clock import MonotonicClock
+from poolmgr.core.config import Config
 from poolmgr.core.errors import ConfigError, PoolError
 from poolmgr.core.inventory import GpuInventory
 from poolmgr.core.lifecycle import Action, ActionKind

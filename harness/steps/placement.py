@@ -19,6 +19,7 @@ from poolmgr.core.kvcap import ModelShape, kv_bytes_per_gpu, weights_bytes_per_g
 from poolmgr.core.lifecycle import PreloadFailed
 from poolmgr.core.placement import LaunchPlan, MaskRequest, plan_launch, validate_masks
 from poolmgr.core.preflight import preflight
+from poolmgr.core.vocab import CtxPolicy
 
 
 @step("given", "the host has GPU {index:d} with {gib:d} GiB free")
@@ -90,7 +91,7 @@ def plan_with_policy(world: PoolWorld, pool: str, ctx: int, policy: str) -> None
     place.plan = None
     try:
         place.plan = plan_launch(
-            place.masks[pool], ctx, place.inventory(), place.shape, ctx_policy=policy
+            place.masks[pool], ctx, place.inventory(), place.shape, ctx_policy=CtxPolicy(policy)
         )
     except PlacementError as exc:
         world.error = exc

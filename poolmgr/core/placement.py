@@ -244,16 +244,16 @@ def plan_launch(
     inventory: GpuInventory | None,
     shape: ModelShape | None,
     *,
-    ctx_policy: str = CtxPolicy.CAP,
+    ctx_policy: CtxPolicy = CtxPolicy.CAP,
     margin_bytes: int = 512 * 2**20,
 ) -> LaunchPlan:
     """Turn a valid request into a launch plan; raise :class:`PlacementError` otherwise.
 
     The context is capped at the training context (``shape``) and, for GPU pools with an
     inventory, at what fits on every GPU of the split (weights share + KV share + margin within
-    free bytes). With ``ctx_policy="reject"`` exceeding either limit raises instead. When not
-    even the weights fit, the context is left alone: that shortfall is preflight's verdict
-    (OC-POOL-3002), not a placement error.
+    free bytes). With ``ctx_policy=CtxPolicy.REJECT`` exceeding either limit raises instead.
+    When not even the weights fit, the context is left alone: that shortfall is preflight's
+    verdict (OC-POOL-3002), not a placement error.
     """
     problems = validate_masks([req], inventory)
     if problems:
@@ -263,7 +263,7 @@ def plan_launch(
             f"pool {req.pool_id}: ctx must be >= 1, got {ctx}", pool_id=req.pool_id
         )
     try:
-        policy = CtxPolicy(ctx_policy)
+        policy = CtxPolicy(ctx_policy)  # a guard for untyped callers; a no-op for a CtxPolicy
     except ValueError:
         raise ValueError(f"ctx_policy must be 'cap' or 'reject', got {ctx_policy!r}") from None
     engine = Engine(req.engine)

@@ -16,8 +16,9 @@ from typing import Any
 from fastapi import FastAPI
 
 from poolmgr import __version__
-from poolmgr.config import Config, default_config, read_auth_token
+from poolmgr.config import default_config, read_auth_token
 from poolmgr.core.clock import MonotonicClock
+from poolmgr.core.config import Config
 from poolmgr.core.registry import Registry
 from poolmgr.http.auth import BearerAuth
 from poolmgr.http.context import RequestContext

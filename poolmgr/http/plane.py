@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from fastapi.responses import JSONResponse
 
-from poolmgr.config import Config
+from poolmgr.core.config import Config
 from poolmgr.core.registry import Registry
 from poolmgr.http.auth import BearerAuth
 from poolmgr.telemetry.metrics import PoolMetrics

@@ -33,7 +33,7 @@ from typing import ClassVar, Protocol
 
 import requests
 
-from poolmgr.config import PoolConfig, StubFaults
+from poolmgr.core.config import PoolConfig, StubFaults
 from poolmgr.core.placement import LaunchPlan
 from poolmgr.core.vocab import Engine
 from poolmgr.runtime.engine_http import (

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from poolmgr.config import PoolConfig
+from poolmgr.core.config import PoolConfig
 from poolmgr.core.lifecycle import Event
 from poolmgr.core.placement import LaunchPlan
 from poolmgr.runtime.engines import EngineAdapter

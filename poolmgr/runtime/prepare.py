@@ -22,7 +22,7 @@ import os
 import psutil
 
 from poolmgr.assemble import model_shape, plan_pool
-from poolmgr.config import Config, PoolConfig
+from poolmgr.core.config import Config, PoolConfig
 from poolmgr.core.errors import ModelFileError
 from poolmgr.core.inventory import GpuInventory, InventorySource
 from poolmgr.core.vocab import Cause, Engine

@@ -48,8 +48,8 @@ from typing import Any, TypeVar
 import requests
 
 from poolmgr.assemble import build_registry
-from poolmgr.config import Config
 from poolmgr.core.clock import MonotonicClock
+from poolmgr.core.config import Config
 from poolmgr.core.errors import InvalidTransition, UnknownPool
 from poolmgr.core.inventory import GpuInventory
 from poolmgr.core.lifecycle import (

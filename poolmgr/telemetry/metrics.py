@@ -39,9 +39,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from poolmgr.assemble import build_registry
-from poolmgr.config import Config
 from poolmgr.core.breaker import BreakerState
 from poolmgr.core.clock import Clock
+from poolmgr.core.config import Config
 from poolmgr.core.inventory import GpuInventory
 from poolmgr.core.lifecycle import Action, ActionKind, Event, PoolState
 from poolmgr.core.registry import PoolSnapshot, Registry

@@ -30,7 +30,7 @@ import requests
 
 from harness.waiting import wait_until
 from poolmgr import __version__
-from poolmgr.config import PoolConfig
+from poolmgr.config import pool_config
 from poolmgr.core.placement import MaskRequest, plan_launch
 from poolmgr.core.vocab import Cause, Engine
 from poolmgr.runtime.classify import classify_exit, scan_line
@@ -308,7 +308,7 @@ def test_stub_port_in_use_exits_1_with_a_bind_error(started: list[EngineProcess]
 
 
 def test_stub_started_through_its_adapter_serves(started: list[EngineProcess]) -> None:
-    pool = PoolConfig(
+    pool = pool_config(
         id="alpha", engine=Engine.STUB, model="stub://alpha", devices=(), cpu=True, slots=2
     )
     plan = plan_launch(pool.mask_request(), 768, None, None)
@@ -347,7 +347,7 @@ needs_llama = pytest.mark.skipif(_LLAMA_MISSING is not None, reason=str(_LLAMA_M
 def start_llama(
     started: list[EngineProcess], model: Path, slots: int = 2
 ) -> tuple[EngineProcess, int]:
-    pool = PoolConfig(
+    pool = pool_config(
         id="tiny", engine=Engine.LLAMACPP, model=str(model), devices=(), cpu=True, slots=slots
     )
     plan = plan_launch(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -13,32 +14,29 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from poolmgr import config as config_module
+from poolmgr.cli import check_config_main
 from poolmgr.config import (
-    MAX_ALIASES,
-    MAX_FILE_BYTES,
     AuthConfig,
-    BackoffSettings,
-    BreakerSettings,
     Config,
-    CtxPolicy,
-    Engine,
     GpuSpec,
     ManagerConfig,
     PoolConfig,
-    ProbeSettings,
+    ProbePolicy,
     StubFaults,
-    check_config_main,
     config_schema,
     default_config,
     format_path,
     load_config,
     parse_config,
+    pool_config,
     read_auth_token,
+    stub_faults,
 )
 from poolmgr.core.backoff import BackoffPolicy, Jitter
 from poolmgr.core.breaker import BreakerPolicy
 from poolmgr.core.errors import ConfigError, ConfigProblem
+from poolmgr.core.vocab import CtxPolicy, Engine
+from poolmgr.io.yamlload import LOADERS, MAX_ALIASES, MAX_FILE_BYTES, load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -124,10 +122,14 @@ def test_check_config_without_a_file_is_a_usage_error(
 # ----------------------------------------------------------------- schema as source of truth
 
 
-def test_spec_schema_is_a_byte_identical_copy_of_the_packaged_schema() -> None:
-    packaged = (ROOT / "poolmgr" / "schema" / "config.schema.json").read_bytes()
-    copy = (ROOT / "spec" / "config.schema.json").read_bytes()
-    assert copy == packaged, "run: cp poolmgr/schema/config.schema.json spec/config.schema.json"
+SCHEMA_FILE = ROOT / "poolmgr" / "schema" / "config.schema.json"
+
+
+def test_there_is_one_schema_file_and_the_docs_link_to_it() -> None:
+    found = [p for folder in ("spec", "poolmgr") for p in (ROOT / folder).rglob("*.schema.json")]
+    assert found == [SCHEMA_FILE]
+    assert "(../poolmgr/schema/config.schema.json)" in (ROOT / "spec" / "config.md").read_text()
+    assert "spec/config.schema.json" not in (ROOT / "README.md").read_text()
 
 
 def test_schema_is_valid_draft_2020_12_and_closed_everywhere() -> None:
@@ -140,32 +142,87 @@ def test_schema_is_valid_draft_2020_12_and_closed_everywhere() -> None:
     assert all(obj.get("additionalProperties") is False for obj in objects)
 
 
-@pytest.mark.parametrize(
-    ("cls", "definition"),
-    [
-        (BackoffSettings, "backoff"),
-        (BreakerSettings, "breaker"),
-        (ProbeSettings, "probe"),
-        (StubFaults, "stub"),
-        (ManagerConfig, "manager"),
-        (PoolConfig, "pool"),
-    ],
-)
-def test_dataclass_defaults_match_schema_defaults(cls: type[Any], definition: str) -> None:
-    props = config_schema()["$defs"][definition]["properties"]
-    for field in dataclasses.fields(cls):
-        if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-            assert "default" not in props[field.name], field.name
+MODEL_CLASSES = [
+    (BackoffPolicy, "backoff"),
+    (BreakerPolicy, "breaker"),
+    (ProbePolicy, "probe"),
+    (StubFaults, "stub"),
+    (ManagerConfig, "manager"),
+    (PoolConfig, "pool"),
+    (GpuSpec, "gpu"),
+    (AuthConfig, "auth"),
+]
+
+
+def _schema_file() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return schema
+
+
+def _plain(value: object) -> object:
+    """A model value in document form: enums as their values, tuples as lists."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize(("cls", "definition"), MODEL_CLASSES, ids=[d for _, d in MODEL_CLASSES])
+def test_model_fields_are_the_schema_properties_and_carry_no_defaults(
+    cls: type[Any], definition: str
+) -> None:
+    props = _schema_file()["$defs"][definition]["properties"]
+    assert {f.name for f in dataclasses.fields(cls)} == set(props)
+    if cls.__module__.startswith("poolmgr.core.config"):
+        # One source per fact: the model has no defaults; the schema's reach it via the document.
+        for field in dataclasses.fields(cls):
+            assert field.default is dataclasses.MISSING, field.name
+            assert field.default_factory is dataclasses.MISSING, field.name
+
+
+def test_model_defaults_agree_with_the_schema_file() -> None:
+    """Every field a minimal config omits takes exactly the default the schema file states."""
+    defs = _schema_file()["$defs"]
+    cfg = parse_config(f"pools:\n  - {CPU_POOL}\n", "t.yaml")
+    pool = cfg.pool("p")
+    for name, prop in defs["pool"]["properties"].items():
+        if "default" not in prop or name in ("cpu", "stub"):  # cpu is set; stub is null
             continue
-        default = field.default
-        if dataclasses.is_dataclass(default):
-            # Nested settings: the schema default is {} and every field then defaults.
-            assert props[field.name]["default"] == {}, field.name
-            continue
-        expected = props[field.name]["default"]
-        if isinstance(default, tuple):
-            default = list(default)
-        assert default == expected, field.name
+        value = getattr(pool, name)
+        if dataclasses.is_dataclass(value):
+            assert prop["default"] == {}, name
+            definition = prop["$ref"].removeprefix("#/$defs/")
+            for sub, sub_prop in defs[definition]["properties"].items():
+                assert _plain(getattr(value, sub)) == sub_prop["default"], f"{name}.{sub}"
+        else:
+            assert _plain(value) == prop["default"], name
+    assert pool.stub is None and defs["pool"]["properties"]["stub"]["default"] is None
+    for name, prop in defs["manager"]["properties"].items():
+        assert _plain(getattr(cfg.manager, name)) == prop["default"], f"manager.{name}"
+    stub = stub_faults()
+    for name, prop in defs["stub"]["properties"].items():
+        assert getattr(stub, name) == prop["default"], f"stub.{name}"
+
+
+def test_the_core_policies_own_defaults_agree_with_the_schema() -> None:
+    """BackoffPolicy()/BreakerPolicy() keep library defaults; they must say what the schema says."""
+    pool = default_config().pools[0]
+    assert pool.backoff == BackoffPolicy()
+    assert pool.breaker == BreakerPolicy()
+
+
+def test_pool_config_builds_a_pool_from_the_schema_defaults() -> None:
+    pool = pool_config(id="x", engine=Engine.STUB, model="stub://x", devices=(), cpu=True)
+    assert pool == dataclasses.replace(default_config().pools[0], id="x", model="stub://x")
+    with pytest.raises(TypeError, match="devices"):
+        pool_config(id="x", engine=Engine.STUB, model="m")
+
+
+def test_preload_and_quant_are_unknown_fields() -> None:
+    problems = _by_path(_problems(f"pools:\n  - {CPU_POOL[:-1]}, preload: false, quant: q4}}\n"))
+    assert problems["pools[0].preload"].startswith("unknown field")
+    assert problems["pools[0].quant"].startswith("unknown field")
 
 
 def test_oc_cfg_5001_unknown_field_is_named_with_a_suggestion() -> None:
@@ -276,11 +333,11 @@ def test_omitted_fields_take_the_schema_defaults() -> None:
     assert cfg.inventory is None and cfg.gpu_inventory() is None
 
 
-def test_settings_convert_to_backoff_and_breaker_policies() -> None:
+def test_backoff_and_breaker_are_the_core_policy_objects() -> None:
     pool = load_config(ROOT / "examples" / "single-gpu-llamacpp.yaml").pool("chat")
-    assert pool.backoff.policy() == BackoffPolicy(1000, 300000, 2.0, 600000, Jitter.FULL)
-    assert isinstance(pool.breaker.policy(), BreakerPolicy)
-    assert pool.breaker.policy().failure_threshold == pool.breaker.failure_threshold
+    assert pool.backoff == BackoffPolicy(1000, 300000, 2.0, 600000, Jitter.FULL)
+    assert isinstance(pool.breaker, BreakerPolicy)
+    assert pool.breaker.failure_threshold == 5
 
 
 def test_mask_request_carries_the_pool_placement_fields() -> None:
@@ -346,7 +403,7 @@ def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
 # ----------------------------------------------------------------- hostile YAML, both loaders
 
 
-@pytest.mark.parametrize("loader", config_module._LOADERS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("loader", LOADERS, ids=lambda c: c.__name__)
 @pytest.mark.parametrize(
     ("text", "word"),
     [
@@ -363,18 +420,18 @@ def test_oc_cfg_5003_both_yaml_loaders_refuse_hostile_yaml(
     loader: type[Any], text: str, word: str
 ) -> None:
     with pytest.raises(ConfigError) as info:
-        config_module._load_yaml(text, "t.yaml", loader)
+        load_yaml(text, "t.yaml", loader)
     assert word in str(info.value)
 
 
-@pytest.mark.parametrize("loader", config_module._LOADERS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("loader", LOADERS, ids=lambda c: c.__name__)
 def test_a_few_anchors_and_merge_keys_are_fine(loader: type[Any]) -> None:
     text = (
         "pools:\n"
         "  - &base {id: a, engine: stub, model: m, devices: [], cpu: true}\n"
         "  - {<<: *base, id: b}\n"
     )
-    data, _ = config_module._load_yaml(text, "t.yaml", loader)
+    data, _ = load_yaml(text, "t.yaml", loader)
     assert data == {
         "pools": [
             {"id": "a", "engine": "stub", "model": "m", "devices": [], "cpu": True},

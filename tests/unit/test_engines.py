@@ -18,7 +18,7 @@ import pytest
 import requests
 import responses
 
-from poolmgr.config import PoolConfig, StubFaults
+from poolmgr.config import PoolConfig, pool_config, stub_faults
 from poolmgr.core.placement import LaunchPlan, MaskRequest, plan_launch
 from poolmgr.core.vocab import Engine
 from poolmgr.runtime import engines
@@ -53,7 +53,7 @@ def gpu_plan(engine: Engine, devices: tuple[int, ...] = (2, 3)) -> LaunchPlan:
 def pool(engine: Engine, **kw: Any) -> PoolConfig:
     fields: dict[str, Any] = {"id": "p", "engine": engine, "model": "/m.gguf", "devices": ()}
     fields.update(kw)
-    return PoolConfig(**fields)
+    return pool_config(**fields)
 
 
 @pytest.fixture
@@ -188,7 +188,7 @@ def test_llamacpp_env_for_a_custom_binary_leaves_the_library_path_alone() -> Non
 
 
 def test_stub_command_runs_this_python_with_the_fault_knobs() -> None:
-    faults = StubFaults(
+    faults = stub_faults(
         preload_delay_ms=300, fail_preload="bad magic", hang_after_ms=50, cpu_fallback=True
     )
     argv = adapter_for(Engine.STUB).command(
@@ -222,11 +222,11 @@ def test_stub_command_runs_this_python_with_the_fault_knobs() -> None:
 
 def test_stub_fault_args_for_no_faults_is_empty() -> None:
     assert stub_fault_args(None) == []
-    assert stub_fault_args(StubFaults()) == []
+    assert stub_fault_args(stub_faults()) == []
 
 
 def test_stub_fault_args_passes_zero_delays_for_timed_faults() -> None:
-    assert stub_fault_args(StubFaults(crash_after_ms=0, cuda_error_after_ms=10)) == [
+    assert stub_fault_args(stub_faults(crash_after_ms=0, cuda_error_after_ms=10)) == [
         "--crash-after-ms",
         "0",
         "--cuda-error-after-ms",

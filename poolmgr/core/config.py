@@ -1,0 +1,163 @@
+"""The config model: what an accepted config means, as frozen typed values.
+
+Owns the shape of a config once it has passed every check (:mod:`poolmgr.config` makes these
+values, and is the only place that does). A pool's restart behaviour is held as the core's own
+policy objects, :class:`~poolmgr.core.backoff.BackoffPolicy` and
+:class:`~poolmgr.core.breaker.BreakerPolicy` (OC-POOL-3011), so what the config says is exactly
+what the lifecycle machine runs with; engines and context policies are the core's enums
+(:class:`~poolmgr.core.vocab.Engine`, :class:`~poolmgr.core.vocab.CtxPolicy`) from the file to the
+launch plan. Serves OC-CFG-5001 (the typed result of a validated config), OC-CFG-5004 (the auth
+token's source, never the token), OC-POOL-3017/3020/3021/3022 (a pool's placement request) and
+OC-POOL-3051 (the optional model digest pin).
+
+No field has a default here: every default lives in the JSON Schema
+(``poolmgr/schema/config.schema.json``) and reaches these classes through the schema-filled
+document (``poolmgr.config.build``; ``tests/unit/test_config.py`` proves the two agree). Pure:
+stdlib and the core only, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from poolmgr.core.backoff import BackoffPolicy
+from poolmgr.core.breaker import BreakerPolicy
+from poolmgr.core.inventory import GpuDevice, GpuInventory, InventorySource
+from poolmgr.core.placement import MaskRequest
+from poolmgr.core.vocab import CtxPolicy, Engine
+
+__all__ = [
+    "AuthConfig",
+    "Config",
+    "GpuSpec",
+    "ManagerConfig",
+    "PoolConfig",
+    "ProbePolicy",
+    "StubFaults",
+]
+
+
+@dataclass(frozen=True)
+class ProbePolicy:
+    """Health probing: fast while the engine starts, slow once Ready (OC-POOL-3016)."""
+
+    starting_interval_ms: int
+    ready_interval_ms: int
+    timeout_ms: int
+    failure_threshold: int
+    """Consecutive failed probes of a Ready engine that count as a failure."""
+
+
+@dataclass(frozen=True)
+class StubFaults:
+    """Fault knobs of the built-in stub engine (``None`` = that fault never happens)."""
+
+    preload_delay_ms: int
+    fail_preload: str | None
+    """When set, preload fails with this message."""
+    crash_after_ms: int | None
+    cuda_error_after_ms: int | None
+    hang_after_ms: int | None
+    cpu_fallback: bool
+    """The stub reports that it fell back to the CPU (to exercise OC-POOL-3012)."""
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    """One pool as configured."""
+
+    id: str
+    engine: Engine
+    model: str
+    devices: tuple[int, ...]
+    """The device mask: GPU indices, in split order."""
+    model_digest: str | None
+    """Optional ``sha256:<hex>`` pin checked before load (ORCH-3037)."""
+    cpu: bool
+    shared_devices: bool
+    tensor_split: tuple[float, ...] | None
+    ctx: int
+    ctx_policy: CtxPolicy
+    slots: int
+    port: int
+    """0 = pick a free port at launch."""
+    engine_bin: str | None
+    engine_args: tuple[str, ...]
+    backoff: BackoffPolicy
+    breaker: BreakerPolicy
+    probe: ProbePolicy
+    drain_deadline_ms: int
+    lease_ttl_ms: int
+    stub: StubFaults | None
+
+    def mask_request(self) -> MaskRequest:
+        """This pool's placement request, as ``placement.validate_masks`` takes it."""
+        return MaskRequest(
+            pool_id=self.id,
+            engine=self.engine,
+            devices=self.devices,
+            cpu=self.cpu,
+            tensor_split=self.tensor_split,
+            shared=self.shared_devices,
+        )
+
+
+@dataclass(frozen=True)
+class GpuSpec:
+    """One GPU of a static inventory."""
+
+    index: int
+    name: str
+    total_bytes: int
+    free_bytes: int
+
+    def device(self) -> GpuDevice:
+        return GpuDevice(self.index, self.name, self.total_bytes, self.free_bytes)
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """Where the bearer token comes from; exactly one field is set (ORCH-3035)."""
+
+    token_env: str | None
+    token_file: str | None
+
+
+@dataclass(frozen=True)
+class ManagerConfig:
+    """The manager process itself."""
+
+    host: str
+    port: int
+    heartbeat_stale_ms: int
+    auth: AuthConfig | None
+    """``None``: no authentication."""
+    read_requires_auth: bool
+    log_dir: str
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole accepted config."""
+
+    manager: ManagerConfig
+    inventory: tuple[GpuSpec, ...] | None
+    """The static GPU inventory, or ``None`` when the config has none (use NVML)."""
+    pools: tuple[PoolConfig, ...]
+    source: str
+    """Where the config came from (a file path, or ``<default>``)."""
+
+    def gpu_inventory(self) -> GpuInventory | None:
+        """The static inventory as :class:`poolmgr.core.inventory.GpuInventory`, if any."""
+        if self.inventory is None:
+            return None
+        return GpuInventory(
+            tuple(g.device() for g in self.inventory), source=InventorySource.STATIC
+        )
+
+    def pool(self, pool_id: str) -> PoolConfig:
+        """The pool called ``pool_id``; ``KeyError`` when there is none."""
+        for pool in self.pools:
+            if pool.id == pool_id:
+                return pool
+        raise KeyError(pool_id)
