@@ -22,8 +22,9 @@ import json
 import sys
 from pathlib import Path
 
-from specgate.analysis import analyze_corpus
 from specgate.cache import cache_dir_from
+from specgate.gates.lint import analyze_corpus
+from specgate.render.json import lint_json
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,13 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     corpus = analyze_corpus(spec_dir, cache_dir_from(args.cache_dir, disabled=args.no_cache))
     problems = corpus.diagnostics
     if args.json:
-        payload = {
-            "ok": not problems,
-            "files": [f.path for f in corpus.files],
-            "requirements": len(corpus.requirements),
-            "diagnostics": [d.to_json() for d in problems],
-        }
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        print(json.dumps(lint_json(corpus), indent=2, ensure_ascii=False))
     else:
         for diag in problems:
             print(diag.format())

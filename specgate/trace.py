@@ -34,27 +34,22 @@ from pathlib import Path
 from typing import Any
 
 from specgate.cache import cache_dir_from, no_gc
-from specgate.features import FeatureParseError, load_features
-from specgate.matrix import (
-    InputError,
-    Matrix,
-    Req,
-    build_matrix,
+from specgate.errors import FeatureParseError, ResultsError, SpecgateError
+from specgate.gates.trace import build_matrix
+from specgate.model import ResultElement
+from specgate.paths import display_path
+from specgate.readers.features import read_features
+from specgate.readers.requirements import (
     load_lock,
     load_requirements,
     load_waivers,
     render_lock,
 )
-from specgate.paths import display_path
-from specgate.report_html import render_html
-from specgate.results import (
-    NOT_RUN,
-    Outcome,
-    ResultElement,
-    ResultsError,
-    map_results,
-    read_results,
-)
+from specgate.readers.results import read_results
+from specgate.render.html import render_html
+from specgate.render.json import trace_json
+from specgate.render.text import trace_report
+from specgate.runs import map_results
 
 DEFAULT_RESULTS = ["reports/behave.json", "reports/pytest-bdd.json"]
 EXIT_OK, EXIT_GATE, EXIT_INPUT = 0, 1, 2
@@ -150,7 +145,7 @@ def review(argv: list[str]) -> int:
     try:
         requirements = {r.id: r for r in load_requirements(Path(args.requirements))}
         reviewed = load_lock(lock_path)
-    except InputError as exc:
+    except SpecgateError as exc:
         return _err(str(exc))
     if args.all:
         updated = {rid: r.fingerprint for rid, r in requirements.items()}
@@ -197,92 +192,6 @@ def _load_results(
     return loaded, warnings
 
 
-def _req_json(req: Req) -> dict[str, Any]:
-    return {
-        "id": req.id,
-        "title": req.title,
-        "level": str(req.level),
-        "section": req.section,
-        "link": req.link,
-        "source": req.source,
-        "fingerprint": req.fingerprint,
-    }
-
-
-def to_json(matrix: Matrix) -> dict[str, Any]:
-    scenarios = []
-    for s in matrix.scenarios:
-        run = matrix.runs.get(s.key, NOT_RUN)
-        scenarios.append(
-            {
-                "key": s.key,
-                "feature": s.feature,
-                "feature_name": s.feature_name,
-                "name": s.name,
-                "line": s.line,
-                "tags": list(s.tags),
-                "ids": list(s.id_tags),
-                "outcome": str(run.outcome),
-                "results": {f: str(o) for f, o in run.by_file},
-                "steps": [
-                    {
-                        "keyword": st.keyword,
-                        "text": st.text,
-                        "outcome": str(run.steps[i] if i < len(run.steps) else Outcome.NOT_RUN),
-                    }
-                    for i, st in enumerate(s.steps)
-                ],
-            }
-        )
-    return {
-        "ok": matrix.ok,
-        "summary": {"requirements": matrix.counts(), "scenarios": matrix.outcome_counts()},
-        "results_files": list(matrix.results_files),
-        "requirements": [
-            {
-                **_req_json(row.req),
-                "status": str(row.status),
-                "suspect": row.suspect,
-                "reviewed_fingerprint": row.reviewed,
-                "passing": row.passing,
-                "waiver": row.waiver,
-                "scenarios": list(row.scenarios),
-            }
-            for row in matrix.rows
-        ],
-        "scenarios": scenarios,
-        "violations": [
-            {"kind": str(v.kind), "subject": v.subject, "message": v.message}
-            for v in matrix.violations
-        ],
-        "warnings": list(matrix.warnings),
-    }
-
-
-def human_report(matrix: Matrix) -> str:
-    counts = matrix.counts()
-    columns = ["must", "should", "may", "info", "total"]
-    lines = [
-        f"spec-trace: {counts['total']['total']} requirements, {len(matrix.scenarios)} scenarios "
-        f"(results: {', '.join(matrix.results_files) or 'none'})",
-        f"{'status':<10}" + "".join(f"{c:>8}" for c in columns),
-    ]
-    for status, row in counts.items():
-        lines.append(f"{status:<10}" + "".join(f"{row[c]:>8}" for c in columns))
-    outcomes = matrix.outcome_counts()
-    lines.append("scenarios: " + ", ".join(f"{n} {o}" for o, n in outcomes.items()))
-    if matrix.warnings:
-        lines.append(f"warnings ({len(matrix.warnings)}):")
-        lines.extend(f"  {w}" for w in matrix.warnings)
-    if matrix.violations:
-        lines.append(f"violations ({len(matrix.violations)}):")
-        lines.extend(f"  [{v.kind}] {v.message}" for v in matrix.violations)
-        lines.append(f"gate: FAILED ({len(matrix.violations)} violation(s))")
-    else:
-        lines.append("gate: passed")
-    return "\n".join(lines) + "\n"
-
-
 def _href_maker(html_path: Path) -> Any:
     base = html_path.resolve().parent
 
@@ -312,14 +221,17 @@ def _run(args: argparse.Namespace) -> int:
         requirements = load_requirements(Path(args.requirements))
         reviewed = load_lock(Path(args.lock))
         waived = load_waivers(Path(args.waivers))
-        scenarios = load_features(features_dir, cache_dir)
+        suite = read_features(features_dir, cache_dir)
+        if suite.errors:
+            raise FeatureParseError(list(suite.errors))
         results, warnings = _load_results(args.results, args.allow_missing_results)
     except FeatureParseError as exc:
         for message in exc.messages:
             print(message, file=sys.stderr)
         return _err("feature files could not be parsed")
-    except (InputError, ResultsError) as exc:
+    except SpecgateError as exc:
         return _err(str(exc))
+    scenarios = list(suite.scenarios)
     mapped = map_results(scenarios, results, features_dir)
     matrix = build_matrix(
         requirements,
@@ -334,9 +246,9 @@ def _run(args: argparse.Namespace) -> int:
         waived=waived,
     )
     if args.json:
-        print(json.dumps(to_json(matrix), indent=1, ensure_ascii=False))
+        print(json.dumps(trace_json(matrix), indent=1, ensure_ascii=False))
     else:
-        sys.stdout.write(human_report(matrix))
+        sys.stdout.write(trace_report(matrix))
     if args.html:
         html_path = Path(args.html)
         html_path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,8 @@ import json.encoder
 import re
 from collections.abc import Callable, Mapping, Sequence
 
+from specgate.errors import YamlShapeError
+
 # Characters YAML 1.1 treats as line breaks or non-printable, which json.dumps leaves raw.
 _YAML_UNSAFE_RE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
 
@@ -72,10 +74,6 @@ def dump_mapping(name: str, mapping: Mapping[str, str], comments: Sequence[str])
 _MAPPING_LINE = re.compile(
     r'  ("(?:[^"\\]+|\\.)*"|[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+): ("(?:[^"\\]+|\\.)*")\n?\Z'
 )
-
-
-class YamlShapeError(ValueError):
-    """The document is valid YAML but not the shape the caller needs."""
 
 
 _RECORD_LINE_RE = re.compile(r'^(- |  )([A-Za-z_][A-Za-z0-9_]*): ("[^\n]*")$', re.MULTILINE)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from specgate import links
-from specgate.markdown import Slugger, github_slug
+from specgate.readers.markdown import Slugger, github_slug
 
 Write = Callable[[str, str], Path]  # the `write` fixture of conftest.py
 

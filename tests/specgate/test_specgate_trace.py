@@ -41,7 +41,7 @@ LINES = {"first": 5, "second": 9}
 
 
 def behave_results(feature: str, outcomes: Mapping[str, Sequence[str | None]]) -> str:
-    """A results file in the shape behave's JSON formatter writes (see specgate.results)."""
+    """A results file in the shape behave's JSON formatter writes (see specgate.readers.results)."""
     elements: list[dict[str, Any]] = []
     for name, statuses in outcomes.items():
         line = LINES[name]

@@ -159,3 +159,19 @@ def test_oc_bdd_7006_skipped_in_behave_but_passed_in_pytest_bdd_fails(tmp_path: 
         del st["result"]
     found = violations(tmp_path, behave=behave)
     assert any("behave says skipped, pytest-bdd says passed" in v for v in found), found
+
+
+def test_oc_bdd_7005_a_retired_requirement_tag_counts_as_an_id_tag(tmp_path: Path) -> None:
+    """The default ID pattern is specgate.ids' own, which knows the -DEPR suffix."""
+    feature = FEATURE.replace("@OC-POOL-3001\n", "@OC-POOL-3001-DEPR\n")
+    found = violations(tmp_path, feature=feature)
+    assert not any("no requirement-ID tag" in v for v in found), found
+
+
+def test_oc_bdd_7006_a_scenario_pytest_bdd_left_out_differs_from_a_pass(tmp_path: Path) -> None:
+    pytest_bdd = pytest_bdd_results()
+    pytest_bdd[0]["elements"].pop(0)
+    found = violations(tmp_path, pytest_bdd=pytest_bdd)
+    assert found == [
+        "widgets.feature 'A widget holds': behave says passed, pytest-bdd says not-run"
+    ], found

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from functools import lru_cache
 from html import escape
 
+from specgate.gates.trace import Matrix, Row, Status
 from specgate.ids import Level
-from specgate.matrix import Matrix, Row, Status
-from specgate.results import Outcome
+from specgate.model import Outcome
 
 _CSS = """
 :root{--ok:#1a7f37;--bad:#cf222e;--warn:#9a6700;--sus:#8250df;--mute:#57606a;--line:#d0d7de}

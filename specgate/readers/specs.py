@@ -1,10 +1,12 @@
-"""Read Markdown specs into requirements and lint diagnostics.
+"""Markdown specs read into requirements and file-local lint diagnostics.
 
 Decides where requirements are defined (an ID in square brackets opening a list item, a
 paragraph or the first cell of a table row), what their text, section, level, anchor and
-fingerprint are, and every lint problem of a spec corpus: look-alike hyphens, malformed IDs,
-duplicate definitions, redefined retired IDs, files without keywords or IDs, normative
-sentences without an ID. ``analyze_text`` is pure; ``analyze_corpus`` reads files.
+fingerprint are, and every lint problem visible within one spec file: look-alike hyphens,
+malformed IDs, files without keywords or IDs, normative sentences without an ID, empty
+requirements, invisible link-reference definitions, bad UTF-8 (SG101, SG102, SG105 to SG110).
+Cross-file checks (duplicates, retired IDs defined again) are ``specgate.gates.lint``'s.
+``analyze_text`` is pure; ``read_specs`` reads files (cached by content).
 """
 
 from __future__ import annotations
@@ -24,50 +26,17 @@ from specgate import ids
 from specgate.cache import ParseCache, code_version, parallel_map, sha256_bytes
 from specgate.diagnostics import Code, Diagnostic
 from specgate.ids import Level, TokenKind
-from specgate.markdown import Slugger, block_parser, inline_text, line_starts
+from specgate.model import Requirement
 from specgate.paths import display_path
+from specgate.readers.markdown import Slugger, block_parser, inline_text, line_starts
 
-RECORD_KEYS = ("id", "title", "text", "section", "level", "link", "source", "fingerprint")
 CACHE_VERSION = f"analysis;markdown-it-py-{markdown_it.__version__};" + code_version(
-    "analysis.py", "ids.py", "markdown.py", "diagnostics.py"
+    "readers/specs.py", "model.py", "ids.py", "readers/markdown.py", "diagnostics.py"
 )
 
 _DEF_START = re.compile(r"\[([^\]\s]+)\](?![(\[])")
 _BOILERPLATE = re.compile(r"RFC\s*2119|RFC\s*8174|BCP\s*14")
 _REFDEF_LINE = re.compile(r"^[ \t>]*(?:[-*+][ \t]+|\d{1,9}[.)][ \t]+)?\[([^\]\n]+)\]:")
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """One defined requirement. ``line``/``col`` locate its ``[ID]`` in ``file``."""
-
-    id: str
-    title: str
-    text: str
-    section: str
-    level: Level
-    link: str
-    file: str
-    line: int
-    col: int
-    fingerprint: str
-
-    @property
-    def source(self) -> str:
-        return f"{self.file}:{self.line}"
-
-    def record(self) -> dict[str, str]:
-        """The generated-YAML record, keys in their fixed order."""
-        return {
-            "id": self.id,
-            "title": self.title,
-            "text": self.text,
-            "section": self.section,
-            "level": str(self.level),
-            "link": self.link,
-            "source": self.source,
-            "fingerprint": self.fingerprint,
-        }
 
 
 @dataclass(frozen=True)
@@ -79,32 +48,15 @@ class FileAnalysis:
     diagnostics: tuple[Diagnostic, ...]
 
     def to_json(self) -> dict[str, Any]:
-        reqs = [
-            {**r.record(), "line": r.line, "col": r.col, "file": r.file} for r in self.requirements
-        ]
         return {
             "path": self.path,
-            "requirements": reqs,
+            "requirements": [{**r.record(), "col": r.col} for r in self.requirements],
             "diagnostics": [d.to_json() for d in self.diagnostics],
         }
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> FileAnalysis:
-        reqs = tuple(
-            Requirement(
-                id=r["id"],
-                title=r["title"],
-                text=r["text"],
-                section=r["section"],
-                level=Level(r["level"]),
-                link=r["link"],
-                file=r["file"],
-                line=r["line"],
-                col=r["col"],
-                fingerprint=r["fingerprint"],
-            )
-            for r in data["requirements"]
-        )
+        reqs = tuple(Requirement.from_record(r, r["col"]) for r in data["requirements"])
         diags = tuple(Diagnostic.from_json(d) for d in data["diagnostics"])
         return FileAnalysis(path=data["path"], requirements=reqs, diagnostics=diags)
 
@@ -358,8 +310,8 @@ def analyze_text(text: str, path: str) -> FileAnalysis:
                 link=link,
                 file=path,
                 line=d.line,
-                col=d.col,
                 fingerprint=ids.fingerprint(body),
+                col=d.col,
             )
         )
         if level is not Level.INFO:
@@ -380,59 +332,6 @@ def analyze_text(text: str, path: str) -> FileAnalysis:
     if not requirements:
         diagnostics.append(Diagnostic(path, 1, 1, Code.NO_IDS, "spec defines no requirement ID"))
     return FileAnalysis(path, tuple(requirements), tuple(sorted(diagnostics)))
-
-
-@dataclass(frozen=True)
-class Corpus:
-    """Every spec file's analysis plus corpus-wide checks.
-
-    ``requirements`` holds the winning (first) definition of each ID, in corpus order.
-    """
-
-    files: tuple[FileAnalysis, ...]
-    requirements: tuple[Requirement, ...]
-    diagnostics: tuple[Diagnostic, ...]
-
-    @property
-    def unsafe(self) -> tuple[Diagnostic, ...]:
-        return tuple(d for d in self.diagnostics if d.unsafe)
-
-
-def check_corpus(files: Sequence[FileAnalysis]) -> Corpus:
-    """Cross-file checks: duplicate definitions and retired IDs defined again."""
-    first: dict[str, Requirement] = {}
-    diagnostics = [d for f in files for d in f.diagnostics]
-    for analysis in files:
-        for req in analysis.requirements:
-            seen = first.get(req.id)
-            if seen is None:
-                first[req.id] = req
-                continue
-            diagnostics.append(
-                Diagnostic(
-                    req.file,
-                    req.line,
-                    req.col,
-                    Code.DUPLICATE_ID,
-                    f"{req.id} is defined twice: here and at {seen.source}",
-                    unsafe=True,
-                )
-            )
-    for req in first.values():
-        if ids.is_retired(req.id):
-            live = first.get(ids.base_of_retired(req.id))
-            if live is not None:
-                diagnostics.append(
-                    Diagnostic(
-                        live.file,
-                        live.line,
-                        live.col,
-                        Code.RETIRED_REDEFINED,
-                        f"{live.id} was retired as {req.id} ({req.source}); a retired ID is "
-                        "never reused",
-                    )
-                )
-    return Corpus(tuple(files), tuple(first.values()), tuple(sorted(diagnostics)))
 
 
 def _analyze_job(job: tuple[str, bytes]) -> dict[str, Any]:
@@ -456,9 +355,9 @@ def spec_files(spec_dir: Path) -> list[Path]:
     return sorted(p for p in spec_dir.glob("*.md") if p.is_file())
 
 
-def analyze_corpus(
+def read_specs(
     spec_dir: Path, cache_dir: Path | None = None, *, write_cache: bool = True
-) -> Corpus:
+) -> list[FileAnalysis]:
     """Analyse every ``spec_dir/*.md`` (sorted), reusing cached results by content hash."""
     cache = ParseCache(cache_dir, "spec-analysis", CACHE_VERSION)
     paths = spec_files(spec_dir)
@@ -482,4 +381,4 @@ def analyze_corpus(
         results[index] = FileAnalysis.from_json(value)
     if write_cache:
         cache.save()
-    return check_corpus([r for r in results if r is not None])
+    return [r for r in results if r is not None]
