@@ -406,8 +406,9 @@ class StubAdapter(LlamaCppAdapter):
         ]
 
     def env(self, plan: LaunchPlan, *, pool: PoolConfig | None = None) -> dict[str, str]:
-        # The engine must import this very package, installed or not.
-        root = str(Path(__file__).resolve().parent.parent)
+        # The engine must import this very package, installed or not (the directory above
+        # poolmgr/; poolmgr/ itself would shadow the standard library's http with ours).
+        root = str(Path(__file__).resolve().parents[2])
         return {**plan.env, "PYTHONPATH": _prepend_path("PYTHONPATH", root)}
 
 

@@ -236,8 +236,9 @@ def test_stub_fault_args_passes_zero_delays_for_timed_faults() -> None:
 
 def test_stub_env_lets_the_engine_import_this_package() -> None:
     env = adapter_for(Engine.STUB).env(cpu_plan(Engine.STUB))
-    root = str(Path(engines.__file__).resolve().parent.parent)
-    assert env["PYTHONPATH"].split(":")[0] == root
+    root = Path(engines.__file__).resolve().parents[2]  # the directory holding poolmgr/
+    assert (root / "poolmgr" / "__init__.py").is_file()
+    assert env["PYTHONPATH"].split(":")[0] == str(root)
 
 
 def test_vllm_command_line() -> None:
