@@ -24,10 +24,10 @@ from harness.assertions import (
 )
 from harness.world import GIB, PoolSpec, PoolWorld
 from poolmgr.core.backoff import Jitter
+from poolmgr.core.decisions import DrainCounted, DriverResetCounted, KillEngine, Spawn, StopEngine
 from poolmgr.core.errors import PlacementError, PoolError
 from poolmgr.core.leases import LeaseEnd
 from poolmgr.core.lifecycle import (
-    ActionKind,
     DeadlinePassed,
     DrainRequested,
     EngineExited,
@@ -306,30 +306,29 @@ def then_restart_count(world: PoolWorld, pool: str, n: int) -> None:
 
 @step("then", 'the engine of "{pool}" was killed')
 def then_killed(world: PoolWorld, pool: str) -> None:
-    assert world.actions_of(pool, ActionKind.KILL_ENGINE), f"no kill ordered for {pool}"
+    assert world.actions_of(pool, KillEngine), f"no kill ordered for {pool}"
 
 
 @step("then", 'the engine of "{pool}" was told to stop gracefully')
 def then_stopped_gracefully(world: PoolWorld, pool: str) -> None:
-    assert world.actions_of(pool, ActionKind.STOP_ENGINE), f"no graceful stop for {pool}"
+    assert world.actions_of(pool, StopEngine), f"no graceful stop for {pool}"
 
 
 @step("then", 'the engine of "{pool}" was not told to stop')
 def then_not_stopped(world: PoolWorld, pool: str) -> None:
-    kinds = (ActionKind.STOP_ENGINE, ActionKind.KILL_ENGINE)
-    stops = [a for _, a in world.actions.get(pool, []) if a.kind in kinds]
+    stops = [*world.actions_of(pool, StopEngine), *world.actions_of(pool, KillEngine)]
     assert not stops, f"unexpected stop of {pool}: {stops}"
 
 
 @step("then", '{n:d} drain of "{pool}" was counted with reason "{reason}"')
 def then_drain_counted(world: PoolWorld, pool: str, n: int, reason: str) -> None:
-    drains = [a for _, a in world.actions_of(pool, ActionKind.COUNT_DRAIN) if a.reason == reason]
+    drains = [a for _, a in world.actions_of(pool, DrainCounted) if a.reason == reason]
     assert_equal(len(drains), n, f"drains of {pool} with reason {reason}")
 
 
 @step("then", 'a driver reset of "{pool}" was counted')
 def then_driver_reset(world: PoolWorld, pool: str) -> None:
-    resets = world.actions_of(pool, ActionKind.COUNT_DRIVER_RESET)
+    resets = world.actions_of(pool, DriverResetCounted)
     assert_equal(len(resets), 1, f"driver resets of {pool}")
 
 
@@ -356,7 +355,7 @@ def then_one_trial(world: PoolWorld, pool: str, n: int) -> None:
     machine = world.registry.machine(pool)
     opened = machine.breaker.open_count
     assert opened >= 1, "the breaker never opened"
-    spawns = world.actions_of(pool, ActionKind.SPAWN)
+    spawns = world.actions_of(pool, Spawn)
     threshold = world.specs[pool].breaker_threshold
     # One start at pool start plus one restart per failure below the threshold.
     assert_equal(len(spawns) - threshold, n, f"trial starts of {pool}")
@@ -364,7 +363,7 @@ def then_one_trial(world: PoolWorld, pool: str, n: int) -> None:
 
 @step("then", 'no more than {n:d} engine starts of "{pool}" fell within any {window:d} ms')
 def then_starts_bounded(world: PoolWorld, pool: str, n: int, window: int) -> None:
-    times = [t for t, _ in world.actions_of(pool, ActionKind.SPAWN)]
+    times = [t for t, _ in world.actions_of(pool, Spawn)]
     assert len(times) > n, f"the storm was too small to prove anything ({len(times)} starts)"
     worst = max(sum(1 for u in times if t - window < u <= t) for t in times)
     assert worst <= n, f"{worst} starts within {window} ms; the bound is {n}"

@@ -3,8 +3,8 @@
 A :class:`PoolWorld` plays the supervisor's part around the pure decision core: it builds a
 registry from a small generated config, feeds lifecycle events, carries out the actions the
 machine asks for that a real supervisor would (an ordered spawn is answered with "engine
-started"), records every action and every typed refusal, and drives time with a
-:class:`~poolmgr.core.clock.ManualClock` only (a five-minute backoff cap is checked in
+started"), records every action and fact the core decided and every typed refusal, and drives
+time with a :class:`~poolmgr.core.clock.ManualClock` only (a five-minute backoff cap is checked in
 milliseconds). Randomness comes from seeded :class:`random.Random` instances.
 
 Serves the decision-level scenarios of OC-POOL-3001..3004, 3010..3014, 3017, 3020..3023,
@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from poolmgr.config import Config, parse_config
 from poolmgr.core.backoff import Backoff, BackoffPolicy, Jitter
 from poolmgr.core.clock import ManualClock
+from poolmgr.core.decisions import Action, Decision, Fact, Spawn
 from poolmgr.core.errors import ConfigError, PoolError
 from poolmgr.core.inventory import GpuDevice, GpuInventory
 from poolmgr.core.kvcap import ModelShape
 from poolmgr.core.leases import Lease
 from poolmgr.core.lifecycle import (
-    Action,
-    ActionKind,
     EngineStarted,
     Event,
     PreloadFailed,
@@ -36,6 +36,7 @@ from poolmgr.core.registry import Registry
 from poolmgr.core.vocab import Cause
 
 GIB = 2**30
+_T = TypeVar("_T", bound=Action | Fact)
 
 
 @dataclass
@@ -63,7 +64,8 @@ class PoolWorld:
     heartbeat_stale_ms: int = 5_000
     specs: dict[str, PoolSpec] = field(default_factory=dict)
     error: Exception | None = None
-    actions: dict[str, list[tuple[int, Action]]] = field(default_factory=dict)
+    # Every action and fact of each pool, with the time it was decided at.
+    actions: dict[str, list[tuple[int, Action | Fact]]] = field(default_factory=dict)
     leases: list[Lease] = field(default_factory=list)
     returned: list[Lease] = field(default_factory=list)
     # standalone decision objects
@@ -136,11 +138,13 @@ class PoolWorld:
             self._registry = build_registry(config, self.clock, random.Random(self.seed))
         return self._registry
 
-    def record(self, pool_id: str, actions: list[Action]) -> None:
+    def record(self, pool_id: str, decision: Decision) -> None:
         now = self.clock.now_ms()
-        self.actions.setdefault(pool_id, []).extend((now, a) for a in actions)
-        for action in actions:
-            if action.kind is ActionKind.SPAWN:
+        told = self.actions.setdefault(pool_id, [])
+        told.extend((now, a) for a in decision.actions)
+        told.extend((now, f) for f in decision.facts)
+        for action in decision.actions:
+            if isinstance(action, Spawn):
                 # The supervisor starts the engine it was asked for.
                 self._next_pid += 1
                 self.dispatch(pool_id, EngineStarted(pid=self._next_pid))
@@ -148,11 +152,11 @@ class PoolWorld:
     def dispatch(self, pool_id: str, event: Event) -> None:
         """Feed one event; a typed refusal is kept in :attr:`error` instead of raised."""
         try:
-            actions = self.registry.dispatch(pool_id, event)
+            decision = self.registry.dispatch(pool_id, event)
         except PoolError as exc:
             self.error = exc
             return
-        self.record(pool_id, actions)
+        self.record(pool_id, decision)
 
     def advance(self, ms: int) -> None:
         """Let ``ms`` pass on the manual clock, then let every pool react."""
@@ -164,11 +168,12 @@ class PoolWorld:
     def tick(self) -> None:
         if self._registry is None:
             return
-        for pool_id, actions in self._registry.tick().items():
-            self.record(pool_id, actions)
+        for pool_id, decision in self._registry.tick().items():
+            self.record(pool_id, decision)
 
-    def actions_of(self, pool_id: str, kind: ActionKind) -> list[tuple[int, Action]]:
-        return [(t, a) for t, a in self.actions.get(pool_id, []) if a.kind is kind]
+    def actions_of(self, pool_id: str, kind: type[_T]) -> list[tuple[int, _T]]:
+        """The pool's actions or facts of one type (``KillEngine``, ``DrainCounted``...)."""
+        return [(t, a) for t, a in self.actions.get(pool_id, []) if isinstance(a, kind)]
 
     def fail_preload_repeatedly(self, pool_id: str, times: int, cause: Cause) -> None:
         """Fail the preload ``times`` times, waiting for each scheduled restart in between."""

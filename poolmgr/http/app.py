@@ -899,12 +899,12 @@ def openapi_document() -> dict[str, Any]:
     """The OpenAPI document of the app (built over the embedded default config)."""
     import random
 
+    from poolmgr.assemble import build_registry
     from poolmgr.config import default_config
     from poolmgr.core.clock import MonotonicClock
-    from poolmgr.telemetry.metrics import build_observed_registry
 
     config = default_config()
-    registry = build_observed_registry(config, MonotonicClock(), random.Random(0))
+    registry = build_registry(config, MonotonicClock(), random.Random(0))
     app = create_app(registry, _NoController(), config, PoolMetrics(registry), environ={})
     return app.openapi()
 

@@ -2,20 +2,21 @@
 
 Everything here is I/O; every decision stays in the pure core. The supervisor feeds the
 :class:`~poolmgr.core.registry.Registry` (and through it each pool's
-:class:`~poolmgr.core.lifecycle.PoolMachine`) with what it observes, and carries out the
-:class:`~poolmgr.core.lifecycle.Action` values the machines answer with:
+:class:`~poolmgr.core.lifecycle.PoolMachine`) with what it observes, and carries out the typed
+actions (:mod:`poolmgr.core.decisions`) the machines answer with:
 
-* ``SPAWN``: plan the launch (:func:`poolmgr.assemble.plan_pool`), run preflight when the model's
+* ``Spawn``: plan the launch (:func:`poolmgr.assemble.plan_pool`), run preflight when the model's
   shape is known (a plan that does not fit fails the preload with ``vram_insufficient`` or
   ``host_ram_insufficient`` and no process is started, OC-POOL-3002), hash a local model file
   (:class:`~poolmgr.io.digest.DigestCache`, OC-POOL-3050) and check a pinned digest
   (``digest_mismatch``, OC-POOL-3051), then start one engine process per pool in its own
   process group with the plan's environment and flags (OC-POOL-3020) and a parent-death
   signal, so no engine outlives the manager (OC-POOL-3015);
-* ``STOP_ENGINE``: SIGTERM to the process group, a grace period, then SIGKILL (OC-POOL-3031);
-  ``KILL_ENGINE``: SIGKILL to the group now; ``WAIT_FOR_LEASES``: wait for the pool's leases
+* ``StopEngine``: SIGTERM to the process group, a grace period, then SIGKILL (OC-POOL-3031);
+  ``KillEngine``: SIGKILL to the group now; ``WaitForLeases``: wait for the pool's leases
   to reach zero or for the drain deadline on the registry's clock (OC-POOL-3031);
-  ``VOID_LEASES`` is done by the registry itself; ``COUNT_*`` only reach ``on_action``.
+  ``VoidLeases`` and ``ResizeSlots`` are done by the registry itself. Facts (counted drains,
+  restarts, preload outcomes) go from the registry to its listeners, not through here.
 
 What it observes, and the events it dispatches:
 
@@ -62,14 +63,13 @@ from typing import IO, Any, TypeVar
 import psutil
 import requests
 
-from poolmgr.assemble import build_registry, model_shape, plan_pool
+from poolmgr.assemble import build_registry, plan_pool
 from poolmgr.config import Config, PoolConfig
 from poolmgr.core.clock import MonotonicClock
-from poolmgr.core.errors import InvalidTransition, ModelFileError, UnknownPool
+from poolmgr.core.decisions import Action, KillEngine, Spawn, StopEngine, WaitForLeases
+from poolmgr.core.errors import InvalidTransition, UnknownPool
 from poolmgr.core.inventory import GpuInventory, InventorySource
 from poolmgr.core.lifecycle import (
-    Action,
-    ActionKind,
     DeadlinePassed,
     DrainRequested,
     EngineExited,
@@ -87,7 +87,7 @@ from poolmgr.core.lifecycle import (
 )
 from poolmgr.core.placement import LaunchPlan
 from poolmgr.core.registry import Registry
-from poolmgr.core.vocab import Cause, DrainReason, Engine
+from poolmgr.core.vocab import Cause, DrainReason
 from poolmgr.io.digest import DigestCache, verify
 from poolmgr.io.nvml import inventory_from_nvml
 from poolmgr.runtime.classify import classify_exit, scan_line
@@ -427,14 +427,14 @@ class Supervisor:
         deadline = clock.now_ms() + max(0, deadline_ms)
         for pool_id in self._runtimes:
             try:
-                actions = self.registry.dispatch(
+                decision = self.registry.dispatch(
                     pool_id, DrainRequested(DrainReason.SHUTDOWN, deadline)
                 )
             except InvalidTransition as exc:
                 # Already draining or reloading: the force-kill below still ends it.
                 _LOG.info("pool %s: shutdown drain refused (%s)", pool_id, exc.message)
                 continue
-            self._execute(pool_id, actions)
+            self._execute(pool_id, decision.actions)
         bound_s = max(0, deadline_ms) / 1000 + self._grace_s + 1.0
         await self._await_engines(bound_s)
         for incarnation in self._live_incarnations():
@@ -451,8 +451,10 @@ class Supervisor:
         :class:`~poolmgr.core.errors.InvalidTransition` (an unknown pool ``UnknownPool``).
         """
         deadline = self.registry.clock.now_ms() + max(0, deadline_ms)
-        actions = self.registry.dispatch(pool_id, DrainRequested(DrainReason.API_REQUEST, deadline))
-        self._execute(pool_id, actions)
+        decision = self.registry.dispatch(
+            pool_id, DrainRequested(DrainReason.API_REQUEST, deadline)
+        )
+        self._execute(pool_id, decision.actions)
 
     async def reload(self, pool_id: str, new_model_ref: str, deadline_ms: int) -> None:
         """Reload ``pool_id`` onto ``new_model_ref``; leases get ``deadline_ms`` from now.
@@ -461,8 +463,8 @@ class Supervisor:
         registry's snapshot (OC-POOL-3033). A conflicting reload raises ``InvalidTransition``.
         """
         deadline = self.registry.clock.now_ms() + max(0, deadline_ms)
-        actions = self.registry.dispatch(pool_id, ReloadRequested(new_model_ref, deadline))
-        self._execute(pool_id, actions)
+        decision = self.registry.dispatch(pool_id, ReloadRequested(new_model_ref, deadline))
+        self._execute(pool_id, decision.actions)
 
     def engine_url(self, pool_id: str) -> str | None:
         """Base URL of the pool's running engine; ``None`` when none is running."""
@@ -493,30 +495,27 @@ class Supervisor:
     def _dispatch(self, pool_id: str, event: Event) -> None:
         """Feed an observed event to the registry and carry out what the machine answers."""
         try:
-            actions = self.registry.dispatch(pool_id, event)
+            decision = self.registry.dispatch(pool_id, event)
         except InvalidTransition as exc:
             _LOG.warning("pool %s: %s refused: %s", pool_id, type(event).__name__, exc.message)
             return
-        _LOG.debug("pool %s: %r -> %r", pool_id, event, actions)
-        self._execute(pool_id, actions)
+        _LOG.debug("pool %s: %r -> %r", pool_id, event, decision)
+        self._execute(pool_id, decision.actions)
 
-    def _execute(self, pool_id: str, actions: list[Action]) -> None:
+    def _execute(self, pool_id: str, actions: tuple[Action, ...]) -> None:
         for action in actions:
             self._notify(pool_id, action)
-            match action.kind:
-                case ActionKind.SPAWN:
-                    runtime = self._runtimes[pool_id]
-                    self._spawn(runtime, action.model_ref or runtime.pool.model)
-                case ActionKind.STOP_ENGINE:
+            match action:
+                case Spawn(model_ref=model_ref):
+                    self._spawn(self._runtimes[pool_id], model_ref)
+                case StopEngine():
                     self._stop_engine(self._runtimes[pool_id], _Stop.TERM)
-                case ActionKind.KILL_ENGINE:
+                case KillEngine():
                     self._stop_engine(self._runtimes[pool_id], _Stop.KILL)
-                case ActionKind.WAIT_FOR_LEASES:
-                    self._wait_for_leases(self._runtimes[pool_id], action.deadline_ms)
-                case ActionKind.VOID_LEASES | ActionKind.COUNT_DRAIN:
-                    pass  # the registry voids leases itself; counting is on_action's business
-                case ActionKind.COUNT_DRIVER_RESET:
-                    pass
+                case WaitForLeases(deadline_ms=deadline_ms):
+                    self._wait_for_leases(self._runtimes[pool_id], deadline_ms)
+                case _:
+                    pass  # VoidLeases, ResizeSlots: the registry has carried them out
 
     def _notify(self, pool_id: str, action: Action) -> None:
         if self._on_action is None:
@@ -529,8 +528,8 @@ class Supervisor:
     async def _tick_loop(self) -> None:
         while True:
             try:
-                for pool_id, actions in self.registry.tick().items():
-                    self._execute(pool_id, actions)
+                for pool_id, decision in self.registry.tick().items():
+                    self._execute(pool_id, decision.actions)
             except Exception:
                 _LOG.exception("registry tick failed")
             await asyncio.sleep(self._tick_s)
@@ -602,18 +601,18 @@ class Supervisor:
         inventory = await self._current_inventory(pool)
         host_free = int(psutil.virtual_memory().available)
         planned = await asyncio.to_thread(plan_pool, pool, inventory, host_free)
-        if planned.plan is None:
-            cause = await asyncio.to_thread(_unplannable_cause, pool)
-            if cause is Cause.MODEL_LOAD_FAILED:
-                return cause, f"model load refused before launch: {planned.problem}"
-            return cause, f"cannot plan the launch of pool {pool.id}: {planned.problem}"
+        refused = planned.problem_cause
+        if refused is Cause.MODEL_LOAD_FAILED:
+            return refused, f"model load refused before launch: {planned.problem}"
+        if refused is not None and planned.plan is None:
+            return refused, f"cannot plan the launch of pool {pool.id}: {planned.problem}"
         verdict = planned.verdict
         if verdict is not None and not verdict.fits:
             short = verdict.cause
             return (short if short in _PREFLIGHT_CAUSES else Cause.PRELOAD_FAILED), verdict.message
-        if verdict is None and _shape_was_read(pool):
+        if refused is not None:
             # The model's shape is known but preflight refused the plan (no usable GPU path).
-            return Cause.PLACEMENT_INVALID, planned.problem or "preflight refused the plan"
+            return refused, planned.problem or "preflight refused the plan"
         if not pool.cpu and inventory is None:
             return (
                 Cause.PLACEMENT_INVALID,
@@ -938,17 +937,3 @@ class Supervisor:
                 runtime.log = None
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
-
-
-def _shape_was_read(pool: PoolConfig) -> bool:
-    """Whether :func:`~poolmgr.assemble.plan_pool` had the model's shape (a local GGUF file)."""
-    return pool.engine is Engine.LLAMACPP and os.path.isfile(pool.model)
-
-
-def _unplannable_cause(pool: PoolConfig) -> Cause:
-    """Why no launch plan could be made: an unreadable model file, or the placement."""
-    try:
-        model_shape(pool)
-    except ModelFileError:
-        return Cause.MODEL_LOAD_FAILED
-    return Cause.PLACEMENT_INVALID
