@@ -49,9 +49,9 @@ __all__ = [
 ]
 
 
+# Where a pool is in its lifecycle (OC-POOL-3001, OC-POOL-3003). No docstring: the OpenAPI
+# document shows this enum, and a description would change the committed contract.
 class PoolState(StrEnum):
-    """Where a pool is in its lifecycle (OC-POOL-3001, OC-POOL-3003)."""
-
     STOPPED = "stopped"
     STARTING = "starting"
     PRELOADING = "preloading"
