@@ -36,11 +36,21 @@ from poolmgr.config import parse_config
 from poolmgr.core.backoff import Backoff, BackoffPolicy, Jitter
 from poolmgr.core.clock import ManualClock
 from poolmgr.core.config import Config
+from poolmgr.core.decisions import (
+    Action,
+    Decision,
+    DrainCounted,
+    DriverResetCounted,
+    Fact,
+    KillEngine,
+    Spawn,
+    StopEngine,
+)
 from poolmgr.core.errors import ConfigError, PoolError
 from poolmgr.core.inventory import GpuDevice, GpuInventory
 from poolmgr.core.kvcap import ModelShape
 from poolmgr.core.leases import Lease
-from poolmgr.core.lifecycle import Action, ActionKind, EngineStarted, Event, PreloadFailed
+from poolmgr.core.lifecycle import EngineStarted, Event, PreloadFailed
 from poolmgr.core.placement import LaunchPlan, MaskRequest, PlacementProblem
 from poolmgr.core.preflight import PreflightVerdict
 from poolmgr.core.registry import Registry
@@ -69,12 +79,12 @@ GIB = 2**30
 Order = Literal["spawn", "stop", "kill", "count_drain", "count_driver_reset"]
 """The lifecycle actions the steps look for, by what they order."""
 
-_ORDER_KINDS: dict[Order, ActionKind] = {
-    "spawn": ActionKind.SPAWN,
-    "stop": ActionKind.STOP_ENGINE,
-    "kill": ActionKind.KILL_ENGINE,
-    "count_drain": ActionKind.COUNT_DRAIN,
-    "count_driver_reset": ActionKind.COUNT_DRIVER_RESET,
+_ORDER_KINDS: dict[Order, type[Action | Fact]] = {
+    "spawn": Spawn,
+    "stop": StopEngine,
+    "kill": KillEngine,
+    "count_drain": DrainCounted,
+    "count_driver_reset": DriverResetCounted,
 }
 
 
@@ -101,7 +111,8 @@ class PoolsPart:
     specs: dict[str, PoolSpec] = field(default_factory=dict)
     heartbeat_stale_ms: int = 5_000
     registry: Registry | None = None
-    actions: dict[str, list[tuple[int, Action]]] = field(default_factory=dict)
+    # Every action and fact the core decided for each pool, with when it was decided.
+    actions: dict[str, list[tuple[int, Action | Fact]]] = field(default_factory=dict)
     leases: list[Lease] = field(default_factory=list)
     returned: list[Lease] = field(default_factory=list)
     next_pid: int = 1000
@@ -251,11 +262,13 @@ class PoolWorld:
             self.pools.registry = build_registry(config, self.clock, random.Random(self.seed))
         return self.pools.registry
 
-    def record(self, pool_id: str, actions: list[Action]) -> None:
+    def record(self, pool_id: str, decision: Decision) -> None:
         now = self.clock.now_ms()
-        self.pools.actions.setdefault(pool_id, []).extend((now, a) for a in actions)
-        for action in actions:
-            if action.kind is _ORDER_KINDS["spawn"]:
+        told = self.pools.actions.setdefault(pool_id, [])
+        told.extend((now, a) for a in decision.actions)
+        told.extend((now, f) for f in decision.facts)
+        for action in decision.actions:
+            if isinstance(action, Spawn):
                 # The supervisor starts the engine it was asked for.
                 self.pools.next_pid += 1
                 self.dispatch(pool_id, EngineStarted(pid=self.pools.next_pid))
@@ -263,11 +276,11 @@ class PoolWorld:
     def dispatch(self, pool_id: str, event: Event) -> None:
         """Feed one event; a typed refusal is kept in :attr:`error` instead of raised."""
         try:
-            actions = self.registry.dispatch(pool_id, event)
+            decision = self.registry.dispatch(pool_id, event)
         except PoolError as exc:
             self.error = exc
             return
-        self.record(pool_id, actions)
+        self.record(pool_id, decision)
 
     def advance(self, ms: int) -> None:
         """Let ``ms`` pass on the manual clock, then let every pool react."""
@@ -279,17 +292,21 @@ class PoolWorld:
     def tick(self) -> None:
         if self.pools.registry is None:
             return
-        for pool_id, actions in self.pools.registry.tick().items():
-            self.record(pool_id, actions)
+        for pool_id, decision in self.pools.registry.tick().items():
+            self.record(pool_id, decision)
 
-    def orders(self, pool_id: str, *what: Order) -> list[tuple[int, Action]]:
-        """The actions of ``pool_id`` that order any of ``what``, with when they were ordered."""
-        kinds = {_ORDER_KINDS[w] for w in what}
-        return [(t, a) for t, a in self.pools.actions.get(pool_id, []) if a.kind in kinds]
+    def orders(self, pool_id: str, *what: Order) -> list[tuple[int, Action | Fact]]:
+        """The actions and facts of ``pool_id`` of any of the kinds ``what``, with when."""
+        kinds = tuple(_ORDER_KINDS[w] for w in what)
+        return [(t, a) for t, a in self.pools.actions.get(pool_id, []) if isinstance(a, kinds)]
 
-    def drain_reasons(self, pool_id: str) -> list[str | None]:
+    def drain_reasons(self, pool_id: str) -> list[str]:
         """The reason of every drain the machine counted for ``pool_id``, in order."""
-        return [a.reason for _, a in self.orders(pool_id, "count_drain")]
+        return [
+            a.reason.value
+            for _, a in self.orders(pool_id, "count_drain")
+            if isinstance(a, DrainCounted)
+        ]
 
     def fail_preload_repeatedly(self, pool_id: str, times: int, cause: Cause) -> None:
         """Fail the preload ``times`` times, waiting for each scheduled restart in between."""

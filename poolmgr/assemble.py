@@ -25,7 +25,7 @@ from poolmgr.core.lifecycle import PoolMachine
 from poolmgr.core.placement import LaunchPlan, plan_launch
 from poolmgr.core.preflight import PreflightVerdict, preflight
 from poolmgr.core.registry import Registry
-from poolmgr.core.vocab import Engine
+from poolmgr.core.vocab import Cause, Engine
 from poolmgr.io.gguf import read_gguf_shape
 
 
@@ -79,29 +79,37 @@ def model_shape(pool: PoolConfig) -> ModelShape | None:
 
 @dataclass(frozen=True)
 class PoolPlan:
-    """A pool's launch plan and its preflight verdict (either may be missing, with why)."""
+    """A pool's launch plan and its preflight verdict (either may be missing, with why).
+
+    ``problem_cause`` says, as a typed cause, what refused the launch: ``model_load_failed``
+    for a model file that cannot be read, ``placement_invalid`` for a placement or preflight
+    that refused; ``None`` when nothing refused (a verdict missing only because the model's
+    shape is unknown is a note in ``problem``, not a refusal). It is set whenever ``plan`` is
+    ``None``.
+    """
 
     pool_id: str
     plan: LaunchPlan | None
     verdict: PreflightVerdict | None
     problem: str | None
+    problem_cause: Cause | None = None
 
 
 def plan_pool(pool: PoolConfig, inventory: GpuInventory | None, host_free_bytes: int) -> PoolPlan:
     try:
         shape = model_shape(pool)
     except ModelFileError as exc:
-        return PoolPlan(pool.id, None, None, str(exc))
+        return PoolPlan(pool.id, None, None, str(exc), Cause.MODEL_LOAD_FAILED)
     try:
         plan = plan_launch(
             pool.mask_request(), pool.ctx, inventory, shape, ctx_policy=pool.ctx_policy
         )
     except PlacementError as exc:
-        return PoolPlan(pool.id, None, None, exc.message)
+        return PoolPlan(pool.id, None, None, exc.message, Cause.PLACEMENT_INVALID)
     if shape is None:
         return PoolPlan(pool.id, plan, None, "model shape unknown: no preflight verdict")
     try:
         verdict = preflight(plan, shape, inventory, host_free_bytes)
     except PlacementError as exc:
-        return PoolPlan(pool.id, plan, None, exc.message)
+        return PoolPlan(pool.id, plan, None, exc.message, Cause.PLACEMENT_INVALID)
     return PoolPlan(pool.id, plan, verdict, None)

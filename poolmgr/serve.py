@@ -7,10 +7,11 @@ Decides how the pieces are assembled and how the process starts and ends:
   OC-CTL-4006) and the redactor that keeps it and every other secret out of logs, bodies and
   metrics (OC-CTL-4007);
 - JSON-line logs on stderr and in ``<log_dir>/manager.jsonl`` (OC-CTL-4009);
-- an :class:`~poolmgr.telemetry.metrics.ObservedRegistry`, the
-  :class:`~poolmgr.telemetry.metrics.PoolMetrics`
-  fed by the supervisor's ``on_action`` hook, the :class:`~poolmgr.runtime.supervisor.Supervisor`
-  and the control-plane app, served by uvicorn on one event loop;
+- the :class:`~poolmgr.core.registry.Registry`, the
+  :class:`~poolmgr.telemetry.metrics.PoolMetrics` fed by the facts the registry tells, the
+  :class:`~poolmgr.runtime.supervisor.Supervisor` and the control-plane app, served by uvicorn
+  on one event loop; every action the supervisor carries out and every fact the core tells is
+  logged as a structured ``pool_<name>`` event;
 - the listening socket is bound before any engine starts, so a taken port fails fast with
   nothing launched; ``--port 0`` lets the kernel pick and the URL is printed
   (``poolmgr: listening on http://HOST:PORT``);
@@ -37,17 +38,31 @@ from typing import Final
 import uvicorn
 from fastapi import FastAPI
 
+from poolmgr.assemble import build_registry
 from poolmgr.config import default_config, load_config
 from poolmgr.core.clock import MonotonicClock
 from poolmgr.core.config import Config
+from poolmgr.core.decisions import (
+    Action,
+    DrainCounted,
+    DriverResetCounted,
+    Fact,
+    KillEngine,
+    PreloadFinished,
+    ReloadFinished,
+    Restarted,
+    Spawn,
+    StateChanged,
+    VoidLeases,
+)
 from poolmgr.core.errors import ConfigError, PoolError
 from poolmgr.core.inventory import GpuInventory
-from poolmgr.core.lifecycle import Action, ActionKind
+from poolmgr.core.registry import Registry
 from poolmgr.http.app import create_app
 from poolmgr.io.nvml import inventory_from_nvml
 from poolmgr.runtime.supervisor import Supervisor
 from poolmgr.telemetry.logs import Redactor, configure_logging, default_redactor
-from poolmgr.telemetry.metrics import ObservedRegistry, PoolMetrics, build_observed_registry
+from poolmgr.telemetry.metrics import PoolMetrics
 
 __all__ = ["LISTENING_PREFIX", "ListenError", "Manager", "main", "shutdown_deadline_ms"]
 
@@ -55,6 +70,24 @@ LISTENING_PREFIX: Final = "poolmgr: listening on "
 """The line printed once the socket is bound, followed by the base URL."""
 _INVENTORY_TTL_S: Final = 5.0
 _LOG = logging.getLogger("poolmgr.serve")
+
+
+def _details(told: Action | Fact) -> dict[str, str | None]:
+    """The log fields an action or fact carries: its cause (or drain reason), a state change."""
+    match told:
+        case (
+            Spawn(restart_cause=cause) | PreloadFinished(cause=cause) | ReloadFinished(cause=cause)
+        ):
+            return {"cause": None if cause is None else cause.value}
+        case KillEngine(cause=c) | VoidLeases(cause=c) | Restarted(cause=c):
+            return {"cause": c.value}
+        case DriverResetCounted(cause=c):
+            return {"cause": c.value}
+        case DrainCounted(reason=reason):
+            return {"cause": reason.value}
+        case StateChanged(from_state=old, to_state=new):
+            return {"cause": None, "from_state": old.value, "to_state": new.value}
+    return {"cause": None}
 
 
 def shutdown_deadline_ms(config: Config) -> int:
@@ -133,9 +166,7 @@ class Manager:
             redactor = default_redactor() if environ is None else Redactor(environ=environ)
         self.redactor = redactor
         self.log_dir = log_dir if log_dir is not None else Path(config.manager.log_dir)
-        self.registry: ObservedRegistry = build_observed_registry(
-            config, MonotonicClock(), random.Random()
-        )
+        self.registry: Registry = build_registry(config, MonotonicClock(), random.Random())
         static = config.gpu_inventory()
         self.metrics = PoolMetrics(
             self.registry, inventory=_CachedInventory(static), redactor=self.redactor
@@ -145,7 +176,7 @@ class Manager:
             self.registry,
             log_dir=self.log_dir,
             inventory=static,
-            on_action=self._on_action,
+            on_action=self._log,
             tick_interval_s=tick_interval_s,
         )
         self._ready = False
@@ -158,34 +189,33 @@ class Manager:
             environ=environ,
             ready=lambda: self._ready,
         )
+        self.registry.observe(self._log)
         self._server: _Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._stop_requested = False
         self.url: str | None = None
 
-    def _on_action(self, pool_id: str, action: Action) -> None:
-        """Count what the lifecycle decided, and log it as a structured event."""
-        self.metrics.on_action(pool_id, action)
+    def _log(self, pool_id: str, told: Action | Fact) -> None:
+        """Log an action carried out or a fact the core told, as a structured event."""
         try:
             snap = self.registry.snapshot(pool_id)
         except PoolError:
             return
-        cause = action.reason
-        if action.kind is ActionKind.SPAWN and snap.restart_count and snap.last_error:
-            cause = snap.last_error.cause.value
+        details = _details(told)
+        cause = details["cause"]
         _LOG.info(
             "pool %s: %s%s",
             pool_id,
-            action.kind.value,
-            f" ({action.reason})" if action.reason else "",
+            told.name,
+            f" ({cause})" if cause else "",
             extra={
-                "event": f"pool_{action.kind.value}",
+                "event": f"pool_{told.name}",
                 "pool_id": pool_id,
                 "engine": snap.engine,
                 "engine_version": snap.engine_version,
-                "cause": cause,
                 "state": snap.state.value,
+                **details,
             },
         )
 

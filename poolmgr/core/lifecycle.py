@@ -1,10 +1,17 @@
 """The pool lifecycle state machine: what a pool is doing and what must happen next.
 
-A :class:`PoolMachine` consumes events (preload outcomes, engine exits, probe results,
-heartbeats, drain and reload requests, deadlines) and the passage of time (:meth:`tick`),
-and answers with :class:`Action` values for the supervisor to carry out (spawn an engine,
-stop it, void leases, count a drain). It does no I/O and never sleeps: time comes from the
-injected clock, jitter from the backoff's injected RNG.
+A :class:`PoolMachine` has one transition function, :meth:`PoolMachine.step`. It consumes an
+input (an observed event: preload outcomes, engine exits, probe results, heartbeats, drain and
+reload requests, deadlines; or :class:`Tick`, the passage of time; or :class:`HeartbeatCheck`)
+and answers a :class:`~poolmgr.core.decisions.Decision`: typed actions for the shell to carry
+out (spawn an engine with its restart cause, stop it gracefully, kill it, void leases, resize
+the slots, wait for leases) and typed facts for observers (state changed, preload finished,
+restarted with a cause, drain counted with its reason, driver reset, reload finished). It does
+no I/O and never sleeps: time comes from the injected clock, jitter from the backoff's injected
+RNG; whether and when to restart is the :class:`~poolmgr.core.restarts.RestartPolicy`'s answer.
+
+The inputs (:mod:`poolmgr.core.events`) and the pool states (:mod:`poolmgr.core.decisions`) are
+re-exported here, so a reader of the machine finds its whole vocabulary in one import.
 
 Invariant (OC-POOL-3001): the machine is Ready only while the engine incarnation it is
 watching has reported a successful preload and no fatal failure has come after it.
@@ -16,149 +23,83 @@ Requirements served: OC-POOL-3001, 3002, 3003, 3004, 3010, 3011, 3012, 3013, 301
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from poolmgr.core.backoff import Backoff
-from poolmgr.core.breaker import BreakerState, CircuitBreaker
+from poolmgr.core.breaker import CircuitBreaker
 from poolmgr.core.clock import Clock
+from poolmgr.core.decisions import (
+    Action,
+    Decision,
+    DrainCounted,
+    DriverResetCounted,
+    Fact,
+    KillEngine,
+    PoolState,
+    PreloadFinished,
+    PreloadResult,
+    ReloadFinished,
+    ReloadOutcome,
+    ResizeSlots,
+    Restarted,
+    Spawn,
+    StateChanged,
+    StopEngine,
+    VoidLeases,
+    WaitForLeases,
+)
 from poolmgr.core.errors import InvalidTransition
+from poolmgr.core.events import (
+    DeadlinePassed,
+    DrainRequested,
+    EngineExited,
+    EngineFault,
+    EngineStarted,
+    Event,
+    HeartbeatCheck,
+    Input,
+    LeasesDrained,
+    PreloadFailed,
+    PreloadSucceeded,
+    ProbeFailed,
+    ProbeOk,
+    ReloadRequested,
+    StartRequested,
+    Tick,
+)
+from poolmgr.core.restarts import Gate, RestartPolicy
 from poolmgr.core.vocab import Cause, DrainReason
 
-
-class PoolState(StrEnum):
-    STOPPED = "stopped"
-    STARTING = "starting"
-    PRELOADING = "preloading"
-    READY = "ready"
-    UNREADY = "unready"
-    DRAINING = "draining"
-    BACKING_OFF = "backing_off"
-    CIRCUIT_OPEN = "circuit_open"
-
+__all__ = [
+    "DeadlinePassed",
+    "DrainRequested",
+    "EngineExited",
+    "EngineFault",
+    "EngineStarted",
+    "Event",
+    "HeartbeatCheck",
+    "Input",
+    "LastError",
+    "LeasesDrained",
+    "PoolMachine",
+    "PoolState",
+    "PreloadFailed",
+    "PreloadSucceeded",
+    "ProbeFailed",
+    "ProbeOk",
+    "ReloadOutcome",
+    "ReloadRequested",
+    "ReloadStatus",
+    "StartRequested",
+    "Tick",
+]
 
 # States in which an engine process may be alive.
 _ENGINE_STATES = frozenset(
     {PoolState.STARTING, PoolState.PRELOADING, PoolState.READY, PoolState.UNREADY}
 )
-
-
-class ReloadOutcome(StrEnum):
-    IN_PROGRESS = "in_progress"
-    DONE = "done"
-    ROLLED_BACK = "rolled_back"
-
-
-# --- events ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StartRequested:
-    """Start the pool (from Stopped)."""
-
-
-@dataclass(frozen=True)
-class EngineStarted:
-    """The engine process exists and is loading its model."""
-
-    pid: int
-
-
-@dataclass(frozen=True)
-class PreloadSucceeded:
-    engine_version: str
-    model_digest: str | None
-    slots: int
-
-
-@dataclass(frozen=True)
-class PreloadFailed:
-    cause: Cause
-    message: str
-
-
-@dataclass(frozen=True)
-class EngineExited:
-    exit_code: int | None
-    cause: Cause
-    message: str
-
-
-@dataclass(frozen=True)
-class EngineFault:
-    """The engine is alive but reported something fatal (CUDA error, CPU fallback)."""
-
-    cause: Cause
-    message: str
-
-
-@dataclass(frozen=True)
-class ProbeOk:
-    """A health probe answered 200; this is also the heartbeat."""
-
-
-@dataclass(frozen=True)
-class ProbeFailed:
-    message: str
-    timed_out: bool = False
-
-
-@dataclass(frozen=True)
-class DrainRequested:
-    reason: DrainReason
-    deadline_ms: int
-
-
-@dataclass(frozen=True)
-class LeasesDrained:
-    """Active leases reached zero during a drain."""
-
-
-@dataclass(frozen=True)
-class DeadlinePassed:
-    """The drain deadline passed with leases still active."""
-
-
-@dataclass(frozen=True)
-class ReloadRequested:
-    new_model_ref: str
-    deadline_ms: int
-
-
-Event = (
-    StartRequested
-    | EngineStarted
-    | PreloadSucceeded
-    | PreloadFailed
-    | EngineExited
-    | EngineFault
-    | ProbeOk
-    | ProbeFailed
-    | DrainRequested
-    | LeasesDrained
-    | DeadlinePassed
-    | ReloadRequested
-)
-
-
-# --- actions --------------------------------------------------------------------------
-
-
-class ActionKind(StrEnum):
-    SPAWN = "spawn"  # start an engine for ``model_ref``
-    STOP_ENGINE = "stop_engine"  # SIGTERM, grace, SIGKILL of the process group
-    KILL_ENGINE = "kill_engine"  # SIGKILL of the process group now
-    VOID_LEASES = "void_leases"  # end every active lease (engine gone or drain forced)
-    WAIT_FOR_LEASES = "wait_for_leases"  # until zero or ``deadline_ms``
-    COUNT_DRAIN = "count_drain"  # drain_events_total{reason}
-    COUNT_DRIVER_RESET = "count_driver_reset"
-
-
-@dataclass(frozen=True)
-class Action:
-    kind: ActionKind
-    model_ref: str | None = None
-    reason: str | None = None
-    deadline_ms: int | None = None
+_PRELOADING_STATES = frozenset({PoolState.STARTING, PoolState.PRELOADING})
+_WAITING = {PoolState.BACKING_OFF: Gate.BACKOFF, PoolState.CIRCUIT_OPEN: Gate.TRIAL}
+_WAITING_STATE = {gate: state for state, gate in _WAITING.items()}
 
 
 @dataclass(frozen=True)
@@ -198,12 +139,11 @@ class PoolMachine:
         self.pool_id = pool_id
         self.model_ref = model_ref
         self.clock = clock
-        self.backoff = backoff
-        self.breaker = breaker
+        self.restarts = RestartPolicy(backoff, breaker)
         self.probe_failure_threshold = probe_failure_threshold
         self.heartbeat_stale_ms = heartbeat_stale_ms
 
-        self.state = PoolState.STOPPED
+        self._state = PoolState.STOPPED
         self.preload_ok = False
         self.last_error: LastError | None = None
         self.restart_count = 0
@@ -220,16 +160,32 @@ class PoolMachine:
         self._rollback_pending = False
         self._engine_expected_exit = False
         self._stop_after_drain = False
+        self._restart_cause: Cause | None = None  # the failure the scheduled restart follows
+        # What the current step decided (filled by the transitions, emptied by step()).
+        self._actions: list[Action] = []
+        self._facts: list[Fact] = []
 
     # --- derived views ------------------------------------------------------------
 
     @property
+    def state(self) -> PoolState:
+        return self._state
+
+    @property
+    def backoff(self) -> Backoff:
+        return self.restarts.backoff
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return self.restarts.breaker
+
+    @property
     def ready(self) -> bool:
-        return self.state is PoolState.READY
+        return self._state is PoolState.READY
 
     @property
     def draining(self) -> bool:
-        return self.state is PoolState.DRAINING
+        return self._state is PoolState.DRAINING
 
     @property
     def live(self) -> bool:
@@ -238,11 +194,8 @@ class PoolMachine:
 
     @property
     def next_restart_at_ms(self) -> int | None:
-        if self.state is PoolState.BACKING_OFF:
-            return self.backoff.next_restart_at_ms
-        if self.state is PoolState.CIRCUIT_OPEN:
-            return self.breaker.next_trial_at_ms
-        return None
+        gate = _WAITING.get(self._state)
+        return None if gate is None else self.restarts.next_start_at_ms(gate)
 
     def retry_after_ms(self) -> int | None:
         """How long a client should wait before asking again, from the restart schedule."""
@@ -251,133 +204,146 @@ class PoolMachine:
             return None
         return max(0, at - self.clock.now_ms())
 
-    # --- the machine --------------------------------------------------------------
+    # --- the one transition function ------------------------------------------------
 
-    def handle(self, event: Event) -> list[Action]:
-        """Apply one event; return what the supervisor must do."""
+    def step(self, received: Input) -> Decision:
+        """Apply one input; answer what the shell must do and what happened.
+
+        Raises :class:`~poolmgr.core.errors.InvalidTransition` (changing nothing) for a
+        request the pool cannot take in its state.
+        """
+        self._actions, self._facts = [], []
         now = self.clock.now_ms()
+        match received:
+            case Tick():
+                self._tick(now)
+            case HeartbeatCheck():
+                self._check_heartbeat(now)
+            case _:
+                self._handle(now, received)
+        decision = Decision(tuple(self._actions), tuple(self._facts))
+        self._actions, self._facts = [], []
+        return decision
+
+    def _handle(self, now: int, event: Event) -> None:
         match event:
             case StartRequested():
-                if self.state is not PoolState.STOPPED:
+                if self._state is not PoolState.STOPPED:
                     raise InvalidTransition(
-                        f"pool is {self.state}, not stopped", pool_id=self.pool_id
+                        f"pool is {self._state}, not stopped", pool_id=self.pool_id
                     )
-                return self._spawn(now, self.model_ref, count_restart=False)
+                self._spawn(now, self.model_ref)
             case EngineStarted(pid=pid):
-                if self.state is PoolState.STARTING:
+                if self._state is PoolState.STARTING:
                     self.pid = pid
-                    self.state = PoolState.PRELOADING
-                return []
+                    self._enter(PoolState.PRELOADING)
             case PreloadSucceeded():
-                return self._preload_succeeded(now, event)
+                self._preload_succeeded(now, event)
             case PreloadFailed(cause=cause, message=message):
-                if self.state not in (PoolState.STARTING, PoolState.PRELOADING):
-                    return []
-                if self._engine_expected_exit:
-                    return []  # from the engine being killed; its exit is what counts
-                return self._fatal(now, cause, message, engine_alive=self.pid is not None)
+                # After a kill ordered by us, the engine's exit is what counts.
+                if self._state in _PRELOADING_STATES and not self._engine_expected_exit:
+                    self._fatal(now, cause, message, engine_alive=self.pid is not None)
             case EngineExited(exit_code=_, cause=cause, message=message):
-                return self._engine_exited(now, cause, message)
+                self._engine_exited(now, cause, message)
             case EngineFault(cause=cause, message=message):
-                if self.state not in _ENGINE_STATES and self.state is not PoolState.DRAINING:
-                    return []
-                return self._fatal(now, cause, message, engine_alive=True)
+                if self._state in _ENGINE_STATES or self._state is PoolState.DRAINING:
+                    self._fatal(now, cause, message, engine_alive=True)
             case ProbeOk():
-                return self._probe_ok(now)
+                self._probe_ok(now)
             case ProbeFailed(message=message, timed_out=timed_out):
-                return self._probe_failed(now, message, timed_out)
+                self._probe_failed(now, message, timed_out)
             case DrainRequested(reason=reason, deadline_ms=deadline):
-                return self._drain(now, reason, deadline, stop_after=True)
+                self._drain(now, reason, deadline, stop_after=True)
             case LeasesDrained():
-                if self.state is PoolState.DRAINING and not self._engine_expected_exit:
-                    return self._stop_engine()
-                return []
+                if self._state is PoolState.DRAINING and not self._engine_expected_exit:
+                    self._stop_engine()
             case DeadlinePassed():
-                if self.state is PoolState.DRAINING and not self._engine_expected_exit:
+                if self._state is PoolState.DRAINING and not self._engine_expected_exit:
                     self.last_error = LastError(
                         Cause.DRAIN_DEADLINE, "drain deadline passed with leases active", now
                     )
-                    return [
-                        Action(ActionKind.VOID_LEASES, reason=Cause.DRAIN_DEADLINE.value),
-                        *self._stop_engine(),
-                    ]
-                return []
+                    self._do(VoidLeases(Cause.DRAIN_DEADLINE))
+                    self._stop_engine()
             case ReloadRequested(new_model_ref=new_ref, deadline_ms=deadline):
-                return self._reload(now, new_ref, deadline)
-        raise AssertionError(f"unhandled event {event!r}")  # pragma: no cover
+                self._reload(now, new_ref, deadline)
+            case _:  # pragma: no cover
+                raise AssertionError(f"unhandled event {event!r}")
 
-    def tick(self) -> list[Action]:
-        """Let time pass: restarts that are due, stable-period resets, stale heartbeats."""
-        now = self.clock.now_ms()
-        self.backoff.observe(now)
-        if self.state is PoolState.BACKING_OFF and self.backoff.due(now):
-            if not self.breaker.allow_start(now):
-                # The breaker opened while we were backing off; wait for its trial instead.
-                self.state = PoolState.CIRCUIT_OPEN
-                return []
-            self.backoff.clear_schedule()
-            return self._spawn(now, self.model_ref, count_restart=True)
-        if self.state is PoolState.CIRCUIT_OPEN and self.breaker.state(now) is (
-            BreakerState.HALF_OPEN
-        ):
-            if self.breaker.allow_start(now):
-                self.backoff.clear_schedule()
-                return self._spawn(now, self.model_ref, count_restart=True)
-            return []
-        self.check_heartbeat()
-        return []
+    def _tick(self, now: int) -> None:
+        """Restarts that are due, stable-period resets, stale heartbeats."""
+        self.restarts.observe(now)
+        gate = _WAITING.get(self._state)
+        if gate is None:
+            self._check_heartbeat(now)
+            return
+        still = self.restarts.poll(now, gate)
+        if still is None:
+            self._spawn(now, self.model_ref, restart=True)
+        elif still is not gate:
+            # The breaker opened while we were backing off; wait for its trial instead.
+            self._enter(_WAITING_STATE[still])
 
-    def check_heartbeat(self) -> bool:
-        """Mark a Ready pool Unready when its heartbeat is stale (OC-POOL-3004).
-
-        Produces no actions, so readers (health, lease admission) may call it at any time.
-        Returns True when the pool was marked stale by this call.
-        """
-        now = self.clock.now_ms()
+    def _check_heartbeat(self, now: int) -> None:
+        """Mark a Ready pool Unready when its heartbeat is stale (OC-POOL-3004)."""
         if (
-            self.state is PoolState.READY
+            self._state is PoolState.READY
             and self.last_heartbeat_ms is not None
             and now - self.last_heartbeat_ms > self.heartbeat_stale_ms
         ):
-            self.state = PoolState.UNREADY
-            self.backoff.on_not_ready(now)
+            self._enter(PoolState.UNREADY)
+            self.restarts.not_ready(now)
             age = now - self.last_heartbeat_ms
             self.last_error = LastError(
                 Cause.HEARTBEAT_STALE,
                 f"no heartbeat for {age} ms (limit {self.heartbeat_stale_ms} ms)",
                 now,
             )
-            return True
-        return False
+
+    # --- recording decisions --------------------------------------------------------
+
+    def _do(self, action: Action) -> None:
+        self._actions.append(action)
+
+    def _tell(self, fact: Fact) -> None:
+        self._facts.append(fact)
+
+    def _enter(self, state: PoolState) -> None:
+        if state is not self._state:
+            self._tell(StateChanged(self._state, state))
+            self._state = state
 
     # --- transitions --------------------------------------------------------------
 
-    def _spawn(self, now: int, model_ref: str, *, count_restart: bool) -> list[Action]:
-        self.backoff.on_not_ready(now)
-        self.state = PoolState.STARTING
+    def _spawn(self, now: int, model_ref: str, *, restart: bool = False) -> None:
+        self.restarts.not_ready(now)
+        self._enter(PoolState.STARTING)
         self.preload_ok = False
         self.pid = None
         self.consecutive_probe_failures = 0
         self._engine_expected_exit = False
-        if count_restart:
+        cause = self._restart_cause if restart else None
+        if restart:
             self.restart_count += 1
-        return [Action(ActionKind.SPAWN, model_ref=model_ref)]
+            if cause is not None:
+                self._tell(Restarted(cause))
+        self._do(Spawn(model_ref, restart_cause=cause))
 
-    def _preload_succeeded(self, now: int, event: PreloadSucceeded) -> list[Action]:
-        if self.state not in (PoolState.STARTING, PoolState.PRELOADING):
-            return []
+    def _preload_succeeded(self, now: int, event: PreloadSucceeded) -> None:
+        if self._state not in _PRELOADING_STATES:
+            return
         if self._engine_expected_exit:
             # The engine that reports this is one we already ordered killed (OC-POOL-3001).
-            return []
+            return
         self.preload_ok = True
-        self.state = PoolState.READY
+        self._enter(PoolState.READY)
         self.last_heartbeat_ms = now
         self.consecutive_probe_failures = 0
         self.engine_version = event.engine_version
         self.model_digest = event.model_digest
         self.slots = event.slots
-        self.backoff.on_ready(now)
-        self.breaker.record_success(now)
+        self.restarts.started(now)
+        self._do(ResizeSlots(event.slots))
+        self._tell(PreloadFinished(PreloadResult.SUCCESS))
         if self._reload_target is not None and self.reload is not None:
             if self._rollback_pending:
                 self._rollback_pending = False
@@ -386,147 +352,151 @@ class PoolMachine:
                 self.reload = ReloadStatus(
                     ReloadOutcome.DONE, self.reload.from_model_ref, self._reload_target
                 )
+                self._tell(ReloadFinished(ReloadOutcome.DONE, *self._reload_refs()))
             self._reload_target = None
-        return []
 
-    def _fatal(self, now: int, cause: Cause, message: str, *, engine_alive: bool) -> list[Action]:
+    def _reload_refs(self) -> tuple[str, str]:
+        assert self.reload is not None
+        return self.reload.from_model_ref, self.reload.to_model_ref
+
+    def _fatal(self, now: int, cause: Cause, message: str, *, engine_alive: bool) -> None:
         """A failure that ends this engine incarnation; schedules the restart."""
+        if self._state in _PRELOADING_STATES:
+            self._tell(PreloadFinished(PreloadResult.FAILURE, cause))
         self.preload_ok = False
         self.last_error = LastError(cause, message, now)
-        actions: list[Action] = []
         if cause.is_driver_fault:
-            actions.append(Action(ActionKind.COUNT_DRIVER_RESET, reason=cause.value))
-            actions.append(Action(ActionKind.COUNT_DRAIN, reason=DrainReason.DRIVER_ERROR.value))
-        actions.append(Action(ActionKind.VOID_LEASES, reason=cause.value))
+            self._tell(DriverResetCounted(cause))
+            self._tell(DrainCounted(DrainReason.DRIVER_ERROR))
+        self._do(VoidLeases(cause))
         if engine_alive and self.pid is not None and not self._engine_expected_exit:
             self._engine_expected_exit = True
-            actions.append(Action(ActionKind.KILL_ENGINE, reason=cause.value))
+            self._do(KillEngine(cause))
         if not engine_alive:
             self.pid = None
-        if self.state is PoolState.DRAINING:
-            # The drain goes on; the engine's exit completes it.
-            return actions
+        if self._state is PoolState.DRAINING:
+            return  # the drain goes on; the engine's exit completes it
 
         if self._reload_target is not None and not self._rollback_pending:
-            # The new model failed: go back to the one that worked (OC-POOL-3033).
-            assert self.reload is not None
-            self.reload = ReloadStatus(
-                ReloadOutcome.ROLLED_BACK,
-                self.reload.from_model_ref,
-                self._reload_target,
-                cause,
-                message,
-            )
-            self.model_ref = self.reload.from_model_ref
-            self._rollback_pending = True
-            self.state = PoolState.STARTING
-            self.consecutive_probe_failures = 0
-            if self.pid is None:
-                return [*actions, Action(ActionKind.SPAWN, model_ref=self.model_ref)]
-            # Spawn once the failed engine has exited (see _engine_exited).
-            return actions
+            self._roll_back(now, cause, message)
+            return
         if self._rollback_pending:
             # The previous model failed as well: the reload is over; normal restarts apply.
             self._rollback_pending = False
             self._reload_target = None
 
-        self.breaker.record_failure(now)
-        self.backoff.on_failure(now)
-        if self.breaker.state(now) is BreakerState.OPEN:
-            self.state = PoolState.CIRCUIT_OPEN
-        else:
-            self.state = PoolState.BACKING_OFF
-        return actions
+        self._restart_cause = cause
+        gate = self.restarts.failed(now)
+        self._enter(_WAITING_STATE[gate])
 
-    def _engine_exited(self, now: int, cause: Cause, message: str) -> list[Action]:
+    def _roll_back(self, now: int, cause: Cause, message: str) -> None:
+        """The reload's new model failed: go back to the one that worked (OC-POOL-3033).
+
+        The health report shows ``reload_failed`` as the last error, with the underlying
+        cause in the reload status and in the message.
+        """
+        assert self.reload is not None and self._reload_target is not None
+        self.reload = ReloadStatus(
+            ReloadOutcome.ROLLED_BACK,
+            self.reload.from_model_ref,
+            self._reload_target,
+            cause,
+            message,
+        )
+        self.last_error = LastError(
+            Cause.RELOAD_FAILED,
+            f"reload to {self._reload_target} failed ({cause}), rolling back: {message}",
+            now,
+        )
+        self._tell(ReloadFinished(ReloadOutcome.ROLLED_BACK, *self._reload_refs(), cause))
+        self.model_ref = self.reload.from_model_ref
+        self._rollback_pending = True
+        self._enter(PoolState.STARTING)
+        self.consecutive_probe_failures = 0
+        if self.pid is None:
+            self._do(Spawn(self.model_ref))
+        # Otherwise spawn once the failed engine has exited (see _engine_exited).
+
+    def _engine_exited(self, now: int, cause: Cause, message: str) -> None:
         was_expected = self._engine_expected_exit
         self._engine_expected_exit = False
         self.pid = None
-        if self.state is PoolState.DRAINING:
+        if self._state is PoolState.DRAINING:
             self.preload_ok = False
             # The engine is gone: whatever was still in flight on it is lost (OC-POOL-3043).
-            actions = [Action(ActionKind.VOID_LEASES, reason=cause.value)]
+            self._do(VoidLeases(cause))
             if not was_expected:
                 self.last_error = LastError(cause, message, now)
             if self._reload_target is not None:
-                self.state = PoolState.STOPPED
-                return [*actions, *self._spawn(now, self._reload_target, count_restart=False)]
-            if self._stop_after_drain:
-                self.state = PoolState.STOPPED
-            return actions
+                self._enter(PoolState.STOPPED)
+                self._spawn(now, self._reload_target)
+            elif self._stop_after_drain:
+                self._enter(PoolState.STOPPED)
+            return
         if was_expected:
-            if self._rollback_pending and self.state is PoolState.STARTING:
-                return [Action(ActionKind.SPAWN, model_ref=self.model_ref)]
-            return []
-        if self.state not in _ENGINE_STATES:
-            return []
-        return self._fatal(now, cause, message, engine_alive=False)
+            if self._rollback_pending and self._state is PoolState.STARTING:
+                self._do(Spawn(self.model_ref))
+            return
+        if self._state in _ENGINE_STATES:
+            self._fatal(now, cause, message, engine_alive=False)
 
-    def _probe_ok(self, now: int) -> list[Action]:
+    def _probe_ok(self, now: int) -> None:
         self.last_heartbeat_ms = now
         self.consecutive_probe_failures = 0
-        if self.state is PoolState.UNREADY and self.preload_ok:
-            self.state = PoolState.READY
-            self.backoff.on_ready(now)
-        return []
+        if self._state is PoolState.UNREADY and self.preload_ok:
+            self._enter(PoolState.READY)
+            self.restarts.ready_again(now)
 
-    def _probe_failed(self, now: int, message: str, timed_out: bool) -> list[Action]:
-        if self.state not in (PoolState.READY, PoolState.UNREADY):
-            return []
+    def _probe_failed(self, now: int, message: str, timed_out: bool) -> None:
+        if self._state not in (PoolState.READY, PoolState.UNREADY):
+            return
         self.consecutive_probe_failures += 1
         cause = Cause.PROBE_TIMEOUT if timed_out else Cause.PROBE_FAILED
         if self.consecutive_probe_failures >= self.probe_failure_threshold:
             text = f"{self.consecutive_probe_failures} consecutive probe failures: {message}"
-            return self._fatal(now, cause, text, engine_alive=True)
+            self._fatal(now, cause, text, engine_alive=True)
+            return
         # A single timeout already means the engine is not serving (OC-POOL-3016).
-        self.state = PoolState.UNREADY
-        self.backoff.on_not_ready(now)
+        self._enter(PoolState.UNREADY)
+        self.restarts.not_ready(now)
         self.last_error = LastError(cause, message, now)
-        return []
 
-    def _drain(
-        self, now: int, reason: DrainReason, deadline_ms: int, *, stop_after: bool
-    ) -> list[Action]:
-        if self.state is PoolState.DRAINING:
+    def _drain(self, now: int, reason: DrainReason, deadline_ms: int, *, stop_after: bool) -> None:
+        if self._state is PoolState.DRAINING:
             raise InvalidTransition("pool is already draining", pool_id=self.pool_id)
         if self._reload_target is not None:
             raise InvalidTransition("a reload is in progress", pool_id=self.pool_id)
         self.drain_reason = reason
         self.drain_deadline_ms = deadline_ms
-        self.backoff.on_not_ready(now)
+        self.restarts.not_ready(now)
         self._stop_after_drain = stop_after
-        actions = [Action(ActionKind.COUNT_DRAIN, reason=reason.value)]
-        if self.pid is None and self.state not in _ENGINE_STATES:
-            # Nothing running (backing off, circuit open, stopped): drained at once.
-            self.state = PoolState.STOPPED
-            self.preload_ok = False
-            self.backoff.clear_schedule()
-            return actions
-        self.state = PoolState.DRAINING
+        self._tell(DrainCounted(reason))
         self.preload_ok = False
-        actions.append(Action(ActionKind.WAIT_FOR_LEASES, deadline_ms=deadline_ms))
-        return actions
+        if self.pid is None and self._state not in _ENGINE_STATES:
+            # Nothing running (backing off, circuit open, stopped): drained at once.
+            self._enter(PoolState.STOPPED)
+            self.restarts.cancel()
+            return
+        self._enter(PoolState.DRAINING)
+        self._do(WaitForLeases(deadline_ms))
 
-    def _reload(self, now: int, new_ref: str, deadline_ms: int) -> list[Action]:
+    def _reload(self, now: int, new_ref: str, deadline_ms: int) -> None:
         if self._reload_target is not None:
             raise InvalidTransition("a reload is already in progress", pool_id=self.pool_id)
-        if self.state is PoolState.DRAINING:
+        if self._state is PoolState.DRAINING:
             raise InvalidTransition("pool is draining", pool_id=self.pool_id)
-        old_ref = self.model_ref
-        self.reload = ReloadStatus(ReloadOutcome.IN_PROGRESS, old_ref, new_ref)
-        if self.pid is None and self.state not in _ENGINE_STATES:
+        self.reload = ReloadStatus(ReloadOutcome.IN_PROGRESS, self.model_ref, new_ref)
+        if self.pid is None and self._state not in _ENGINE_STATES:
             self._reload_target = new_ref
-            self.backoff.clear_schedule()
-            self.state = PoolState.STOPPED
-            return [
-                Action(ActionKind.COUNT_DRAIN, reason=DrainReason.RELOAD.value),
-                *self._spawn(now, new_ref, count_restart=False),
-            ]
-        actions = self._drain(now, DrainReason.RELOAD, deadline_ms, stop_after=False)
+            self.restarts.cancel()
+            self._enter(PoolState.STOPPED)
+            self._tell(DrainCounted(DrainReason.RELOAD))
+            self._spawn(now, new_ref)
+            return
+        self._drain(now, DrainReason.RELOAD, deadline_ms, stop_after=False)
         self._reload_target = new_ref
-        return actions
 
-    def _stop_engine(self) -> list[Action]:
+    def _stop_engine(self) -> None:
         """Graceful stop: SIGTERM, grace period, then SIGKILL (the supervisor's job)."""
         self._engine_expected_exit = True
-        return [Action(ActionKind.STOP_ENGINE)]
+        self._do(StopEngine())

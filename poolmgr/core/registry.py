@@ -7,28 +7,29 @@ supervisor call it concurrently), gates lease admission on readiness (OC-POOL-30
 voids leases when an engine dies (OC-POOL-3043), and answers consistent snapshots
 (OC-POOL-3003, OC-POOL-3005). Heartbeat staleness is evaluated on every read, so a pool
 whose heartbeat stopped is never reported or admitted as Ready (OC-POOL-3004).
+
+Every input goes to a machine's one transition function; the registry carries out the
+lease-side actions of the answer (void leases, resize the slot table) and hands every fact to
+its listeners (:meth:`Registry.observe`: metrics, logs), outside its lock, in the order the
+machine told them. Nobody compares snapshots to learn what a transition did.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from poolmgr.core.breaker import BreakerState
 from poolmgr.core.clock import Clock
+from poolmgr.core.decisions import Action, Decision, Fact, PoolState, ResizeSlots, VoidLeases
 from poolmgr.core.errors import PoolDraining, PoolUnready, UnknownPool
+from poolmgr.core.events import Event, HeartbeatCheck, Tick
 from poolmgr.core.leases import Lease, LeaseEnd, LeaseTable
-from poolmgr.core.lifecycle import (
-    Action,
-    ActionKind,
-    Event,
-    LastError,
-    PoolMachine,
-    PoolState,
-    PreloadSucceeded,
-    ReloadStatus,
-)
+from poolmgr.core.lifecycle import LastError, PoolMachine, ReloadStatus
+
+FactListener = Callable[[str, Fact], None]
+"""``listener(pool_id, fact)``: told every fact of every pool, in the order it happened."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,18 @@ class Registry:
         self.clock = clock
         self._lock = threading.RLock()
         self._pools: dict[str, _Pool] = {}
+        self._listeners: list[FactListener] = []
+
+    def observe(self, listener: FactListener) -> None:
+        """Tell ``listener`` every fact from now on (it is called outside the lock)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def _publish(self, facts: Iterable[tuple[str, Fact]]) -> None:
+        listeners = list(self._listeners)
+        for pool_id, fact in facts:
+            for listener in listeners:
+                listener(pool_id, fact)
 
     def register(self, machine: PoolMachine, leases: LeaseTable, *, engine: str, cpu: bool) -> None:
         pool_id = machine.pool_id
@@ -109,41 +122,55 @@ class Registry:
         with self._lock:
             return self._get(pool_id).machine
 
-    # --- feeding events -----------------------------------------------------------
+    # --- feeding events ---------------------------------------------------------------
 
-    def dispatch(self, pool_id: str, event: Event) -> list[Action]:
+    def dispatch(self, pool_id: str, event: Event) -> Decision:
         """Apply an event to a pool; lease-side actions are carried out here.
 
-        Returns every action (the supervisor ignores those the registry already did).
+        Returns the whole decision (the supervisor skips the actions the registry did).
         """
         with self._lock:
             pool = self._get(pool_id)
-            preloading = pool.machine.state in (PoolState.STARTING, PoolState.PRELOADING)
-            actions = pool.machine.handle(event)
-            if isinstance(event, PreloadSucceeded) and preloading and pool.machine.preload_ok:
-                # Only a preload the machine accepted may resize the slots (a stale one is ignored).
-                pool.leases.resize(event.slots)
-            self._apply_lease_actions(pool, actions)
-            return actions
+            decision = self._step(pool, event)
+        self._publish((pool_id, fact) for fact in decision.facts)
+        return decision
 
-    def tick(self) -> dict[str, list[Action]]:
-        """Advance every pool to the clock's current time; expire overdue leases."""
+    def tick(self) -> dict[str, Decision]:
+        """Advance every pool to the clock's current time; expire overdue leases.
+
+        Answers the pools whose tick ordered an action.
+        """
         now = self.clock.now_ms()
-        out: dict[str, list[Action]] = {}
+        out: dict[str, Decision] = {}
+        told: list[tuple[str, Fact]] = []
         with self._lock:
             for pool_id in sorted(self._pools):
                 pool = self._pools[pool_id]
                 pool.leases.expire(now)
-                actions = pool.machine.tick()
-                self._apply_lease_actions(pool, actions)
-                if actions:
-                    out[pool_id] = actions
+                decision = self._step(pool, Tick())
+                told += ((pool_id, fact) for fact in decision.facts)
+                if decision.actions:
+                    out[pool_id] = decision
+        self._publish(told)
         return out
 
-    def _apply_lease_actions(self, pool: _Pool, actions: list[Action]) -> None:
+    def _step(self, pool: _Pool, received: Event | Tick | HeartbeatCheck) -> Decision:
+        decision = pool.machine.step(received)
+        self._apply_lease_actions(pool, decision.actions)
+        return decision
+
+    def _apply_lease_actions(self, pool: _Pool, actions: Iterable[Action]) -> None:
         for action in actions:
-            if action.kind is ActionKind.VOID_LEASES:
-                pool.leases.void_all(self.clock.now_ms())
+            match action:
+                case ResizeSlots(slots=slots):
+                    pool.leases.resize(slots)
+                case VoidLeases():
+                    pool.leases.void_all(self.clock.now_ms())
+                case _:
+                    pass  # the supervisor's business
+
+    def _check_heartbeat(self, pool_id: str, pool: _Pool, told: list[tuple[str, Fact]]) -> None:
+        told += ((pool_id, fact) for fact in self._step(pool, HeartbeatCheck()).facts)
 
     # --- leases -------------------------------------------------------------------
 
@@ -151,21 +178,25 @@ class Registry:
         self, pool_id: str, *, ttl_ms: int | None = None, job_id: str | None = None
     ) -> Lease:
         """Take one slot of a Ready pool (OC-POOL-3040, OC-POOL-3044)."""
-        with self._lock:
-            pool = self._get(pool_id)
-            machine = pool.machine
-            machine.check_heartbeat()
-            if machine.draining:
-                raise PoolDraining(
-                    f"pool {pool_id!r} is draining and takes no new leases", pool_id=pool_id
-                )
-            if not machine.ready:
-                raise PoolUnready(
-                    f"pool {pool_id!r} is {machine.state.value}, not ready",
-                    pool_id=pool_id,
-                    retry_after_ms=machine.retry_after_ms(),
-                )
-            return pool.leases.acquire(self.clock.now_ms(), ttl_ms=ttl_ms, job_id=job_id)
+        told: list[tuple[str, Fact]] = []
+        try:
+            with self._lock:
+                pool = self._get(pool_id)
+                machine = pool.machine
+                self._check_heartbeat(pool_id, pool, told)
+                if machine.draining:
+                    raise PoolDraining(
+                        f"pool {pool_id!r} is draining and takes no new leases", pool_id=pool_id
+                    )
+                if not machine.ready:
+                    raise PoolUnready(
+                        f"pool {pool_id!r} is {machine.state.value}, not ready",
+                        pool_id=pool_id,
+                        retry_after_ms=machine.retry_after_ms(),
+                    )
+                return pool.leases.acquire(self.clock.now_ms(), ttl_ms=ttl_ms, job_id=job_id)
+        finally:
+            self._publish(told)
 
     def release_lease(self, pool_id: str, lease_id: str) -> Lease:
         """Give a slot back; unknown or already-ended leases raise typed errors (OC-POOL-3041)."""
@@ -179,17 +210,23 @@ class Registry:
     # --- reading ------------------------------------------------------------------
 
     def snapshot(self, pool_id: str) -> PoolSnapshot:
+        told: list[tuple[str, Fact]] = []
         with self._lock:
-            return self._snapshot(pool_id, self._get(pool_id))
+            snap = self._snapshot(pool_id, self._get(pool_id), told)
+        self._publish(told)
+        return snap
 
     def snapshots(self) -> list[PoolSnapshot]:
         """Every pool, ordered by id (stable order for listings)."""
+        told: list[tuple[str, Fact]] = []
         with self._lock:
-            return [self._snapshot(pid, self._pools[pid]) for pid in sorted(self._pools)]
+            snaps = [self._snapshot(pid, self._pools[pid], told) for pid in sorted(self._pools)]
+        self._publish(told)
+        return snaps
 
-    def _snapshot(self, pool_id: str, pool: _Pool) -> PoolSnapshot:
+    def _snapshot(self, pool_id: str, pool: _Pool, told: list[tuple[str, Fact]]) -> PoolSnapshot:
+        self._check_heartbeat(pool_id, pool, told)
         m = pool.machine
-        m.check_heartbeat()
         now = self.clock.now_ms()
         leases = pool.leases
         hb = m.last_heartbeat_ms

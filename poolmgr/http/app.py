@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from poolmgr import __version__
+from poolmgr.assemble import build_registry
 from poolmgr.config import default_config, read_auth_token
 from poolmgr.core.clock import MonotonicClock
 from poolmgr.core.config import Config
@@ -26,7 +27,7 @@ from poolmgr.http.errors import install_error_handlers
 from poolmgr.http.openapi import install_openapi
 from poolmgr.http.plane import Controller, Plane, redacted_json
 from poolmgr.http.routers import routers
-from poolmgr.telemetry.metrics import PoolMetrics, build_observed_registry
+from poolmgr.telemetry.metrics import PoolMetrics
 from poolmgr.telemetry.redact import Redactor, default_redactor
 
 __all__ = ["Controller", "create_app", "openapi_document", "openapi_text"]
@@ -89,7 +90,7 @@ class _NoController:
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document of the app (built over the embedded default config)."""
     config = default_config()
-    registry = build_observed_registry(config, MonotonicClock(), random.Random(0))
+    registry = build_registry(config, MonotonicClock(), random.Random(0))
     app = create_app(registry, _NoController(), config, PoolMetrics(registry), environ={})
     return app.openapi()
 

@@ -21,11 +21,10 @@ import os
 
 import psutil
 
-from poolmgr.assemble import model_shape, plan_pool
+from poolmgr.assemble import plan_pool
 from poolmgr.core.config import Config, PoolConfig
-from poolmgr.core.errors import ModelFileError
 from poolmgr.core.inventory import GpuInventory, InventorySource
-from poolmgr.core.vocab import Cause, Engine
+from poolmgr.core.vocab import Cause
 from poolmgr.io.digest import DigestCache, verify
 from poolmgr.io.nvml import inventory_from_nvml
 from poolmgr.runtime.incarnation import Incarnation
@@ -57,18 +56,18 @@ class LaunchChecks:
         inventory = await self._current_inventory(pool)
         host_free = int(psutil.virtual_memory().available)
         planned = await asyncio.to_thread(plan_pool, pool, inventory, host_free)
-        if planned.plan is None:
-            cause = await asyncio.to_thread(_unplannable_cause, pool)
-            if cause is Cause.MODEL_LOAD_FAILED:
-                return cause, f"model load refused before launch: {planned.problem}"
-            return cause, f"cannot plan the launch of pool {pool.id}: {planned.problem}"
+        refused = planned.problem_cause
+        if refused is Cause.MODEL_LOAD_FAILED:
+            return refused, f"model load refused before launch: {planned.problem}"
+        if refused is not None and planned.plan is None:
+            return refused, f"cannot plan the launch of pool {pool.id}: {planned.problem}"
         verdict = planned.verdict
         if verdict is not None and not verdict.fits:
             short = verdict.cause
             return (short if short in _PREFLIGHT_CAUSES else Cause.PRELOAD_FAILED), verdict.message
-        if verdict is None and _shape_was_read(pool):
+        if refused is not None:
             # The model's shape is known but preflight refused the plan (no usable GPU path).
-            return Cause.PLACEMENT_INVALID, planned.problem or "preflight refused the plan"
+            return refused, planned.problem or "preflight refused the plan"
         if not pool.cpu and inventory is None:
             return (
                 Cause.PLACEMENT_INVALID,
@@ -110,17 +109,3 @@ class LaunchChecks:
                 f"model {inc.model_ref} has digest {inc.digest}, the config pins {pinned}",
             )
         return None
-
-
-def _shape_was_read(pool: PoolConfig) -> bool:
-    """Whether :func:`~poolmgr.assemble.plan_pool` had the model's shape (a local GGUF file)."""
-    return pool.engine is Engine.LLAMACPP and os.path.isfile(pool.model)
-
-
-def _unplannable_cause(pool: PoolConfig) -> Cause:
-    """Why no launch plan could be made: an unreadable model file, or the placement."""
-    try:
-        model_shape(pool)
-    except ModelFileError:
-        return Cause.MODEL_LOAD_FAILED
-    return Cause.PLACEMENT_INVALID

@@ -3,19 +3,20 @@ actions on real engine processes.
 
 Everything here is I/O; every decision stays in the pure core. The supervisor feeds the
 :class:`~poolmgr.core.registry.Registry` (and through it each pool's
-:class:`~poolmgr.core.lifecycle.PoolMachine`) with events, ticks it, and carries out the
-:class:`~poolmgr.core.lifecycle.Action` values the machines answer with:
+:class:`~poolmgr.core.lifecycle.PoolMachine`) with events, ticks it, and carries out the typed
+actions (:mod:`poolmgr.core.decisions`) the machines answer with:
 
-* ``SPAWN``: a new engine incarnation (:mod:`poolmgr.runtime.incarnation`); the launch checks
+* ``Spawn``: a new engine incarnation (:mod:`poolmgr.runtime.incarnation`); the launch checks
   (:mod:`poolmgr.runtime.prepare`: placement, preflight, digest; OC-POOL-3002, OC-POOL-3050,
   OC-POOL-3051), then one engine process in its own process group with the plan's environment
   and flags and a parent-death signal (:mod:`poolmgr.runtime.process`; OC-POOL-3020,
   OC-POOL-3015), then its probes (:mod:`poolmgr.runtime.probes`; OC-POOL-3001, OC-POOL-3004,
   OC-POOL-3016);
-* ``STOP_ENGINE``: SIGTERM to the process group, a grace period, then SIGKILL (OC-POOL-3031);
-  ``KILL_ENGINE``: SIGKILL to the group now; ``WAIT_FOR_LEASES``: watch the pool's leases until
+* ``StopEngine``: SIGTERM to the process group, a grace period, then SIGKILL (OC-POOL-3031);
+  ``KillEngine``: SIGKILL to the group now; ``WaitForLeases``: watch the pool's leases until
   they reach zero or the drain deadline passes on the registry's clock (OC-POOL-3031);
-  ``VOID_LEASES`` is done by the registry itself; ``COUNT_*`` only reach ``on_action``.
+  ``VoidLeases`` and ``ResizeSlots`` are done by the registry itself. Facts (counted drains,
+  restarts, preload outcomes) go from the registry to its listeners, not through here.
 
 What it observes besides the probes, and the events it dispatches:
 
@@ -50,11 +51,10 @@ import requests
 from poolmgr.assemble import build_registry
 from poolmgr.core.clock import MonotonicClock
 from poolmgr.core.config import Config
+from poolmgr.core.decisions import Action, KillEngine, Spawn, StopEngine, WaitForLeases
 from poolmgr.core.errors import InvalidTransition, UnknownPool
 from poolmgr.core.inventory import GpuInventory
 from poolmgr.core.lifecycle import (
-    Action,
-    ActionKind,
     DrainRequested,
     EngineExited,
     EngineFault,
@@ -194,14 +194,14 @@ class Supervisor:
         deadline = clock.now_ms() + max(0, deadline_ms)
         for pool_id in self._runtimes:
             try:
-                actions = self.registry.dispatch(
+                decision = self.registry.dispatch(
                     pool_id, DrainRequested(DrainReason.SHUTDOWN, deadline)
                 )
             except InvalidTransition as exc:
                 # Already draining or reloading: the force-kill below still ends it.
                 _LOG.info("pool %s: shutdown drain refused (%s)", pool_id, exc.message)
                 continue
-            self._execute(pool_id, actions)
+            self._execute(pool_id, decision.actions)
         bound_s = max(0, deadline_ms) / 1000 + self._grace_s + 1.0
         await self._await_engines(bound_s)
         for incarnation in self._live_incarnations():
@@ -218,8 +218,10 @@ class Supervisor:
         :class:`~poolmgr.core.errors.InvalidTransition` (an unknown pool ``UnknownPool``).
         """
         deadline = self.registry.clock.now_ms() + max(0, deadline_ms)
-        actions = self.registry.dispatch(pool_id, DrainRequested(DrainReason.API_REQUEST, deadline))
-        self._execute(pool_id, actions)
+        decision = self.registry.dispatch(
+            pool_id, DrainRequested(DrainReason.API_REQUEST, deadline)
+        )
+        self._execute(pool_id, decision.actions)
 
     async def reload(self, pool_id: str, new_model_ref: str, deadline_ms: int) -> None:
         """Reload ``pool_id`` onto ``new_model_ref``; leases get ``deadline_ms`` from now.
@@ -228,8 +230,8 @@ class Supervisor:
         registry's snapshot (OC-POOL-3033). A conflicting reload raises ``InvalidTransition``.
         """
         deadline = self.registry.clock.now_ms() + max(0, deadline_ms)
-        actions = self.registry.dispatch(pool_id, ReloadRequested(new_model_ref, deadline))
-        self._execute(pool_id, actions)
+        decision = self.registry.dispatch(pool_id, ReloadRequested(new_model_ref, deadline))
+        self._execute(pool_id, decision.actions)
 
     def engine_url(self, pool_id: str) -> str | None:
         """Base URL of the pool's running engine; ``None`` when none is running."""
@@ -260,30 +262,27 @@ class Supervisor:
     def _dispatch(self, pool_id: str, event: Event) -> None:
         """Feed an observed event to the registry and carry out what the machine answers."""
         try:
-            actions = self.registry.dispatch(pool_id, event)
+            decision = self.registry.dispatch(pool_id, event)
         except InvalidTransition as exc:
             _LOG.warning("pool %s: %s refused: %s", pool_id, type(event).__name__, exc.message)
             return
-        _LOG.debug("pool %s: %r -> %r", pool_id, event, actions)
-        self._execute(pool_id, actions)
+        _LOG.debug("pool %s: %r -> %r", pool_id, event, decision)
+        self._execute(pool_id, decision.actions)
 
-    def _execute(self, pool_id: str, actions: list[Action]) -> None:
+    def _execute(self, pool_id: str, actions: tuple[Action, ...]) -> None:
         for action in actions:
             self._notify(pool_id, action)
-            match action.kind:
-                case ActionKind.SPAWN:
-                    runtime = self._runtimes[pool_id]
-                    self._spawn(runtime, action.model_ref or runtime.pool.model)
-                case ActionKind.STOP_ENGINE:
+            match action:
+                case Spawn(model_ref=model_ref):
+                    self._spawn(self._runtimes[pool_id], model_ref)
+                case StopEngine():
                     self._stop_engine(self._runtimes[pool_id], Stop.TERM)
-                case ActionKind.KILL_ENGINE:
+                case KillEngine():
                     self._stop_engine(self._runtimes[pool_id], Stop.KILL)
-                case ActionKind.WAIT_FOR_LEASES:
-                    self._wait_for_leases(self._runtimes[pool_id], action.deadline_ms)
-                case ActionKind.VOID_LEASES | ActionKind.COUNT_DRAIN:
-                    pass  # the registry voids leases itself; counting is on_action's business
-                case ActionKind.COUNT_DRIVER_RESET:
-                    pass
+                case WaitForLeases(deadline_ms=deadline_ms):
+                    self._wait_for_leases(self._runtimes[pool_id], deadline_ms)
+                case _:
+                    pass  # VoidLeases, ResizeSlots: the registry has carried them out
 
     def _notify(self, pool_id: str, action: Action) -> None:
         if self._on_action is None:
@@ -296,8 +295,8 @@ class Supervisor:
     async def _tick_loop(self) -> None:
         while True:
             try:
-                for pool_id, actions in self.registry.tick().items():
-                    self._execute(pool_id, actions)
+                for pool_id, decision in self.registry.tick().items():
+                    self._execute(pool_id, decision.actions)
             except Exception:
                 _LOG.exception("registry tick failed")
             await asyncio.sleep(self._tick_s)

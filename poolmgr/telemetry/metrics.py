@@ -8,11 +8,12 @@ Decides which series exist and what values they carry:
   ``engine_info``, VRAM and host RAM) are computed from registry snapshots at scrape time,
   so a scrape never shows a state the registry no longer holds (OC-POOL-3060, OC-POOL-3062,
   OC-POOL-3030);
-- counters are fed by the supervisor's ``on_action`` callback (``COUNT_DRAIN`` →
-  ``drain_events_total``, ``COUNT_DRIVER_RESET`` → ``driver_resets_total``, a ``SPAWN`` that
-  raised the restart count → ``restarts_total`` by the cause of the failure before it) and by
-  :class:`ObservedRegistry`, which sees every preload succeed or fail
-  (``preload_outcomes_total``);
+- counters are fed by the facts the lifecycle machines tell the registry
+  (:meth:`PoolMetrics.on_fact`, subscribed with :meth:`~poolmgr.core.registry.Registry.observe`):
+  ``DrainCounted`` → ``drain_events_total{reason}``, ``DriverResetCounted`` →
+  ``driver_resets_total``, ``Restarted`` → ``restarts_total{cause}`` (the cause of the failure
+  before the restart), ``PreloadFinished`` → ``preload_outcomes_total{result}``. Nothing is
+  recomputed from snapshots;
 - label budgets (:data:`LABEL_BUDGETS`, OC-MET-6002): once a label of a metric has seen as
   many distinct values as its budget allows, further new values are folded into
   ``__overflow__`` and counted in ``label_overflow_total{metric,label}`` (OC-POOL-3061).
@@ -25,7 +26,6 @@ process (tests).
 
 from __future__ import annotations
 
-import random
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -38,12 +38,15 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from poolmgr.assemble import build_registry
 from poolmgr.core.breaker import BreakerState
-from poolmgr.core.clock import Clock
-from poolmgr.core.config import Config
+from poolmgr.core.decisions import (
+    DrainCounted,
+    DriverResetCounted,
+    Fact,
+    PreloadFinished,
+    Restarted,
+)
 from poolmgr.core.inventory import GpuInventory
-from poolmgr.core.lifecycle import Action, ActionKind, Event, PoolState
 from poolmgr.core.registry import PoolSnapshot, Registry
 from poolmgr.telemetry.logs import Redactor, default_redactor
 
@@ -54,10 +57,7 @@ __all__ = [
     "LabelBudgets",
     "MetricSpec",
     "MetricType",
-    "ObservedRegistry",
     "PoolMetrics",
-    "PreloadResult",
-    "build_observed_registry",
 ]
 
 OVERFLOW: Final = "__overflow__"
@@ -67,11 +67,6 @@ OVERFLOW: Final = "__overflow__"
 class MetricType(StrEnum):
     GAUGE = "gauge"
     COUNTER = "counter"
-
-
-class PreloadResult(StrEnum):
-    SUCCESS = "success"
-    FAILURE = "failure"
 
 
 @dataclass(frozen=True)
@@ -199,46 +194,6 @@ class LabelBudgets:
         return OVERFLOW
 
 
-class ObservedRegistry(Registry):
-    """A :class:`Registry` that reports every preload outcome to a listener.
-
-    A preload succeeded when an event turns ``preload_ok`` on; it failed when an event
-    records a new ``last_error`` while the pool was starting or preloading (preload failure,
-    engine exit or fault during the load).
-    """
-
-    def __init__(
-        self, clock: Clock, on_preload: Callable[[str, PreloadResult], None] | None = None
-    ) -> None:
-        super().__init__(clock)
-        self.on_preload = on_preload
-
-    def dispatch(self, pool_id: str, event: Event) -> list[Action]:
-        with self._lock:
-            machine = self.machine(pool_id)
-            state, ok, error = machine.state, machine.preload_ok, machine.last_error
-            actions = super().dispatch(pool_id, event)
-            result: PreloadResult | None = None
-            if not ok and machine.preload_ok:
-                result = PreloadResult.SUCCESS
-            elif (
-                state in (PoolState.STARTING, PoolState.PRELOADING)
-                and not ok
-                and machine.last_error is not error
-            ):
-                result = PreloadResult.FAILURE
-        if result is not None and self.on_preload is not None:
-            self.on_preload(pool_id, result)
-        return actions
-
-
-def build_observed_registry(config: Config, clock: Clock, rng: random.Random) -> ObservedRegistry:
-    """Every configured pool in an :class:`ObservedRegistry` (as ``pool.build_registry``)."""
-    registry = ObservedRegistry(clock)
-    build_registry(config, clock, rng, registry=registry)
-    return registry
-
-
 def _host_ram_used() -> int:
     vm = psutil.virtual_memory()
     return int(vm.total - vm.available)
@@ -253,7 +208,7 @@ class _Collector(Collector):
 
 
 class PoolMetrics:
-    """The metrics of one manager: counters fed by callbacks, gauges read at scrape time."""
+    """The metrics of one manager: counters fed by core facts, gauges read at scrape time."""
 
     def __init__(
         self,
@@ -274,13 +229,11 @@ class PoolMetrics:
         }
         # Per pool, by raw (unfolded) labels: what the health endpoint shows.
         self._per_pool: dict[str, dict[str, dict[str, int]]] = {}
-        self._restarts_seen: dict[str, int] = {}
         self._label_cache: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
         self.budgets = LabelBudgets(budgets, self._count_fold)
         self.collector_registry = CollectorRegistry(auto_describe=False)
         self.collector_registry.register(_Collector(self))
-        if isinstance(registry, ObservedRegistry):
-            registry.on_preload = self.on_preload
+        registry.observe(self.on_fact)
 
     # --- counters -----------------------------------------------------------------
 
@@ -318,29 +271,19 @@ class PoolMetrics:
             key = value or ""
             by_value[key] = by_value.get(key, 0) + 1
 
-    def on_action(self, pool_id: str, action: Action) -> None:
-        """The supervisor's ``on_action`` hook: count what the lifecycle decided."""
-        if action.kind is ActionKind.COUNT_DRAIN:
-            self.count("drain_events_total", pool_id, action.reason or "unknown")
-        elif action.kind is ActionKind.COUNT_DRIVER_RESET:
-            self.count("driver_resets_total", pool_id)
-        elif action.kind is ActionKind.SPAWN:
-            self._maybe_restart(pool_id)
-
-    def _maybe_restart(self, pool_id: str) -> None:
-        try:
-            snap = self.registry.snapshot(pool_id)
-        except Exception:  # an unknown pool: nothing to count
-            return
-        with self._lock:
-            delta = snap.restart_count - self._restarts_seen.get(pool_id, 0)
-            self._restarts_seen[pool_id] = snap.restart_count
-        cause = "unknown" if snap.last_error is None else snap.last_error.cause.value
-        for _ in range(max(0, delta)):
-            self.count("restarts_total", pool_id, cause)
-
-    def on_preload(self, pool_id: str, result: PreloadResult) -> None:
-        self.count("preload_outcomes_total", pool_id, result.value)
+    def on_fact(self, pool_id: str, fact: Fact) -> None:
+        """Count what the lifecycle machines told (the registry calls this for every fact)."""
+        match fact:
+            case DrainCounted(reason=reason):
+                self.count("drain_events_total", pool_id, reason.value)
+            case DriverResetCounted():
+                self.count("driver_resets_total", pool_id)
+            case Restarted(cause=cause):
+                self.count("restarts_total", pool_id, cause.value)
+            case PreloadFinished(result=result):
+                self.count("preload_outcomes_total", pool_id, result.value)
+            case _:
+                pass  # state changes and reload outcomes are for logs and health, not counters
 
     def pool_counters(self, pool_id: str) -> dict[str, dict[str, int]]:
         """Counters for one pool by raw label value (for the health endpoint)."""

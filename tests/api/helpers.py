@@ -33,13 +33,15 @@ import yaml
 from fastapi import FastAPI
 
 from harness.waiting import wait_until
+from poolmgr.assemble import build_registry
 from poolmgr.config import Config, parse_config
 from poolmgr.core.clock import ManualClock
 from poolmgr.core.lifecycle import EngineStarted, PreloadSucceeded, StartRequested
+from poolmgr.core.registry import Registry
 from poolmgr.http.app import create_app
 from poolmgr.serve import Manager
 from poolmgr.telemetry.logs import Redactor
-from poolmgr.telemetry.metrics import ObservedRegistry, PoolMetrics, build_observed_registry
+from poolmgr.telemetry.metrics import PoolMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -223,9 +225,9 @@ class FakeController:
         return f"http://127.0.0.1:9/{pool_id}"
 
 
-def ready_registry(config: Config) -> ObservedRegistry:
+def ready_registry(config: Config) -> Registry:
     """Every pool of ``config`` Ready on a manual clock (no engines)."""
-    registry = build_observed_registry(config, ManualClock(1_000), random.Random(7))
+    registry = build_registry(config, ManualClock(1_000), random.Random(7))
     for i, pool in enumerate(config.pools):
         registry.dispatch(pool.id, StartRequested())
         registry.dispatch(pool.id, EngineStarted(pid=10_000 + i))
@@ -246,7 +248,7 @@ def fake_app(
     environ: Mapping[str, str] | None = None,
     controller: FakeController | None = None,
     redactor: Redactor | None = None,
-) -> tuple[FastAPI, ObservedRegistry, FakeController, PoolMetrics]:
+) -> tuple[FastAPI, Registry, FakeController, PoolMetrics]:
     config = parse_config(config_yaml, "<test>")
     registry = ready_registry(config)
     red = redactor or Redactor(environ=environ or {})

@@ -19,23 +19,25 @@ import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from poolmgr.assemble import build_registry
 from poolmgr.config import parse_config
 from poolmgr.core.clock import ManualClock
+from poolmgr.core.decisions import DrainCounted, DriverResetCounted, Restarted
 from poolmgr.core.inventory import GpuDevice, GpuInventory
 from poolmgr.core.lifecycle import (
-    Action,
-    ActionKind,
+    EngineExited,
     EngineStarted,
+    PreloadFailed,
     PreloadSucceeded,
     StartRequested,
 )
+from poolmgr.core.vocab import Cause, DrainReason
 from poolmgr.telemetry.logs import Redactor
 from poolmgr.telemetry.metrics import (
     CATALOGUE,
     LABEL_BUDGETS,
     OVERFLOW,
     PoolMetrics,
-    build_observed_registry,
 )
 from tests.api.helpers import (
     ROOT,
@@ -183,7 +185,7 @@ def test_oc_met_6001_live_scrape_passes_promtool(live: LiveManager, tmp_path: Pa
 def exposition(text_edit: str = "") -> str:
     registry = ready_registry(parse_config(TWO_POOLS, "<t>"))
     metrics = PoolMetrics(registry, redactor=Redactor(environ={}))
-    metrics.on_action("alpha", Action(ActionKind.COUNT_DRAIN, reason="api_request"))
+    metrics.on_fact("alpha", DrainCounted(DrainReason.API_REQUEST))
     return metrics.render().decode() + text_edit
 
 
@@ -302,7 +304,7 @@ def test_oc_pool_3061_counter_labels_past_the_budget_fold_and_are_counted() -> N
     registry = ready_registry(parse_config(TWO_POOLS, "<t>"))
     metrics = PoolMetrics(registry, redactor=Redactor(environ={}), budgets={"reason": 2})
     for reason in ("api_request", "reload", "shutdown", "driver_error", "shutdown"):
-        metrics.on_action("alpha", Action(ActionKind.COUNT_DRAIN, reason=reason))
+        metrics.on_fact("alpha", DrainCounted(DrainReason(reason)))
     text = metrics.render().decode()
     assert value(text, "drain_events_total", pool_id="alpha", reason="api_request") == 1.0
     assert value(text, "drain_events_total", pool_id="alpha", reason=OVERFLOW) == 3.0
@@ -310,10 +312,10 @@ def test_oc_pool_3061_counter_labels_past_the_budget_fold_and_are_counted() -> N
     assert overflow == 2.0  # shutdown and driver_error: two distinct values folded
 
 
-def test_oc_pool_3030_driver_resets_are_counted_from_actions() -> None:
+def test_oc_pool_3030_driver_resets_are_counted_from_facts() -> None:
     registry = ready_registry(parse_config(TWO_POOLS, "<t>"))
     metrics = PoolMetrics(registry, redactor=Redactor(environ={}))
-    metrics.on_action("beta", Action(ActionKind.COUNT_DRIVER_RESET, reason="driver_error"))
+    metrics.on_fact("beta", DriverResetCounted(Cause.DRIVER_ERROR))
     text = metrics.render().decode()
     assert value(text, "driver_resets_total", pool_id="beta") == 1.0
     assert metrics.pool_counters("beta")["driver_resets_total"] == {"": 1}
@@ -330,7 +332,7 @@ def test_oc_pool_3030_vram_gauges_come_from_the_inventory() -> None:
 
 def test_oc_ctl_4007_metric_label_values_are_redacted() -> None:
     config = parse_config(TWO_POOLS, "<t>")
-    registry = build_observed_registry(config, ManualClock(0), random.Random(1))
+    registry = build_registry(config, ManualClock(0), random.Random(1))
     registry.dispatch("alpha", StartRequested())
     registry.dispatch("alpha", EngineStarted(pid=1))
     registry.dispatch("alpha", PreloadSucceeded("b1 https://bob:hunter2pw@mirror/x", None, 2))
@@ -342,10 +344,34 @@ def test_oc_ctl_4007_metric_label_values_are_redacted() -> None:
 
 def test_oc_pool_3030_preload_outcome_counted_once_per_preload() -> None:
     config = parse_config(TWO_POOLS, "<t>")
-    registry = build_observed_registry(config, ManualClock(0), random.Random(1))
+    registry = build_registry(config, ManualClock(0), random.Random(1))
     metrics = PoolMetrics(registry, redactor=Redactor(environ={}))
     registry.dispatch("alpha", StartRequested())
     registry.dispatch("alpha", EngineStarted(pid=1))
     registry.dispatch("alpha", PreloadSucceeded("v1", None, 2))
     registry.dispatch("alpha", PreloadSucceeded("v1", None, 2))  # ignored by the machine
     assert metrics.pool_counters("alpha")["preload_outcomes_total"] == {"success": 1}
+
+
+def test_oc_pool_3030_counters_follow_the_facts_the_registry_tells() -> None:
+    config = parse_config(TWO_POOLS, "<t>")
+    clock = ManualClock(0)
+    registry = build_registry(config, clock, random.Random(1))
+    metrics = PoolMetrics(registry, redactor=Redactor(environ={}))
+    registry.dispatch("alpha", StartRequested())
+    registry.dispatch("alpha", EngineStarted(pid=1))
+    registry.dispatch("alpha", PreloadFailed(Cause.MODEL_LOAD_FAILED, "bad file"))
+    clock.advance(registry.machine("alpha").retry_after_ms() or 0)
+    registry.tick()
+    registry.dispatch("alpha", EngineStarted(pid=2))
+    registry.dispatch("alpha", PreloadSucceeded("v1", None, 2))
+    registry.dispatch("alpha", EngineExited(1, Cause.ENGINE_EXITED, "exit 1"))
+    counters = metrics.pool_counters("alpha")
+    assert counters["preload_outcomes_total"] == {"failure": 1, "success": 1}
+    assert counters["restarts_total"] == {"model_load_failed": 1}
+    assert "drain_events_total" not in counters
+    metrics.on_fact("alpha", Restarted(Cause.ENGINE_EXITED))
+    assert metrics.pool_counters("alpha")["restarts_total"] == {
+        "model_load_failed": 1,
+        "engine_exited": 1,
+    }

@@ -33,9 +33,20 @@ import yaml
 
 from poolmgr.config import Config, parse_config
 from poolmgr.core.breaker import BreakerState
+from poolmgr.core.decisions import (
+    Action,
+    DrainCounted,
+    DriverResetCounted,
+    Fact,
+    KillEngine,
+    Spawn,
+    StopEngine,
+    VoidLeases,
+    WaitForLeases,
+)
 from poolmgr.core.errors import LeaseAlreadyReturned, PoolDraining
 from poolmgr.core.leases import LeaseEnd
-from poolmgr.core.lifecycle import Action, ActionKind, PoolState, ReloadOutcome
+from poolmgr.core.lifecycle import PoolState, ReloadOutcome
 from poolmgr.core.registry import PoolSnapshot, Registry
 from poolmgr.core.vocab import Cause
 from poolmgr.runtime.engines import llama_server_path
@@ -105,16 +116,17 @@ def file_digest(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Seen:
-    """One action the supervisor carried out, when, and the pool's snapshot right after."""
+    """One action the supervisor carried out (or fact the registry told), when, and the pool's
+    snapshot right after."""
 
     at: float
     pool_id: str
-    action: Action
+    action: Action | Fact
     snapshot: PoolSnapshot
 
 
 class Harness:
-    """A running supervisor plus a record of every action it carried out."""
+    """A running supervisor plus a record of every action it carried out and every fact told."""
 
     def __init__(self, config: Config, log_dir: Path, **options: Any) -> None:
         self.config = config
@@ -123,8 +135,9 @@ class Harness:
         self.supervisor = Supervisor(
             config, self.registry, log_dir=log_dir, on_action=self._on_action, **options
         )
+        self.registry.observe(self._on_action)
 
-    def _on_action(self, pool_id: str, action: Action) -> None:
+    def _on_action(self, pool_id: str, action: Action | Fact) -> None:
         snap = self.registry.snapshot(pool_id)
         self.seen.append(Seen(time.monotonic(), pool_id, action, snap))
 
@@ -132,12 +145,14 @@ class Harness:
         return self.registry.snapshot(pool_id)
 
     def actions(
-        self, pool_id: str, kind: ActionKind | None = None, *, since: float = 0.0
+        self, pool_id: str, kind: type[Action | Fact] | None = None, *, since: float = 0.0
     ) -> list[Seen]:
         return [
             s
             for s in self.seen
-            if s.pool_id == pool_id and (kind is None or s.action.kind is kind) and s.at >= since
+            if s.pool_id == pool_id
+            and (kind is None or isinstance(s.action, kind))
+            and s.at >= since
         ]
 
     async def wait_for(
@@ -183,7 +198,12 @@ class Harness:
         )
 
     async def wait_action(
-        self, pool_id: str, kind: ActionKind, *, since: float = 0.0, timeout_s: float = WAIT_S
+        self,
+        pool_id: str,
+        kind: type[Action | Fact],
+        *,
+        since: float = 0.0,
+        timeout_s: float = WAIT_S,
     ) -> Seen:
         await self.wait_for(
             f"action {kind} on pool {pool_id}",
@@ -424,7 +444,7 @@ def test_oc_pool_3043_kill_9_is_noticed_at_once_and_restarted_after_backoff(
                 assert pid is not None
                 killed_at = time.monotonic()
                 os.kill(pid, signal.SIGKILL)
-                void = await h.wait_action("crashy", ActionKind.VOID_LEASES, since=killed_at)
+                void = await h.wait_action("crashy", VoidLeases, since=killed_at)
                 assert not void.snapshot.ready
                 assert void.snapshot.state is PoolState.BACKING_OFF
                 assert void.snapshot.active_leases == 0
@@ -432,7 +452,7 @@ def test_oc_pool_3043_kill_9_is_noticed_at_once_and_restarted_after_backoff(
                 delay_ms = void.snapshot.backoff_delay_ms
                 ceiling = min(SMALL_BACKOFF["max_ms"], SMALL_BACKOFF["initial_ms"] * 2 ** (n - 1))
                 assert delay_ms is not None and 0 <= delay_ms <= ceiling
-                spawn = await h.wait_action("crashy", ActionKind.SPAWN, since=void.at)
+                spawn = await h.wait_action("crashy", Spawn, since=void.at)
                 gap_ms = _ms(spawn.at - void.at)
                 # The restart waits for the drawn delay (ms clock: 1 ms of rounding), bounded.
                 assert delay_ms - 1 <= gap_ms <= delay_ms + 2_000, (delay_ms, gap_ms)
@@ -509,8 +529,8 @@ def test_oc_pool_3016_engine_hung_past_the_failure_threshold_is_killed_and_resta
             assert pid is not None
             stopped_at = time.monotonic()
             os.kill(pid, signal.SIGSTOP)
-            kill = await h.wait_action("hung", ActionKind.KILL_ENGINE, since=stopped_at)
-            assert kill.action.reason == Cause.PROBE_TIMEOUT.value
+            kill = await h.wait_action("hung", KillEngine, since=stopped_at)
+            assert kill.action.cause == Cause.PROBE_TIMEOUT.value
             report(
                 f"SIGSTOP -> engine killed after {FAST_PROBE['failure_threshold']} probe "
                 f"timeouts: {_ms(kill.at - stopped_at)} ms"
@@ -537,17 +557,17 @@ def test_oc_pool_3010_cuda_error_makes_pool_unready_counts_reset_and_drain_and_r
             await h.wait_ready("cuda")
             first_pid = h.supervisor.engine_pid("cuda")
             lease = h.registry.acquire_lease("cuda")
-            reset = await h.wait_action("cuda", ActionKind.COUNT_DRIVER_RESET)
-            assert reset.action.reason == Cause.DRIVER_ERROR.value
+            reset = await h.wait_action("cuda", DriverResetCounted)
+            assert reset.action.cause == Cause.DRIVER_ERROR.value
             assert not reset.snapshot.ready
             error = reset.snapshot.last_error
             assert error is not None and error.cause is Cause.DRIVER_ERROR
             assert "illegal memory access" in error.message, "last_error carries the output"
-            drains = h.actions("cuda", ActionKind.COUNT_DRAIN)
+            drains = h.actions("cuda", DrainCounted)
             assert [d.action.reason for d in drains] == ["driver_error"]
             with pytest.raises(LeaseAlreadyReturned):
                 h.registry.release_lease("cuda", lease.lease_id)
-            spawn = await h.wait_action("cuda", ActionKind.SPAWN, since=reset.at)
+            spawn = await h.wait_action("cuda", Spawn, since=reset.at)
             assert spawn.snapshot.restart_count == 1
             await h.wait_ready("cuda")
             assert h.supervisor.engine_pid("cuda") != first_pid
@@ -581,15 +601,15 @@ def test_oc_pool_3012_gpu_pool_whose_engine_falls_back_to_cpu_is_never_ready(
 
             sampler = asyncio.create_task(sample())
             try:
-                first = await h.wait_action("gpu", ActionKind.KILL_ENGINE)
-                assert first.action.reason == Cause.CPU_SPILLOVER.value
+                first = await h.wait_action("gpu", KillEngine)
+                assert first.action.cause == Cause.CPU_SPILLOVER.value
                 error = first.snapshot.last_error
                 assert error is not None and error.cause is Cause.CPU_SPILLOVER
                 assert "no usable GPU" in error.message or "CUDA" in error.message
                 # Keep watching over many probe intervals and several restarts.
                 await h.wait_for(
                     "three failed starts",
-                    lambda: len(h.actions("gpu", ActionKind.KILL_ENGINE)) >= 3,
+                    lambda: len(h.actions("gpu", KillEngine)) >= 3,
                     "gpu",
                 )
                 assert time.monotonic() - first.at > 3 * interval_s
@@ -623,12 +643,12 @@ def test_oc_pool_3031_drain_waits_for_a_returned_lease_then_stops_the_engine_gra
             with pytest.raises(PoolDraining):
                 h.registry.acquire_lease("drainee")
             # The engine keeps serving the lease while the drain waits (bounded check).
-            await h.wait_action("drainee", ActionKind.WAIT_FOR_LEASES)
+            await h.wait_action("drainee", WaitForLeases)
             assert _alive(pid) and h.snap("drainee").state is PoolState.DRAINING
-            assert not h.actions("drainee", ActionKind.STOP_ENGINE)
+            assert not h.actions("drainee", StopEngine)
             returned_at = time.monotonic()
             h.registry.release_lease("drainee", lease.lease_id)
-            stop = await h.wait_action("drainee", ActionKind.STOP_ENGINE, since=returned_at)
+            stop = await h.wait_action("drainee", StopEngine, since=returned_at)
             await h.wait_for(
                 "pool stopped", lambda: h.snap("drainee").state is PoolState.STOPPED, "drainee"
             )
@@ -638,8 +658,8 @@ def test_oc_pool_3031_drain_waits_for_a_returned_lease_then_stops_the_engine_gra
             assert snap.leases_ended[LeaseEnd.RETURNED] == 1
             assert snap.leases_ended[LeaseEnd.VOIDED] == 0
             assert snap.last_error is None
-            assert not h.actions("drainee", ActionKind.KILL_ENGINE)
-            drains = [s.action.reason for s in h.actions("drainee", ActionKind.COUNT_DRAIN)]
+            assert not h.actions("drainee", KillEngine)
+            drains = [s.action.reason for s in h.actions("drainee", DrainCounted)]
             assert drains == ["api_request"]
             tail = h.supervisor.output_tail("drainee")
             assert any("received SIGTERM" in line for line in tail), "stopped with SIGTERM"
@@ -661,11 +681,11 @@ def test_oc_pool_3031_drain_deadline_voids_a_lease_that_outlives_it_and_stops_th
             lease = h.registry.acquire_lease("stubborn")
             asked_at = time.monotonic()
             await h.supervisor.drain("stubborn", deadline_ms=deadline_ms)
-            void = await h.wait_action("stubborn", ActionKind.VOID_LEASES, since=asked_at)
+            void = await h.wait_action("stubborn", VoidLeases, since=asked_at)
             waited = _ms(void.at - asked_at)
             assert waited >= deadline_ms - 1, "the lease got its whole deadline"
             report(f"drain deadline {deadline_ms} ms: lease voided after {waited} ms")
-            assert void.action.reason == Cause.DRAIN_DEADLINE.value
+            assert void.action.cause == Cause.DRAIN_DEADLINE.value
             await h.wait_for(
                 "pool stopped", lambda: h.snap("stubborn").state is PoolState.STOPPED, "stubborn"
             )
@@ -673,7 +693,7 @@ def test_oc_pool_3031_drain_deadline_voids_a_lease_that_outlives_it_and_stops_th
             assert snap.last_error is not None
             assert snap.last_error.cause is Cause.DRAIN_DEADLINE
             assert snap.leases_ended[LeaseEnd.VOIDED] == 1 and snap.active_leases == 0
-            assert h.actions("stubborn", ActionKind.STOP_ENGINE)
+            assert h.actions("stubborn", StopEngine)
             with pytest.raises(LeaseAlreadyReturned):
                 h.registry.release_lease("stubborn", lease.lease_id)
 
@@ -713,9 +733,7 @@ def test_oc_pool_3033_reload_to_a_missing_model_rolls_back_to_the_serving_model(
             assert snap.reload.message is not None and "missing.gguf" in snap.reload.message
             assert snap.model_ref == str(model)
             assert snap.model_digest == digest and snap.engine_version == version
-            spawned = [
-                s.action.model_ref for s in h.actions("reloady", ActionKind.SPAWN, since=asked_at)
-            ]
+            spawned = [s.action.model_ref for s in h.actions("reloady", Spawn, since=asked_at)]
             assert spawned == [bad, str(model)]
             url = h.supervisor.engine_url("reloady")
             assert url is not None
@@ -748,7 +766,7 @@ def test_oc_pool_3033_reload_to_a_good_model_switches_model_and_digest(
             await h.wait_ready("swap")
             snap = h.snap("swap")
             assert snap.model_ref == str(new) and snap.model_digest == new_digest
-            drains = [s.action.reason for s in h.actions("swap", ActionKind.COUNT_DRAIN)]
+            drains = [s.action.reason for s in h.actions("swap", DrainCounted)]
             assert drains == ["reload"]
 
     run(scenario())
@@ -780,7 +798,7 @@ def test_oc_pool_3011_always_failing_preload_opens_the_breaker_while_other_pools
             assert snap.last_error is not None
             assert snap.last_error.cause is Cause.MODEL_LOAD_FAILED
             assert "simulated corrupt weights" in snap.last_error.message
-            assert len(h.actions("broken", ActionKind.SPAWN)) == threshold
+            assert len(h.actions("broken", Spawn)) == threshold
             await h.wait_ready("steady1")
             await h.wait_ready("steady2")
             for pool_id in ("steady1", "steady2"):
@@ -889,7 +907,7 @@ def test_oc_pool_3031_an_engine_that_ignores_sigterm_is_killed_after_the_grace_p
         async with running(config, log_dir, stop_grace_s=grace_s) as h:
             await h.wait_ready("deaf")
             await h.supervisor.drain("deaf", deadline_ms=1_000)
-            stop = await h.wait_action("deaf", ActionKind.STOP_ENGINE)
+            stop = await h.wait_action("deaf", StopEngine)
             stopped_at = await h.wait_for(
                 "pool stopped", lambda: h.snap("deaf").state is PoolState.STOPPED, "deaf"
             )
@@ -919,7 +937,7 @@ def test_oc_pool_3032_shutdown_drains_every_pool_and_leaves_no_engine(log_dir: P
         for pool_id in ("one", "two"):
             snap = harness.snap(pool_id)
             assert snap.state is PoolState.STOPPED and not snap.live
-            drains = [s.action.reason for s in harness.actions(pool_id, ActionKind.COUNT_DRAIN)]
+            drains = [s.action.reason for s in harness.actions(pool_id, DrainCounted)]
             assert drains == ["shutdown"]
         assert harness.snap("one").leases_ended[LeaseEnd.VOIDED] == 1
         assert all(gone(p) for p in engines), "stop() returns only when every engine is gone"

@@ -10,6 +10,15 @@ import pytest
 from poolmgr.core.backoff import Backoff, BackoffPolicy, Jitter
 from poolmgr.core.breaker import BreakerPolicy, CircuitBreaker
 from poolmgr.core.clock import ManualClock
+from poolmgr.core.decisions import (
+    Fact,
+    PreloadFinished,
+    PreloadResult,
+    ResizeSlots,
+    Restarted,
+    Spawn,
+    StateChanged,
+)
 from poolmgr.core.errors import CapacityExhausted, PoolDraining, PoolUnready, UnknownPool
 from poolmgr.core.leases import LeaseEnd, LeaseTable
 from poolmgr.core.lifecycle import (
@@ -174,3 +183,58 @@ def test_oc_pool_3040_stale_preload_report_does_not_shrink_slots_under_leases() 
     reg.dispatch("a", PreloadSucceeded("stub-1", "sha256:00", 1))
     snap = reg.snapshot("a")
     assert (snap.slots_total, snap.active_leases) == (2, 2)
+
+
+def test_oc_pool_3030_facts_reach_listeners_from_dispatch_reads_and_ticks() -> None:
+    clock = ManualClock()
+    reg = Registry(clock)
+    add_pool(reg, clock, "a")
+    told: list[tuple[str, Fact]] = []
+    reg.observe(lambda pool_id, fact: told.append((pool_id, fact)))
+    make_ready(reg, "a")
+    assert [f for _, f in told if isinstance(f, StateChanged)] == [
+        StateChanged(PoolState.STOPPED, PoolState.STARTING),
+        StateChanged(PoolState.STARTING, PoolState.PRELOADING),
+        StateChanged(PoolState.PRELOADING, PoolState.READY),
+    ]
+    assert ("a", PreloadFinished(PreloadResult.SUCCESS)) in told
+    told.clear()
+    clock.advance(5_001)
+    reg.snapshot("a")  # the read notices the stale heartbeat and says so
+    assert told == [("a", StateChanged(PoolState.READY, PoolState.UNREADY))]
+    told.clear()
+    reg.dispatch("a", EngineExited(1, Cause.ENGINE_EXITED, "exit 1"))
+    clock.advance(1_000)
+    due = reg.tick()
+    assert due["a"].actions == (Spawn("a.gguf", restart_cause=Cause.ENGINE_EXITED),)
+    assert ("a", Restarted(Cause.ENGINE_EXITED)) in told
+
+
+def test_oc_pool_3040_only_an_accepted_preload_resizes_the_slots() -> None:
+    clock = ManualClock()
+    reg = Registry(clock)
+    add_pool(reg, clock, "a", slots=2)
+    reg.dispatch("a", StartRequested())
+    reg.dispatch("a", EngineStarted(1000))
+    assert ResizeSlots(4) in reg.dispatch("a", PreloadSucceeded("v", None, 4)).actions
+    assert reg.snapshot("a").slots_total == 4
+    assert reg.dispatch("a", PreloadSucceeded("v", None, 1)).actions == ()
+    assert reg.snapshot("a").slots_total == 4
+
+
+def test_listeners_are_called_outside_the_registry_lock() -> None:
+    clock = ManualClock()
+    reg = Registry(clock)
+    add_pool(reg, clock, "a")
+    free: list[bool] = []
+
+    def listener(pool_id: str, fact: Fact) -> None:
+        # Another thread must be able to read the registry while a listener runs.
+        reader = threading.Thread(target=reg.snapshot, args=(pool_id,))
+        reader.start()
+        reader.join(5)
+        free.append(not reader.is_alive())
+
+    reg.observe(listener)
+    reg.dispatch("a", StartRequested())
+    assert free == [True]

@@ -9,7 +9,9 @@ checked against an independent model of what happened:
 - OC-POOL-3040: active leases within [0, slots];
 - OC-POOL-3011: no window of ``window_ms`` holds more than ``failure_threshold`` restarts;
 - OC-POOL-3013: backoff delays within [0, cap]; the attempt counter resets only after the
-  pool stayed Ready for the stable period.
+  pool stayed Ready for the stable period;
+- OC-POOL-3030: the ``Restarted`` facts the registry tells its listeners are exactly the
+  restarts the snapshot counts, and every spawn that is a restart carries its cause.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from poolmgr.core.backoff import Backoff, BackoffPolicy
 from poolmgr.core.breaker import BreakerPolicy, CircuitBreaker
 from poolmgr.core.clock import ManualClock
+from poolmgr.core.decisions import Decision, Fact, Restarted, Spawn
 from poolmgr.core.errors import PoolError
 from poolmgr.core.leases import LeaseTable
 from poolmgr.core.lifecycle import (
-    ActionKind,
     DeadlinePassed,
     DrainRequested,
     EngineExited,
@@ -86,21 +88,30 @@ class PoolModel(RuleBasedStateMachine):
         self.ended: list[str] = []
         self.ready_since: int | None = None
         self.prev_attempt = 0
+        self.restarts_told: list[Restarted] = []
+        self.restart_spawns = 0
+        self.reg.observe(self.told)
+
+    def told(self, pool_id: str, fact: Fact) -> None:
+        if isinstance(fact, Restarted):
+            self.restarts_told.append(fact)
 
     # --- plumbing -------------------------------------------------------------------
 
     def send(self, event: Event) -> None:
         self.step += 1
         try:
-            actions = self.reg.dispatch("p", event)
+            decision = self.reg.dispatch("p", event)
         except PoolError:
             return
-        self.note(actions)
+        self.note([decision])
 
-    def note(self, actions: list[ActionKind] | list[object]) -> None:
-        for action in actions:
-            if getattr(action, "kind", None) is ActionKind.SPAWN:
+    def note(self, decisions: list[Decision]) -> None:
+        for action in (a for d in decisions for a in d.actions):
+            if isinstance(action, Spawn):
                 self.last_spawn = self.step
+                if action.restart_cause is not None:
+                    self.restart_spawns += 1
         snap = self.reg.snapshot("p")
         if snap.restart_count > self.restart_count:
             self.restart_times.extend(
@@ -156,7 +167,7 @@ class PoolModel(RuleBasedStateMachine):
         if wait is not None:
             self.clock.advance(wait)
             self.step += 1
-            self.note([a for acts in self.reg.tick().values() for a in acts])
+            self.note(list(self.reg.tick().values()))
 
     @rule()
     def probe_ok(self) -> None:
@@ -175,7 +186,7 @@ class PoolModel(RuleBasedStateMachine):
     @rule()
     def tick(self) -> None:
         self.step += 1
-        self.note([a for acts in self.reg.tick().values() for a in acts])
+        self.note(list(self.reg.tick().values()))
 
     @rule()
     def acquire(self) -> None:
@@ -235,6 +246,9 @@ class PoolModel(RuleBasedStateMachine):
             while times[i] - times[j] >= BREAKER.window_ms:
                 j += 1
             assert i - j + 1 <= BREAKER.failure_threshold, f"restart storm: {times[j : i + 1]}"
+
+        # OC-POOL-3030: every counted restart was told, with its cause, exactly once.
+        assert len(self.restarts_told) == snap.restart_count == self.restart_spawns
 
         # OC-POOL-3013: delays within [0, cap]; attempt resets only after the stable period.
         delay = self.machine.backoff.last_delay_ms
