@@ -47,10 +47,10 @@ from poolmgr.core.decisions import (
     StopEngine,
 )
 from poolmgr.core.errors import ConfigError, PoolError
+from poolmgr.core.events import EngineStarted, Event, PreloadFailed
 from poolmgr.core.inventory import GpuDevice, GpuInventory
 from poolmgr.core.kvcap import ModelShape
 from poolmgr.core.leases import Lease
-from poolmgr.core.lifecycle import EngineStarted, Event, PreloadFailed
 from poolmgr.core.placement import LaunchPlan, MaskRequest, PlacementProblem
 from poolmgr.core.preflight import PreflightVerdict
 from poolmgr.core.registry import Registry

@@ -12,7 +12,7 @@ from __future__ import annotations
 from harness.assertions import assert_equal
 from harness.registry import step
 from harness.world import PoolSpec, PoolWorld
-from poolmgr.core.lifecycle import PreloadFailed
+from poolmgr.core.events import PreloadFailed
 from poolmgr.core.vocab import Cause
 
 

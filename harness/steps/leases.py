@@ -14,8 +14,8 @@ from harness.registry import step
 from harness.steps.lifecycle import given_pool_ready
 from harness.world import PoolSpec, PoolWorld
 from poolmgr.core.errors import PoolError
+from poolmgr.core.events import LeasesDrained
 from poolmgr.core.leases import LeaseEnd
-from poolmgr.core.lifecycle import LeasesDrained
 
 
 @step("given", 'a pool "{pool}" whose leases last {ttl:d} ms unless renewed')

@@ -17,7 +17,7 @@ from __future__ import annotations
 from harness.assertions import assert_equal
 from harness.registry import step
 from harness.world import PoolSpec, PoolWorld
-from poolmgr.core.lifecycle import (
+from poolmgr.core.events import (
     DeadlinePassed,
     DrainRequested,
     EngineExited,

@@ -15,8 +15,8 @@ from harness.registry import step
 from harness.steps.fields import floats, ints
 from harness.world import GIB, PoolWorld
 from poolmgr.core.errors import PlacementError
+from poolmgr.core.events import PreloadFailed
 from poolmgr.core.kvcap import ModelShape, kv_bytes_per_gpu, weights_bytes_per_gpu
-from poolmgr.core.lifecycle import PreloadFailed
 from poolmgr.core.placement import LaunchPlan, MaskRequest, plan_launch, validate_masks
 from poolmgr.core.preflight import preflight
 from poolmgr.core.vocab import CtxPolicy

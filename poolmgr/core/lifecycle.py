@@ -10,8 +10,8 @@ restarted with a cause, drain counted with its reason, driver reset, reload fini
 no I/O and never sleeps: time comes from the injected clock, jitter from the backoff's injected
 RNG; whether and when to restart is the :class:`~poolmgr.core.restarts.RestartPolicy`'s answer.
 
-The inputs (:mod:`poolmgr.core.events`) and the pool states (:mod:`poolmgr.core.decisions`) are
-re-exported here, so a reader of the machine finds its whole vocabulary in one import.
+The inputs live in :mod:`poolmgr.core.events`; the pool states, actions and facts in
+:mod:`poolmgr.core.decisions`.
 
 Invariant (OC-POOL-3001): the machine is Ready only while the engine incarnation it is
 watching has reported a successful preload and no fatal failure has come after it.
@@ -69,29 +69,7 @@ from poolmgr.core.events import (
 from poolmgr.core.restarts import Gate, RestartPolicy
 from poolmgr.core.vocab import Cause, DrainReason
 
-__all__ = [
-    "DeadlinePassed",
-    "DrainRequested",
-    "EngineExited",
-    "EngineFault",
-    "EngineStarted",
-    "Event",
-    "HeartbeatCheck",
-    "Input",
-    "LastError",
-    "LeasesDrained",
-    "PoolMachine",
-    "PoolState",
-    "PreloadFailed",
-    "PreloadSucceeded",
-    "ProbeFailed",
-    "ProbeOk",
-    "ReloadOutcome",
-    "ReloadRequested",
-    "ReloadStatus",
-    "StartRequested",
-    "Tick",
-]
+__all__ = ["LastError", "PoolMachine", "ReloadStatus"]
 
 # States in which an engine process may be alive.
 _ENGINE_STATES = frozenset(

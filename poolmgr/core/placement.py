@@ -238,6 +238,46 @@ def _engine_flags(
     return ("--ctx", str(ctx))
 
 
+def _capped_ctx(
+    req: MaskRequest,
+    ctx: int,
+    inventory: GpuInventory | None,
+    shape: ModelShape | None,
+    split: tuple[float, ...] | None,
+    policy: CtxPolicy,
+    margin_bytes: int,
+) -> tuple[int, str | None]:
+    """The context to run with and why it was capped (training context, then smallest GPU)."""
+    planned = ctx
+    reason: str | None = None
+    if shape is not None and planned > shape.train_ctx:
+        if policy is CtxPolicy.REJECT:
+            raise PlacementError(
+                f"pool {req.pool_id}: ctx {ctx} exceeds the training context {shape.train_ctx}",
+                pool_id=req.pool_id,
+            )
+        planned = shape.train_ctx
+        reason = f"training context {shape.train_ctx}"
+
+    if shape is not None and inventory is not None and not req.cpu:
+        devices = [inventory.get(i) for i in req.devices]
+        present = [d for d in devices if d is not None]
+        ratios = split if split is not None else (1.0,)
+        caps = max_ctx_per_device(shape, ratios, present, margin_bytes)
+        fit = min(caps)
+        if 1 <= fit < planned:
+            tightest = present[caps.index(fit)].index
+            if policy is CtxPolicy.REJECT:
+                raise PlacementError(
+                    f"pool {req.pool_id}: ctx {planned} does not fit; GPU {tightest} "
+                    f"fits at most {fit} tokens",
+                    pool_id=req.pool_id,
+                )
+            planned = fit
+            reason = f"smallest GPU {tightest} fits {fit}"
+    return planned, reason
+
+
 def plan_launch(
     req: MaskRequest,
     ctx: int,
@@ -273,33 +313,7 @@ def plan_launch(
         total = math.fsum(req.tensor_split)
         split = tuple(r / total for r in req.tensor_split)
 
-    planned = ctx
-    reason: str | None = None
-    if shape is not None and planned > shape.train_ctx:
-        if policy is CtxPolicy.REJECT:
-            raise PlacementError(
-                f"pool {req.pool_id}: ctx {ctx} exceeds the training context {shape.train_ctx}",
-                pool_id=req.pool_id,
-            )
-        planned = shape.train_ctx
-        reason = f"training context {shape.train_ctx}"
-
-    if shape is not None and inventory is not None and not req.cpu:
-        devices = [inventory.get(i) for i in req.devices]
-        present = [d for d in devices if d is not None]
-        ratios = split if split is not None else (1.0,)
-        caps = max_ctx_per_device(shape, ratios, present, margin_bytes)
-        fit = min(caps)
-        if 1 <= fit < planned:
-            tightest = present[caps.index(fit)].index
-            if policy is CtxPolicy.REJECT:
-                raise PlacementError(
-                    f"pool {req.pool_id}: ctx {planned} does not fit; GPU {tightest} "
-                    f"fits at most {fit} tokens",
-                    pool_id=req.pool_id,
-                )
-            planned = fit
-            reason = f"smallest GPU {tightest} fits {fit}"
+    planned, reason = _capped_ctx(req, ctx, inventory, shape, split, policy, margin_bytes)
 
     visible = () if req.cpu else tuple(req.devices)
     env = MappingProxyType(

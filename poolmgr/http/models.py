@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from poolmgr.core.lifecycle import PoolState, ReloadOutcome
+from poolmgr.core.decisions import PoolState, ReloadOutcome
 from poolmgr.core.registry import PoolSnapshot
 
 __all__ = [

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 
-from poolmgr.core.lifecycle import DeadlinePassed, LeasesDrained, PoolState
+from poolmgr.core.decisions import PoolState
+from poolmgr.core.events import DeadlinePassed, LeasesDrained
 from poolmgr.core.registry import Registry
 from poolmgr.runtime.incarnation import Dispatch
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import requests
 
 from poolmgr.core.config import PoolConfig
-from poolmgr.core.lifecycle import Event
+from poolmgr.core.events import Event
 from poolmgr.core.placement import LaunchPlan
 from poolmgr.runtime.engines import EngineAdapter
 from poolmgr.runtime.output import EngineOutput, OutputLog, new_tail

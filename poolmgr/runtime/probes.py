@@ -24,13 +24,8 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from poolmgr.core.lifecycle import (
-    PoolState,
-    PreloadFailed,
-    PreloadSucceeded,
-    ProbeFailed,
-    ProbeOk,
-)
+from poolmgr.core.decisions import PoolState
+from poolmgr.core.events import PreloadFailed, PreloadSucceeded, ProbeFailed, ProbeOk
 from poolmgr.core.registry import Registry
 from poolmgr.core.vocab import Cause
 from poolmgr.runtime.engines import (

@@ -18,14 +18,9 @@ actions (:mod:`poolmgr.core.decisions`) the machines answer with:
   ``VoidLeases`` and ``ResizeSlots`` are done by the registry itself. Facts (counted drains,
   restarts, preload outcomes) go from the registry to its listeners, not through here.
 
-What it observes besides the probes, and the events it dispatches:
-
-* the engine's exit, noticed the moment the child ends
-  (:class:`~poolmgr.runtime.output.EngineOutput`), classified from its exit status and the tail
-  of its output: ``EngineExited`` (OC-POOL-3003, OC-POOL-3043 through the machine);
-* each line of the engine's output, kept and logged (:class:`~poolmgr.runtime.output.OutputLog`);
-  a fatal line (CUDA/driver error, VRAM OOM, and for GPU pools a fall-back to the CPU) is an
-  ``EngineFault`` (OC-POOL-3010, OC-POOL-3012).
+What it observes besides the probes: each engine's output lines and its exit
+(:mod:`poolmgr.runtime.watch`), dispatched as ``EngineFault`` and ``EngineExited``
+(OC-POOL-3003, OC-POOL-3010, OC-POOL-3012, OC-POOL-3043).
 
 Incarnations: only the pool's current incarnation may dispatch events; an engine the machine
 has already given up on (it moved on and spawned again) is killed, waited for before the next
@@ -51,28 +46,25 @@ import requests
 from poolmgr.assemble import build_registry
 from poolmgr.core.clock import MonotonicClock
 from poolmgr.core.config import Config
-from poolmgr.core.decisions import Action, KillEngine, Spawn, StopEngine, WaitForLeases
+from poolmgr.core.decisions import Action, KillEngine, PoolState, Spawn, StopEngine, WaitForLeases
 from poolmgr.core.errors import InvalidTransition, UnknownPool
-from poolmgr.core.inventory import GpuInventory
-from poolmgr.core.lifecycle import (
+from poolmgr.core.events import (
     DrainRequested,
     EngineExited,
-    EngineFault,
     EngineStarted,
     Event,
-    PoolState,
     PreloadFailed,
     ReloadRequested,
     StartRequested,
 )
+from poolmgr.core.inventory import GpuInventory
 from poolmgr.core.registry import Registry
 from poolmgr.core.vocab import Cause, DrainReason
 from poolmgr.io.digest import DigestCache
-from poolmgr.runtime.classify import classify_exit, scan_line
 from poolmgr.runtime.drain import watch_leases
 from poolmgr.runtime.engines import adapter_for
 from poolmgr.runtime.incarnation import Incarnation, PoolRuntime
-from poolmgr.runtime.output import TAIL_LINES, EngineOutput, OutputLog, shorten, with_tail
+from poolmgr.runtime.output import TAIL_LINES, EngineOutput, OutputLog
 from poolmgr.runtime.prepare import LaunchChecks
 from poolmgr.runtime.probes import Prober
 from poolmgr.runtime.process import (
@@ -85,7 +77,7 @@ from poolmgr.runtime.process import (
     shown_command,
     spawn_in_group,
 )
-from poolmgr.telemetry.logs import default_redactor
+from poolmgr.runtime.watch import ExitWatch
 
 __all__ = [
     "DEFAULT_STOP_GRACE_S",
@@ -98,8 +90,6 @@ __all__ = [
 
 _LOG = logging.getLogger("poolmgr.runtime.supervisor")
 
-_EOF_WAIT_S = 0.5
-"""After an engine exits, how long to wait for the rest of its output before classifying."""
 _RETIRED_WAIT_S = 10.0
 """How long a new engine waits for its killed predecessor to be gone."""
 
@@ -151,6 +141,7 @@ class Supervisor:
             config, inventory, digests if digests is not None else DigestCache()
         )
         self._prober = Prober(registry, self._dispatch)
+        self._exits = ExitWatch(self._dispatch)
         self._runtimes: dict[str, PoolRuntime] = {
             pool.id: PoolRuntime(
                 pool=pool,
@@ -374,7 +365,7 @@ class Supervisor:
             self._end_unstarted(runtime, inc, Cause.PRELOAD_FAILED, f"cannot build command: {exc}")
             return
         loop = asyncio.get_running_loop()
-        output = EngineOutput(loop, functools.partial(self._on_line, runtime, inc))
+        output = EngineOutput(loop, functools.partial(self._exits.on_line, runtime, inc))
         try:
             transport = await spawn_in_group(output, argv, env)
         except OSError as exc:
@@ -392,7 +383,7 @@ class Supervisor:
         )
         self._record(runtime, marker)
         _LOG.info("pool %s: engine started, pid %s, %s", pool.id, inc.pid, inc.base_url)
-        self._task(self._watch(runtime, inc), f"poolmgr-watch-{pool.id}-{inc.generation}")
+        self._task(self._exits.watch(runtime, inc), f"poolmgr-watch-{pool.id}-{inc.generation}")
         if inc.stop is not None or runtime.current is not inc:
             self._signal_incarnation(inc, inc.stop or Stop.KILL)
             return
@@ -418,48 +409,8 @@ class Supervisor:
             # A drain (or reload) is waiting for this engine to end: it has.
             self._dispatch(pool_id, EngineExited(None, cause, msg))
 
-    # --- output and exit ------------------------------------------------------------
-
     def _record(self, runtime: PoolRuntime, line: str) -> None:
         runtime.log.record(line)  # redacted: engine output may echo secrets (OC-CTL-4007)
-
-    def _on_line(self, runtime: PoolRuntime, inc: Incarnation, line: str) -> None:
-        line = default_redactor().redact(line)
-        inc.tail.append(line)
-        self._record(runtime, line)
-        if inc.faulted or inc.ended or runtime.current is not inc:
-            return
-        cause = scan_line(line, gpu_pool=not runtime.pool.cpu)
-        if cause is None:
-            return
-        inc.faulted = True
-        message = with_tail(f"engine reported {cause}: {shorten(line)}", inc.tail)
-        _LOG.warning("pool %s: %s", runtime.pool.id, message)
-        self._dispatch(runtime.pool.id, EngineFault(cause, message))
-
-    async def _watch(self, runtime: PoolRuntime, inc: Incarnation) -> None:
-        """Await the engine's exit, classify it and report it (only if still current)."""
-        assert inc.output is not None and inc.transport is not None
-        await inc.output.exited
-        returncode = inc.transport.get_returncode()
-        # Whatever the engine left behind in its group goes with it.
-        killpg(inc.pid, signal.SIGKILL)
-        if inc.probe_task is not None:
-            inc.probe_task.cancel()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(inc.output.eof), _EOF_WAIT_S)
-        inc.output.flush()
-        inc.transport.close()
-        exit_code = returncode if returncode is None or returncode >= 0 else None
-        signal_number = -returncode if returncode is not None and returncode < 0 else None
-        cause, message = classify_exit(
-            returncode, signal_number, list(inc.tail), gpu_pool=not runtime.pool.cpu
-        )
-        inc.end()
-        self._record(runtime, f"--- poolmgr: engine #{inc.generation} pid {inc.pid}: {message}")
-        _LOG.info("pool %s: engine pid %s ended: %s", runtime.pool.id, inc.pid, message)
-        if runtime.current is inc:
-            self._dispatch(runtime.pool.id, EngineExited(exit_code, cause, message))
 
     # --- STOP_ENGINE / KILL_ENGINE ----------------------------------------------------
 

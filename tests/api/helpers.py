@@ -36,7 +36,7 @@ from harness.waiting import wait_until
 from poolmgr.assemble import build_registry
 from poolmgr.config import Config, parse_config
 from poolmgr.core.clock import ManualClock
-from poolmgr.core.lifecycle import EngineStarted, PreloadSucceeded, StartRequested
+from poolmgr.core.events import EngineStarted, PreloadSucceeded, StartRequested
 from poolmgr.core.registry import Registry
 from poolmgr.http.app import create_app
 from poolmgr.serve import Manager

@@ -23,14 +23,14 @@ from poolmgr.assemble import build_registry
 from poolmgr.config import parse_config
 from poolmgr.core.clock import ManualClock
 from poolmgr.core.decisions import DrainCounted, DriverResetCounted, Restarted
-from poolmgr.core.inventory import GpuDevice, GpuInventory
-from poolmgr.core.lifecycle import (
+from poolmgr.core.events import (
     EngineExited,
     EngineStarted,
     PreloadFailed,
     PreloadSucceeded,
     StartRequested,
 )
+from poolmgr.core.inventory import GpuDevice, GpuInventory
 from poolmgr.core.vocab import Cause, DrainReason
 from poolmgr.telemetry.logs import Redactor
 from poolmgr.telemetry.metrics import (

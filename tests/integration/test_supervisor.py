@@ -39,6 +39,8 @@ from poolmgr.core.decisions import (
     DriverResetCounted,
     Fact,
     KillEngine,
+    PoolState,
+    ReloadOutcome,
     Spawn,
     StopEngine,
     VoidLeases,
@@ -46,7 +48,6 @@ from poolmgr.core.decisions import (
 )
 from poolmgr.core.errors import LeaseAlreadyReturned, PoolDraining
 from poolmgr.core.leases import LeaseEnd
-from poolmgr.core.lifecycle import PoolState, ReloadOutcome
 from poolmgr.core.registry import PoolSnapshot, Registry
 from poolmgr.core.vocab import Cause
 from poolmgr.runtime.engines import llama_server_path

@@ -13,9 +13,11 @@ from poolmgr.core.decisions import (
     DrainCounted,
     DriverResetCounted,
     KillEngine,
+    PoolState,
     PreloadFinished,
     PreloadResult,
     ReloadFinished,
+    ReloadOutcome,
     ResizeSlots,
     Restarted,
     Spawn,
@@ -25,7 +27,7 @@ from poolmgr.core.decisions import (
     WaitForLeases,
 )
 from poolmgr.core.errors import InvalidTransition
-from poolmgr.core.lifecycle import (
+from poolmgr.core.events import (
     DeadlinePassed,
     DrainRequested,
     EngineExited,
@@ -33,17 +35,15 @@ from poolmgr.core.lifecycle import (
     EngineStarted,
     HeartbeatCheck,
     LeasesDrained,
-    PoolMachine,
-    PoolState,
     PreloadFailed,
     PreloadSucceeded,
     ProbeFailed,
     ProbeOk,
-    ReloadOutcome,
     ReloadRequested,
     StartRequested,
     Tick,
 )
+from poolmgr.core.lifecycle import PoolMachine
 from poolmgr.core.vocab import Cause, DrainReason
 
 

@@ -12,6 +12,7 @@ from poolmgr.core.breaker import BreakerPolicy, CircuitBreaker
 from poolmgr.core.clock import ManualClock
 from poolmgr.core.decisions import (
     Fact,
+    PoolState,
     PreloadFinished,
     PreloadResult,
     ResizeSlots,
@@ -20,17 +21,16 @@ from poolmgr.core.decisions import (
     StateChanged,
 )
 from poolmgr.core.errors import CapacityExhausted, PoolDraining, PoolUnready, UnknownPool
-from poolmgr.core.leases import LeaseEnd, LeaseTable
-from poolmgr.core.lifecycle import (
+from poolmgr.core.events import (
     DrainRequested,
     EngineExited,
     EngineStarted,
-    PoolMachine,
-    PoolState,
     PreloadSucceeded,
     ProbeOk,
     StartRequested,
 )
+from poolmgr.core.leases import LeaseEnd, LeaseTable
+from poolmgr.core.lifecycle import PoolMachine
 from poolmgr.core.registry import Registry
 from poolmgr.core.vocab import Cause, DrainReason
 

@@ -26,10 +26,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from poolmgr.core.backoff import Backoff, BackoffPolicy
 from poolmgr.core.breaker import BreakerPolicy, CircuitBreaker
 from poolmgr.core.clock import ManualClock
-from poolmgr.core.decisions import Decision, Fact, Restarted, Spawn
+from poolmgr.core.decisions import Decision, Fact, PoolState, Restarted, Spawn
 from poolmgr.core.errors import PoolError
-from poolmgr.core.leases import LeaseTable
-from poolmgr.core.lifecycle import (
+from poolmgr.core.events import (
     DeadlinePassed,
     DrainRequested,
     EngineExited,
@@ -37,8 +36,6 @@ from poolmgr.core.lifecycle import (
     EngineStarted,
     Event,
     LeasesDrained,
-    PoolMachine,
-    PoolState,
     PreloadFailed,
     PreloadSucceeded,
     ProbeFailed,
@@ -46,6 +43,8 @@ from poolmgr.core.lifecycle import (
     ReloadRequested,
     StartRequested,
 )
+from poolmgr.core.leases import LeaseTable
+from poolmgr.core.lifecycle import PoolMachine
 from poolmgr.core.registry import Registry
 from poolmgr.core.vocab import Cause, DrainReason
 

@@ -1,0 +1,75 @@
+"""Engine output and exit: each line scanned for a fatal sign, the exit awaited and classified.
+
+An engine's output line that names a fatal failure (CUDA/driver error, VRAM OOM, and for GPU
+pools a fall-back to the CPU) becomes an ``EngineFault`` (OC-POOL-3010, OC-POOL-3012); its exit,
+noticed the moment the child ends, becomes an ``EngineExited`` with the cause read from the exit
+status and the tail of its output (OC-POOL-3003, OC-POOL-3043). Only the pool's current
+incarnation may report: an engine the machine has given up on is heard, logged and forgotten.
+Every line is redacted before it is kept or logged (OC-CTL-4007).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from poolmgr.core.events import EngineExited, EngineFault
+from poolmgr.runtime.classify import classify_exit, scan_line
+from poolmgr.runtime.incarnation import Dispatch, Incarnation, PoolRuntime
+from poolmgr.runtime.output import shorten, with_tail
+from poolmgr.runtime.process import killpg
+from poolmgr.telemetry.redact import default_redactor
+
+__all__ = ["ExitWatch"]
+
+_LOG = logging.getLogger(__name__)
+
+_EOF_WAIT_S = 0.5
+"""After an engine exits, how long to wait for the rest of its output before classifying."""
+
+
+class ExitWatch:
+    """Hears one supervisor's engines: their output lines and their exits."""
+
+    def __init__(self, dispatch: Dispatch) -> None:
+        self._dispatch = dispatch
+
+    def on_line(self, runtime: PoolRuntime, inc: Incarnation, line: str) -> None:
+        line = default_redactor().redact(line)
+        inc.tail.append(line)
+        runtime.log.record(line)
+        if inc.faulted or inc.ended or runtime.current is not inc:
+            return
+        cause = scan_line(line, gpu_pool=not runtime.pool.cpu)
+        if cause is None:
+            return
+        inc.faulted = True
+        message = with_tail(f"engine reported {cause}: {shorten(line)}", inc.tail)
+        _LOG.warning("pool %s: %s", runtime.pool.id, message)
+        self._dispatch(runtime.pool.id, EngineFault(cause, message))
+
+    async def watch(self, runtime: PoolRuntime, inc: Incarnation) -> None:
+        """Await the engine's exit, classify it and report it (only if still current)."""
+        assert inc.output is not None and inc.transport is not None
+        await inc.output.exited
+        returncode = inc.transport.get_returncode()
+        # Whatever the engine left behind in its group goes with it.
+        killpg(inc.pid, signal.SIGKILL)
+        if inc.probe_task is not None:
+            inc.probe_task.cancel()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(inc.output.eof), _EOF_WAIT_S)
+        inc.output.flush()
+        inc.transport.close()
+        exit_code = returncode if returncode is None or returncode >= 0 else None
+        signal_number = -returncode if returncode is not None and returncode < 0 else None
+        cause, message = classify_exit(
+            returncode, signal_number, list(inc.tail), gpu_pool=not runtime.pool.cpu
+        )
+        inc.end()
+        runtime.log.record(f"--- poolmgr: engine #{inc.generation} pid {inc.pid}: {message}")
+        _LOG.info("pool %s: engine pid %s ended: %s", runtime.pool.id, inc.pid, message)
+        if runtime.current is inc:
+            self._dispatch(runtime.pool.id, EngineExited(exit_code, cause, message))
