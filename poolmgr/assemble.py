@@ -63,7 +63,7 @@ def build_registry(
             default_ttl_ms=pool.lease_ttl_ms,
             max_ttl_ms=max(pool.lease_ttl_ms, 3_600_000),
         )
-        registry.register(machine, leases, engine=pool.engine.value, cpu=pool.cpu)
+        registry.register(machine, leases, engine=pool.engine, cpu=pool.cpu)
     return registry
 
 

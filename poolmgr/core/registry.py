@@ -27,6 +27,7 @@ from poolmgr.core.errors import PoolDraining, PoolUnready, UnknownPool
 from poolmgr.core.events import Event, HeartbeatCheck, Tick
 from poolmgr.core.leases import Lease, LeaseEnd, LeaseTable
 from poolmgr.core.lifecycle import LastError, PoolMachine, ReloadStatus
+from poolmgr.core.vocab import Engine
 
 FactListener = Callable[[str, Fact], None]
 """``listener(pool_id, fact)``: told every fact of every pool, in the order it happened."""
@@ -37,7 +38,7 @@ class PoolSnapshot:
     """Everything known about one pool at one instant."""
 
     pool_id: str
-    engine: str
+    engine: Engine
     cpu: bool
     model_ref: str
     state: PoolState
@@ -72,7 +73,7 @@ class PoolSnapshot:
 
 @dataclass
 class _Pool:
-    engine: str
+    engine: Engine
     cpu: bool
     machine: PoolMachine
     leases: LeaseTable
@@ -98,7 +99,9 @@ class Registry:
             for listener in listeners:
                 listener(pool_id, fact)
 
-    def register(self, machine: PoolMachine, leases: LeaseTable, *, engine: str, cpu: bool) -> None:
+    def register(
+        self, machine: PoolMachine, leases: LeaseTable, *, engine: Engine, cpu: bool
+    ) -> None:
         pool_id = machine.pool_id
         if leases.pool_id != pool_id:
             raise ValueError(f"lease table belongs to {leases.pool_id!r}, not {pool_id!r}")

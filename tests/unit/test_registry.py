@@ -32,7 +32,7 @@ from poolmgr.core.events import (
 from poolmgr.core.leases import LeaseEnd, LeaseTable
 from poolmgr.core.lifecycle import PoolMachine
 from poolmgr.core.registry import Registry
-from poolmgr.core.vocab import Cause, DrainReason
+from poolmgr.core.vocab import Cause, DrainReason, Engine
 
 
 def add_pool(reg: Registry, clock: ManualClock, pool_id: str, slots: int = 2) -> None:
@@ -44,7 +44,9 @@ def add_pool(reg: Registry, clock: ManualClock, pool_id: str, slots: int = 2) ->
         CircuitBreaker(BreakerPolicy()),
         heartbeat_stale_ms=5_000,
     )
-    reg.register(machine, LeaseTable(pool_id, slots, random.Random(2)), engine="stub", cpu=True)
+    reg.register(
+        machine, LeaseTable(pool_id, slots, random.Random(2)), engine=Engine.STUB, cpu=True
+    )
 
 
 def make_ready(reg: Registry, pool_id: str, slots: int = 2) -> None:
