@@ -61,8 +61,9 @@ from poolmgr.core.registry import Registry
 from poolmgr.http.app import create_app
 from poolmgr.io.nvml import inventory_from_nvml
 from poolmgr.runtime.supervisor import Supervisor
-from poolmgr.telemetry.logs import Redactor, configure_logging, default_redactor
+from poolmgr.telemetry.logs import configure_logging
 from poolmgr.telemetry.metrics import PoolMetrics
+from poolmgr.telemetry.redact import Redactor, default_redactor
 
 __all__ = ["LISTENING_PREFIX", "ListenError", "Manager", "main", "shutdown_deadline_ms"]
 

@@ -9,7 +9,7 @@ The facade callers import from; it only re-exports. The stages live in their own
 - :mod:`poolmgr.config.parse`: the pipeline (``parse_config``, ``load_config``, ``default_config``);
 - :mod:`poolmgr.io.tokens`: the auth token from its named variable or file (OC-CFG-5004);
 - :mod:`poolmgr.core.config`: the model itself (frozen dataclasses, the core's policies as
-  fields, no defaults of its own).
+  fields, no defaults of its own); import its classes from there.
 
 ``poolmgr check-config`` lives in :mod:`poolmgr.cli` with every other command.
 """
@@ -19,26 +19,10 @@ from __future__ import annotations
 from poolmgr.config.build import pool_config, stub_faults
 from poolmgr.config.parse import default_config, load_config, parse_config
 from poolmgr.config.schema import config_schema
-from poolmgr.core.config import (
-    AuthConfig,
-    Config,
-    GpuSpec,
-    ManagerConfig,
-    PoolConfig,
-    ProbePolicy,
-    StubFaults,
-)
 from poolmgr.core.problems import format_path
 from poolmgr.io.tokens import read_auth_token
 
 __all__ = [
-    "AuthConfig",
-    "Config",
-    "GpuSpec",
-    "ManagerConfig",
-    "PoolConfig",
-    "ProbePolicy",
-    "StubFaults",
     "config_schema",
     "default_config",
     "format_path",

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from poolmgr.telemetry.logs import default_redactor
+from poolmgr.telemetry.redact import default_redactor
 
 __all__ = ["TAIL_LINES", "EngineOutput", "OutputLog", "new_tail", "shorten", "with_tail"]
 
@@ -127,8 +127,8 @@ class OutputLog:
         """Open the log file for appending, line-buffered (its folder must exist)."""
         self._file = self.path.open("a", encoding="utf-8", buffering=1)
 
-    def record(self, line: str) -> None:
-        """Redact ``line``, keep it in the tail and append it to the file."""
+    def record(self, line: str) -> str:
+        """Redact ``line``, keep it in the tail and append it to the file; the redacted line."""
         line = default_redactor().redact(line)
         self.tail.append(line)
         if self._file is not None:
@@ -137,6 +137,7 @@ class OutputLog:
             except (OSError, ValueError):
                 _LOG.warning("pool %s: cannot write %s", self.pool_id, self.path)
                 self._file = None
+        return line
 
     def close(self) -> None:
         if self._file is not None:

@@ -381,7 +381,7 @@ class Supervisor:
             f"--- poolmgr: engine #{inc.generation} pid {inc.pid} model {inc.model_ref} "
             f"on {inc.base_url}: {shown_command(argv)}"
         )
-        self._record(runtime, marker)
+        runtime.log.record(marker)
         _LOG.info("pool %s: engine started, pid %s, %s", pool.id, inc.pid, inc.base_url)
         self._task(self._exits.watch(runtime, inc), f"poolmgr-watch-{pool.id}-{inc.generation}")
         if inc.stop is not None or runtime.current is not inc:
@@ -400,7 +400,7 @@ class Supervisor:
         if runtime.current is not inc:
             return
         pool_id = runtime.pool.id
-        self._record(runtime, f"--- poolmgr: engine #{inc.generation} not started: {msg}")
+        runtime.log.record(f"--- poolmgr: engine #{inc.generation} not started: {msg}")
         _LOG.warning("pool %s: engine not started: %s: %s", pool_id, cause, msg)
         state = self.registry.machine(pool_id).state
         if inc.stop is None and state in (PoolState.STARTING, PoolState.PRELOADING):
@@ -408,9 +408,6 @@ class Supervisor:
         if self.registry.machine(pool_id).state is PoolState.DRAINING:
             # A drain (or reload) is waiting for this engine to end: it has.
             self._dispatch(pool_id, EngineExited(None, cause, msg))
-
-    def _record(self, runtime: PoolRuntime, line: str) -> None:
-        runtime.log.record(line)  # redacted: engine output may echo secrets (OC-CTL-4007)
 
     # --- STOP_ENGINE / KILL_ENGINE ----------------------------------------------------
 

@@ -5,7 +5,7 @@ pools a fall-back to the CPU) becomes an ``EngineFault`` (OC-POOL-3010, OC-POOL-
 noticed the moment the child ends, becomes an ``EngineExited`` with the cause read from the exit
 status and the tail of its output (OC-POOL-3003, OC-POOL-3043). Only the pool's current
 incarnation may report: an engine the machine has given up on is heard, logged and forgotten.
-Every line is redacted before it is kept or logged (OC-CTL-4007).
+Every line is redacted (by the pool's output log) before it is kept or scanned (OC-CTL-4007).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from poolmgr.runtime.classify import classify_exit, scan_line
 from poolmgr.runtime.incarnation import Dispatch, Incarnation, PoolRuntime
 from poolmgr.runtime.output import shorten, with_tail
 from poolmgr.runtime.process import killpg
-from poolmgr.telemetry.redact import default_redactor
 
 __all__ = ["ExitWatch"]
 
@@ -37,9 +36,8 @@ class ExitWatch:
         self._dispatch = dispatch
 
     def on_line(self, runtime: PoolRuntime, inc: Incarnation, line: str) -> None:
-        line = default_redactor().redact(line)
+        line = runtime.log.record(line)  # redacted once, there (OC-CTL-4007)
         inc.tail.append(line)
-        runtime.log.record(line)
         if inc.faulted or inc.ended or runtime.current is not inc:
             return
         cause = scan_line(line, gpu_pool=not runtime.pool.cpu)

@@ -21,18 +21,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from poolmgr.telemetry.redact import MASK, Redactor, default_redactor, is_sensitive_env_name
+from poolmgr.telemetry.redact import Redactor
 
 __all__ = [
     "LOG_FIELDS",
-    "MASK",
     "JsonFormatter",
     "RedactionFilter",
-    "Redactor",
     "configure_logging",
     "correlation_id",
-    "default_redactor",
-    "is_sensitive_env_name",
 ]
 
 LOG_FIELDS: Final = (

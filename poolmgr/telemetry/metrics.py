@@ -48,7 +48,7 @@ from poolmgr.core.decisions import (
 )
 from poolmgr.core.inventory import GpuInventory
 from poolmgr.core.registry import PoolSnapshot, Registry
-from poolmgr.telemetry.logs import Redactor, default_redactor
+from poolmgr.telemetry.redact import Redactor, default_redactor
 
 __all__ = [
     "CATALOGUE",

@@ -34,14 +34,15 @@ from fastapi import FastAPI
 
 from harness.waiting import wait_until
 from poolmgr.assemble import build_registry
-from poolmgr.config import Config, parse_config
+from poolmgr.config import parse_config
 from poolmgr.core.clock import ManualClock
+from poolmgr.core.config import Config
 from poolmgr.core.events import EngineStarted, PreloadSucceeded, StartRequested
 from poolmgr.core.registry import Registry
 from poolmgr.http.app import create_app
 from poolmgr.serve import Manager
-from poolmgr.telemetry.logs import Redactor
 from poolmgr.telemetry.metrics import PoolMetrics
+from poolmgr.telemetry.redact import Redactor
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")

@@ -10,14 +10,8 @@ from typing import Any
 
 import pytest
 
-from poolmgr.telemetry.logs import (
-    LOG_FIELDS,
-    JsonFormatter,
-    RedactionFilter,
-    Redactor,
-    correlation_id,
-)
-from poolmgr.telemetry.redact import is_secret_name, is_sensitive_env_name, redact_argv
+from poolmgr.telemetry.logs import LOG_FIELDS, JsonFormatter, RedactionFilter, correlation_id
+from poolmgr.telemetry.redact import Redactor, is_secret_name, is_sensitive_env_name, redact_argv
 
 
 @pytest.fixture

@@ -32,13 +32,13 @@ from poolmgr.core.events import (
 )
 from poolmgr.core.inventory import GpuDevice, GpuInventory
 from poolmgr.core.vocab import Cause, DrainReason
-from poolmgr.telemetry.logs import Redactor
 from poolmgr.telemetry.metrics import (
     CATALOGUE,
     LABEL_BUDGETS,
     OVERFLOW,
     PoolMetrics,
 )
+from poolmgr.telemetry.redact import Redactor
 from tests.api.helpers import (
     ROOT,
     TWO_POOLS,

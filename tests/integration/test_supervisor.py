@@ -31,8 +31,9 @@ import pytest
 import requests
 import yaml
 
-from poolmgr.config import Config, parse_config
+from poolmgr.config import parse_config
 from poolmgr.core.breaker import BreakerState
+from poolmgr.core.config import Config
 from poolmgr.core.decisions import (
     Action,
     DrainCounted,

@@ -16,13 +16,6 @@ from hypothesis import strategies as st
 
 from poolmgr.cli import check_config_main
 from poolmgr.config import (
-    AuthConfig,
-    Config,
-    GpuSpec,
-    ManagerConfig,
-    PoolConfig,
-    ProbePolicy,
-    StubFaults,
     config_schema,
     default_config,
     format_path,
@@ -34,6 +27,15 @@ from poolmgr.config import (
 )
 from poolmgr.core.backoff import BackoffPolicy, Jitter
 from poolmgr.core.breaker import BreakerPolicy
+from poolmgr.core.config import (
+    AuthConfig,
+    Config,
+    GpuSpec,
+    ManagerConfig,
+    PoolConfig,
+    ProbePolicy,
+    StubFaults,
+)
 from poolmgr.core.errors import ConfigError, ConfigProblem
 from poolmgr.core.vocab import CtxPolicy, Engine
 from poolmgr.io.yamlload import LOADERS, MAX_ALIASES, MAX_FILE_BYTES, load_yaml

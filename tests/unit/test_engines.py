@@ -18,7 +18,8 @@ import pytest
 import requests
 import responses
 
-from poolmgr.config import PoolConfig, pool_config, stub_faults
+from poolmgr.config import pool_config, stub_faults
+from poolmgr.core.config import PoolConfig
 from poolmgr.core.placement import LaunchPlan, MaskRequest, plan_launch
 from poolmgr.core.vocab import Engine
 from poolmgr.runtime import engines
