@@ -3,8 +3,9 @@
 This is the seam between the typed config (:mod:`poolmgr.config`) and the pure core: it
 turns each :class:`~poolmgr.core.config.PoolConfig` into a
 :class:`~poolmgr.core.lifecycle.PoolMachine` with its backoff and breaker policies and a
-:class:`~poolmgr.core.leases.LeaseTable` sized by its slots, and it computes launch plans with KV caps and preflight verdicts (OC-POOL-3002,
-OC-POOL-3017, OC-POOL-3020, OC-POOL-3021, OC-POOL-3023).
+:class:`~poolmgr.core.leases.LeaseTable` sized by its slots, and it computes launch plans
+with KV caps and preflight verdicts (OC-POOL-3002, OC-POOL-3017, OC-POOL-3020,
+OC-POOL-3021, OC-POOL-3023).
 """
 
 from __future__ import annotations
