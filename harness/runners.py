@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import behave
@@ -35,6 +37,7 @@ from harness.world import PoolWorld
 
 __all__ = [
     "apply_pytest_bdd_tag",
+    "feature_tags",
     "register_behave",
     "register_pytest_bdd",
     "skip_scenario_without_gpu",
@@ -108,13 +111,30 @@ def register_pytest_bdd() -> None:
 
 
 def apply_pytest_bdd_tag(tag: str, function: Callable[..., object]) -> bool:
-    """``pytest_bdd_apply_tag``: keep requirement-ID tags out of pytest's marker namespace.
+    """``pytest_bdd_apply_tag``: every feature tag becomes a pytest mark of the same name.
 
-    Feature tags are requirement IDs (``@OC-POOL-3011``), not pytest markers, so none becomes
-    a mark; a ``@gpu`` scenario is skipped with the reason where no GPU is present.
+    ``pytest tests/bdd -m decision`` selects the decision-level scenarios, ``-m process`` the
+    ones that run real processes, and ``-m OC-POOL-3011`` the scenarios that prove one
+    requirement (pytest's ``-m`` grammar accepts the dashes of a requirement ID). The marks are
+    registered by :func:`feature_tags` in ``pytest_configure``, so ``--strict-markers`` holds.
+    A ``@gpu`` scenario is also skipped with the reason where no GPU is present.
     """
+    getattr(pytest.mark, tag)(function)
     if tag == GPU_TAG:
         reason = gpu_skip_reason()
         if reason is not None:
             pytest.mark.skip(reason=reason)(function)
     return True
+
+
+_TAG = re.compile(r"(?<!\S)@([^\s@]+)")
+
+
+def feature_tags(features: Path) -> set[str]:
+    """Every tag written in a feature file under ``features`` (to register them as marks)."""
+    tags: set[str] = set()
+    for path in sorted(features.rglob("*.feature")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.lstrip().startswith("@"):
+                tags.update(_TAG.findall(line))
+    return tags

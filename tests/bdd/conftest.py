@@ -8,10 +8,11 @@ parameter receives the step's doc string, as pytest-bdd provides it. Serves OC-B
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from harness.runners import apply_pytest_bdd_tag, register_pytest_bdd
+from harness.runners import apply_pytest_bdd_tag, feature_tags, register_pytest_bdd
 from harness.world import PoolWorld
 
 
@@ -21,8 +22,17 @@ def world() -> PoolWorld:
     return PoolWorld()
 
 
+FEATURES = Path(__file__).resolve().parents[2] / "features"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register every feature tag as a marker (``-m decision``, ``-m OC-POOL-3011``)."""
+    for tag in sorted(feature_tags(FEATURES)):
+        config.addinivalue_line("markers", f"{tag}: feature tag (harness.runners.feature_tags)")
+
+
 def pytest_bdd_apply_tag(tag: str, function: Callable[..., object]) -> bool:
-    """Requirement-ID tags are not pytest marks; ``@gpu`` skips without a GPU (harness.gpu)."""
+    """Each tag becomes a mark of the same name; ``@gpu`` also skips without a GPU."""
     return apply_pytest_bdd_tag(tag, function)
 
 
