@@ -5,14 +5,16 @@ Decides whether every requirement is proven: reads the extracted requirements
 default ``features``; tags on Feature, Rule, Scenario and Examples are inherited), the run
 results (``--results``, default ``reports/behave.json reports/pytest-bdd.json``: behave JSON
 and pytest-bdd cucumber JSON) and the review lock (``--lock``, default
-``spec/trace.lock.yaml``), and builds the requirement x scenario x outcome matrix.
+``spec/trace.lock.yaml``) and, with ``--proof-strength``, each requirement's proof strength
+(the mutation score of its own scenarios), and builds the requirement x scenario x outcome matrix.
 
 The gate fails on: a MUST requirement with no passing scenario; a tag naming an unknown (or
 retired) ID (``--allow-undefined ORCH`` accepts undefined umbrella IDs of that prefix); a
 scenario without a tag naming a defined requirement (OC-BDD-7005; off with
 ``--no-require-tags``); a suspect requirement, whose text changed since it was reviewed (or
 that scenarios cite but nobody ever reviewed); with ``--require-parity``, a scenario whose
-outcome differs between the results files (OC-BDD-7006).
+outcome differs between the results files (OC-BDD-7006); with ``--proof-floor``, a MUST
+requirement whose proof strength is measured below the floor.
 
 ``spec-trace review ID [ID...]`` (or ``review --all``) records the current fingerprints in the
 lock once the scenarios have been checked against the new text.
@@ -39,6 +41,7 @@ from specgate.gates.trace import build_matrix
 from specgate.model import ResultElement
 from specgate.paths import display_path
 from specgate.readers.features import read_features
+from specgate.readers.proof import load_proof_strength
 from specgate.readers.requirements import (
     load_lock,
     load_requirements,
@@ -112,6 +115,18 @@ def build_parser() -> argparse.ArgumentParser:
         default="spec/trace.waivers.yaml",
         help="requirement ID -> reason it has no passing scenario yet; a missing file means "
         "none (default: spec/trace.waivers.yaml)",
+    )
+    parser.add_argument(
+        "--proof-strength",
+        metavar="JSON",
+        help="per-requirement proof strength (mutation score of its own scenarios), shown "
+        "beside the status; see specgate/readers/proof.py for the shape",
+    )
+    parser.add_argument(
+        "--proof-floor",
+        type=float,
+        metavar="PERCENT",
+        help="with --proof-strength: fail for a MUST requirement measured below this",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--html", metavar="OUT", help="write a self-contained HTML report")
@@ -225,6 +240,7 @@ def _run(args: argparse.Namespace) -> int:
         if suite.errors:
             raise FeatureParseError(list(suite.errors))
         results, warnings = _load_results(args.results, args.allow_missing_results)
+        proof = load_proof_strength(Path(args.proof_strength)) if args.proof_strength else {}
     except FeatureParseError as exc:
         for message in exc.messages:
             print(message, file=sys.stderr)
@@ -244,6 +260,8 @@ def _run(args: argparse.Namespace) -> int:
         warnings=[*warnings, *mapped.warnings],
         results_files=[shown for shown, _ in results],
         waived=waived,
+        proof=proof,
+        proof_floor=args.proof_floor if args.proof_strength else None,
     )
     if args.json:
         print(json.dumps(trace_json(matrix), indent=1, ensure_ascii=False))

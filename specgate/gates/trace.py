@@ -49,6 +49,7 @@ class ViolationKind(StrEnum):
     SUSPECT = "suspect"
     STALE_WAIVER = "stale-waiver"
     UNKNOWN_WAIVER = "unknown-waiver"
+    WEAK_PROOF = "weak-proof"
 
 
 @dataclass(frozen=True, order=True)
@@ -69,6 +70,8 @@ class Row:
     scenarios: tuple[str, ...]
     passing: int
     waiver: str | None = None
+    proof: float | None = None
+    """Proof strength in percent (mutants of the code its scenarios run that they reject)."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,8 @@ def _requirement_row(
     runs: Mapping[str, ScenarioRun],
     reviewed: Mapping[str, str],
     waived: Mapping[str, str],
+    proof: Mapping[str, float | None],
+    proof_floor: float | None,
 ) -> tuple[Row, list[Violation]]:
     """One requirement's row of the matrix and its violations."""
     outcomes = [runs.get(s.key, NOT_RUN).outcome for s in cited]
@@ -172,10 +177,29 @@ def _requirement_row(
     is_waived = req.id in waived
     if is_waived and status is Status.UNCOVERED:
         status = Status.WAIVED
+    strength = proof.get(req.id)
     row = Row(
-        req, status, suspect, recorded, tuple(s.key for s in cited), passing, waived.get(req.id)
+        req,
+        status,
+        suspect,
+        recorded,
+        tuple(s.key for s in cited),
+        passing,
+        waived.get(req.id),
+        strength,
     )
     violations: list[Violation] = []
+    if (
+        proof_floor is not None
+        and req.level is Level.MUST
+        and strength is not None
+        and strength < proof_floor
+    ):
+        message = (
+            f"{req.id} ({req.source}): its scenarios reject {strength:.0f} % of the mutants of "
+            f"the code they run, below the floor of {proof_floor:.0f} %"
+        )
+        violations.append(Violation(ViolationKind.WEAK_PROOF, req.id, message))
     if suspect:
         why = "changed since it was reviewed" if recorded else "was never reviewed"
         violations.append(
@@ -216,13 +240,17 @@ def build_matrix(
     warnings: Sequence[str] = (),
     results_files: Sequence[str] = (),
     waived: Mapping[str, str] | None = None,
+    proof: Mapping[str, float | None] | None = None,
+    proof_floor: float | None = None,
 ) -> Matrix:
     """``allow_undefined``: ID prefixes (e.g. ``ORCH``) whose tags may name IDs no spec defines
     (umbrella IDs); such tags are ignored. ``require_parity``: a scenario whose outcome differs
     between results files is a violation (OC-BDD-7006). ``waived``: requirement ID -> reason; a
     waived MUST requirement with no passing scenario is shown as ``waived`` instead of failing
     the gate, a waiver on a requirement that now has a passing scenario is a violation (waivers
-    only shrink), and a waiver naming an unknown ID is a violation."""
+    only shrink), and a waiver naming an unknown ID is a violation. ``proof``: requirement ID ->
+    proof strength in percent (``None``: not measured); with ``proof_floor``, a MUST requirement
+    measured below the floor is a violation."""
     waived = dict(waived or {})
     known = {r.id: r for r in requirements}
     linked: dict[str, list[Scenario]] = {r.id: [] for r in requirements}
@@ -242,7 +270,9 @@ def build_matrix(
             linked[tag].append(scenario)
     rows = []
     for req in requirements:
-        row, found = _requirement_row(req, linked[req.id], runs, reviewed, waived)
+        row, found = _requirement_row(
+            req, linked[req.id], runs, reviewed, waived, proof or {}, proof_floor
+        )
         rows.append(row)
         violations.extend(found)
     for req_id in sorted(set(waived) - set(known), key=ids.id_sort_key):

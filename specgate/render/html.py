@@ -138,7 +138,19 @@ def _row_html(matrix: Matrix, row: Row, by_key: dict[str, int], href: Callable[[
         f"<details><summary>full text</summary><p>{escape(req.text)}</p>"
         f'<p class="meta">section: {escape(req.section or "-")} · source: {escape(req.source)}'
         f" · {escape(reviewed)}</p></details></td>"
-        f"<td>{_scenarios_html(matrix, row, by_key)}</td></tr>"
+        f"<td>{_scenarios_html(matrix, row, by_key)}</td>"
+        f"<td>{_proof_html(row)}</td></tr>"
+    )
+
+
+def _proof_html(row: Row) -> str:
+    """The proof strength cell: the share of wrong implementations the scenarios reject."""
+    if row.proof is None:
+        return '<span class="meta" title="no mutated code reached, or not measured">-</span>'
+    kind = "covered" if row.proof >= 80 else ("uncovered" if row.proof >= 50 else "failing")
+    return (
+        f'<span class="{kind}" title="share of mutants of the code its scenarios run '
+        f'that they reject">{row.proof:.0f} %</span>'
     )
 
 
@@ -217,6 +229,7 @@ def render_html(matrix: Matrix, href: Callable[[str], str] = lambda link: link) 
         '<label>Search <input id="f-text" type="search" placeholder="ID or words"></label>'
         f'<span>showing <b id="shown-count">{total}</b> of {total}</span></div>'
         '<table id="requirements"><thead><tr><th>ID</th><th>Level</th><th>Status</th>'
-        "<th>Requirement</th><th>Scenarios</th></tr></thead>"
+        "<th>Requirement</th><th>Scenarios</th>"
+        '<th title="mutation score of its own scenarios">Proof</th></tr></thead>'
         f"<tbody>{rows}</tbody></table></section><script>{_JS}</script></body></html>\n"
     )

@@ -60,6 +60,7 @@ def trace_json(matrix: Matrix) -> dict[str, Any]:
                 "reviewed_fingerprint": row.reviewed,
                 "passing": row.passing,
                 "waiver": row.waiver,
+                "proof_strength": row.proof,
                 "scenarios": list(row.scenarios),
             }
             for row in matrix.rows
