@@ -66,19 +66,32 @@ def it_counts(n):
     assert_positive(n)
 """
 
+GLOSSARY = """\
+# Glossary
+
+| Term | Meaning | Not |
+|---|---|---|
+| widget | the thing the project is about | gadget, gizmo |
+"""
+
 # (scenario name, line of the Scenario or Examples row, steps, status)
-ROWS = [
+ROWS: list[tuple[str, int, list[str]]] = [
     ("A widget holds", 3, ["a widget", "it holds"]),
     ("A widget counts", 14, ["a widget", "it counts 1"]),
     ("A widget counts", 15, ["a widget", "it counts 2"]),
 ]
 
 
-def behave_results(statuses: list[str] | None = None) -> list[dict[str, Any]]:
-    """behave's JSON for :data:`ROWS`, each scenario with the given status (default passed)."""
-    statuses = statuses or ["passed"] * len(ROWS)
+Row = tuple[str, int, list[str]]
+
+
+def behave_results(
+    statuses: list[str] | None = None, rows: list[Row] = ROWS
+) -> list[dict[str, Any]]:
+    """behave's JSON for ``rows``, each scenario with the given status (default passed)."""
+    statuses = statuses or ["passed"] * len(rows)
     elements = []
-    for i, ((name, line, steps), status) in enumerate(zip(ROWS, statuses, strict=True)):
+    for i, ((name, line, steps), status) in enumerate(zip(rows, statuses, strict=True)):
         shown = name if i == 0 else f"{name} -- @1.{i} "
         elements.append(
             {
@@ -95,11 +108,13 @@ def behave_results(statuses: list[str] | None = None) -> list[dict[str, Any]]:
     return [{"location": "features/widgets.feature:1", "elements": elements}]
 
 
-def pytest_bdd_results(statuses: list[str] | None = None) -> list[dict[str, Any]]:
-    """pytest-bdd's cucumber JSON for :data:`ROWS`, each with the given status."""
-    statuses = statuses or ["passed"] * len(ROWS)
+def pytest_bdd_results(
+    statuses: list[str] | None = None, rows: list[Row] = ROWS
+) -> list[dict[str, Any]]:
+    """pytest-bdd's cucumber JSON for ``rows``, each with the given status."""
+    statuses = statuses or ["passed"] * len(rows)
     elements = []
-    for i, ((name, _line, steps), status) in enumerate(zip(ROWS, statuses, strict=True)):
+    for i, ((name, _line, steps), status) in enumerate(zip(rows, statuses, strict=True)):
         ident = "test_a_widget_holds" if i == 0 else f"test_a_widget_counts[{i}]"
         elements.append(
             {
@@ -129,7 +144,9 @@ def project(
     (tmp_path / "pb.json").write_text(
         json.dumps(pytest_bdd_results() if pytest_bdd is None else pytest_bdd)
     )
+    (tmp_path / "glossary.md").write_text(GLOSSARY)
     return {
+        "glossary": tmp_path / "glossary.md",
         "features": tmp_path / "features",
         "steps": [tmp_path / "steps"],
         "behave": tmp_path / "behave.json",
@@ -192,6 +209,17 @@ def _untagged() -> Change:
     return {"feature": FEATURE.replace("  @OC-POOL-3001\n", "  @smoke\n")}
 
 
+def _ruled_out_word() -> Change:
+    # A description line (not a step or a title), so that the results files still match.
+    described = FEATURE.replace("Feature: Widgets\n", "Feature: Widgets\n  Each gadget holds.\n")
+    shifted = [(name, line + 1, steps) for name, line, steps in ROWS]
+    return {
+        "feature": described,
+        "behave": behave_results(rows=shifted),
+        "pytest_bdd": pytest_bdd_results(rows=shifted),
+    }
+
+
 def _runners_disagree() -> Change:
     return {"pytest_bdd": pytest_bdd_results(["passed", "passed", "failed"])}
 
@@ -209,6 +237,7 @@ DEFECTS: dict[str, Callable[[], Change]] = {
     "a pytest-bdd run that selected nothing": _zero_in_pytest_bdd,
     "a scenario without a requirement tag": _untagged,
     "an examples row that fails only under pytest-bdd": _runners_disagree,
+    "a feature that uses a word the glossary rules out": _ruled_out_word,
 }
 
 

@@ -3,7 +3,8 @@
 Reads the feature files (``--features``), the step modules (``--steps``, parsed, never
 imported) and the behave JSON (``--behave``) and pytest-bdd cucumber JSON (``--pytest-bdd``)
 results with the shared readers, and prints every violation that ``specgate.gates.bdd`` finds
-(OC-BDD-7001 to OC-BDD-7006), one per line.
+(OC-BDD-7001 to OC-BDD-7006), one per line; with ``--glossary``, also every word of a feature
+file that the glossary rules out (OC-BDD-7007).
 
 Exit codes: 0 clean (``bdd-gate: clean``); 1 violations (``bdd-gate: N violation(s)`` on
 stderr).
@@ -16,9 +17,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from specgate.errors import ResultsError
+from specgate.errors import InputError, ResultsError
 from specgate.gates import bdd
 from specgate.gates.bdd import DEFAULT_ID_PATTERN
+from specgate.gates.glossary import glossary_violations, read_glossary
 from specgate.model import ResultElement
 from specgate.readers.features import read_features
 from specgate.readers.results import read_results
@@ -49,9 +51,19 @@ def run(
     behave: Path | None,
     pytest_bdd: Path | None,
     id_pattern: str = DEFAULT_ID_PATTERN,
+    glossary: Path | None = None,
 ) -> list[str]:
-    """Every violation found (empty when the suite is clean)."""
+    """Every violation found (empty when the suite is clean). ``glossary``: a glossary whose
+    ruled-out words no feature file may use (:mod:`specgate.gates.glossary`, OC-BDD-7007)."""
     suite = read_features(features, cache_dir=None)
+    if glossary is not None:
+        try:
+            ruled_out = read_glossary(glossary)
+        except InputError as exc:
+            return [str(exc)]
+        found_words = glossary_violations(features, ruled_out)
+    else:
+        found_words = []
     found = bdd.suite_violations(suite)
     found += bdd.tag_violations(suite.scenarios, id_pattern)
     if steps:
@@ -68,7 +80,7 @@ def run(
     if len(loaded) == 2:
         runs = map_results(suite.scenarios, loaded, features).runs
         found += bdd.parity_violations(suite.scenarios, runs, loaded[0][0], loaded[1][0])
-    return found
+    return found + [finding.format() for finding in found_words]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,8 +90,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--behave", type=Path)
     ap.add_argument("--pytest-bdd", dest="pytest_bdd", type=Path)
     ap.add_argument("--id-pattern", default=DEFAULT_ID_PATTERN)
+    ap.add_argument(
+        "--glossary",
+        type=Path,
+        help="Markdown glossary (| Term | Meaning | Not |): its ruled-out words fail the gate",
+    )
     args = ap.parse_args(argv)
-    violations = run(args.features, args.steps, args.behave, args.pytest_bdd, args.id_pattern)
+    violations = run(
+        args.features, args.steps, args.behave, args.pytest_bdd, args.id_pattern, args.glossary
+    )
     for v in violations:
         print(v)
     if violations:

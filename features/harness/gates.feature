@@ -5,7 +5,7 @@ Feature: The BDD gates catch what the runners let through
   gates of specgate.bdd over it, and expects the defect reported. The same project without
   a defect passes every gate, so each finding is caused by the planted defect alone.
 
-  @OC-BDD-7001 @OC-BDD-7002 @OC-BDD-7003 @OC-BDD-7004 @OC-BDD-7005 @OC-BDD-7006
+  @OC-BDD-7001 @OC-BDD-7002 @OC-BDD-7003 @OC-BDD-7004 @OC-BDD-7005 @OC-BDD-7006 @OC-BDD-7007
   Scenario: A project without a defect passes every gate
     Given a throw-away BDD project with the planted defect "none"
     When the BDD gates check the throw-away project
@@ -64,3 +64,9 @@ Feature: The BDD gates catch what the runners let through
     Given a throw-away BDD project with the planted defect "an examples row that fails only under pytest-bdd"
     When the BDD gates check the throw-away project
     Then the gates report a violation containing "'A widget counts' (Examples row 2): behave says passed, pytest-bdd says failed"
+
+  @OC-BDD-7007
+  Scenario: A feature that uses a word the glossary rules out fails the gate
+    Given a throw-away BDD project with the planted defect "a feature that uses a word the glossary rules out"
+    When the BDD gates check the throw-away project
+    Then the gates report a violation containing "features/widgets.feature:2: glossary: 'gadget' is not used for this idea; the glossary's word is 'widget'"

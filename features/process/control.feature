@@ -24,7 +24,7 @@ Feature: The running manager's control plane
     And the live pools "one" are ready
     When a client leases a slot of the live pool "one"
     Then the answer has status 201
-    And the lease answer names an engine URL that answers its health check
+    And the lease answer names an engine URL that answers a probe
     When a client leases a slot of the live pool "one"
     Then the answer is an error envelope with status 429 and code "REPLICA_EXHAUSTED"
     When the client returns its live lease

@@ -182,7 +182,7 @@ def then_correlation_generated(world: PoolWorld) -> None:
     assert len(value) >= 8, f"no generated X-Correlation-Id: {value!r}"
 
 
-@step("then", "the lease answer names an engine URL that answers its health check")
+@step("then", "the lease answer names an engine URL that answers a probe")
 def then_lease_engine_url(world: PoolWorld) -> None:
     body = _last(world).json()
     url = body.get("engine_url")
