@@ -6,7 +6,7 @@ process-level scenarios (``@process``: a real ``poolmgr serve`` with stub engine
 whole suite. The baseline is ``behave --dry-run`` over the same files (start-up, parsing and
 step matching, no execution), so the ratios say what executing the scenarios costs on top of
 loading them. Best of ``--repeat`` runs. Prints the figures and writes
-``reports/bench_behave.json``. Run: ``.venv/bin/python bench/bench_behave.py``.
+``bench/results/bench_behave.json``. Run: ``.venv/bin/python bench/bench_behave.py``.
 Never used as a timed assertion in tests.
 """
 
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         "baseline_dry_run_seconds": round(baseline, 3),
         "figures": figures,
     }
-    out = ROOT / "reports" / "bench_behave.json"
+    out = ROOT / "bench" / "results" / "bench_behave.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"behave --dry-run (baseline): {baseline:.2f} s")

@@ -9,7 +9,7 @@ scenarios and outlines), plus a behave JSON results file for every scenario; the
 - warm: with the parse cache filled by a first run (what a developer's second run costs).
 
 A same-run baseline (reading and sha256-hashing every input file) gives machine-independent
-ratios. Prints the figures and writes ``reports/bench_spec.json``. Run:
+ratios. Prints the figures and writes ``bench/results/bench_spec.json``. Run:
 ``.venv/bin/python bench/bench_spec.py``. Never used as a timed assertion in tests.
 """
 
@@ -298,7 +298,7 @@ def main() -> int:
             "total_warm_best_s",
         )
     }
-    out = ROOT / "reports" / "bench_spec.json"
+    out = ROOT / "bench" / "results" / "bench_spec.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     width = max(len(k) for k in figures)
