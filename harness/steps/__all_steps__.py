@@ -12,6 +12,7 @@ from harness.steps import (
     gates,  # BDD gates and the OpenAPI drift check
     gpu,  # @gpu: NVML
     leases,  # slot leases
+    leases_table,  # one pool's lease bookkeeping on its own
     lifecycle,  # pools: start, preload, faults, probes, drain, reload
     live,  # @process: a real manager (loads the HTTP server)
     metrics,  # metric label budgets
@@ -26,6 +27,7 @@ __all__ = [
     "gates",
     "gpu",
     "leases",
+    "leases_table",
     "lifecycle",
     "live",
     "metrics",
