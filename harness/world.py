@@ -117,6 +117,8 @@ class PoolsPart:
     leases: list[Lease] = field(default_factory=list)
     returned: list[Lease] = field(default_factory=list)
     next_pid: int = 1000
+    # What an observer of the registry was told (pool id, fact), once one follows it.
+    observed: list[tuple[str, Fact]] = field(default_factory=list)
 
     def add(self, spec: PoolSpec) -> None:
         if self.registry is not None:

@@ -17,6 +17,7 @@ from harness.steps import (
     live,  # @process: a real manager (loads the HTTP server)
     metrics,  # metric label budgets
     placement,  # GPU masks, launch plans, KV sizing, preflight
+    registry_entry,  # the registry as its readers see it: entries, listing, observers
     secrets,  # secrets canary against a live manager (loads the HTTP server)
 )
 
@@ -32,5 +33,6 @@ __all__ = [
     "live",
     "metrics",
     "placement",
+    "registry_entry",
     "secrets",
 ]
