@@ -91,16 +91,16 @@ Feature: One pool's lease bookkeeping, deciding on its own
   @OC-POOL-3042
   Scenario: A sweep ends the overdue leases, earliest deadline first
     Given a lease table with 4 slots whose leases last 10000 ms by default
-    When client "a" takes a slot for 3000 ms
+    When client "a" takes a slot for 4000 ms
     And client "b" takes a slot for 2000 ms
-    And client "c" takes a slot for 4000 ms
+    And client "c" takes a slot for 3000 ms
     And client "d" takes a slot
     And the clock reaches 2999 ms
     And the table sweeps out overdue leases
     Then the leases of "b" ended, in this order
     When the clock reaches 4000 ms
     And the table sweeps out overdue leases
-    Then the leases of "a, c" ended, in this order
+    Then the leases of "c, a" ended, in this order
     And the table holds these leases
       """
       | client | granted at | expires at |
@@ -119,7 +119,15 @@ Feature: One pool's lease bookkeeping, deciding on its own
     And client "c" takes a slot
     And the clock reaches 1500 ms
     And client "d" takes a slot
-    And the clock reaches 5000 ms
+    Then the table holds these leases
+      """
+      | client | granted at | expires at |
+      | a      | 0          | 5000       |
+      | c      | 1000       | 11000      |
+      | b      | 1000       | 11000      |
+      | d      | 1500       | 11500      |
+      """
+    When the clock reaches 5000 ms
     And the pool's engine crashes
     Then the lease ids handed out are
       """
@@ -302,3 +310,17 @@ Feature: One pool's lease bookkeeping, deciding on its own
     And client "b" takes a slot
     Then the table gave up after drawing 64 ids for that grant
     And the table has 1 active leases and 1 of 2 slots free
+
+  @OC-POOL-3042 @OC-POOL-3048
+  Scenario: Without settings of its own, a lease lasts 300000 ms and at most 3600000 ms
+    Given a lease table with 2 slots and no lifetime settings of its own
+    When client "a" takes a slot
+    And client "b" takes a slot for 3600000 ms
+    Then the table holds these leases
+      """
+      | client | granted at | expires at |
+      | a      | 0          | 300000     |
+      | b      | 0          | 3600000    |
+      """
+    When client "c" takes a slot for 3600001 ms
+    Then the request is refused: the lifetime must lie between 1 and 3600000 ms

@@ -140,3 +140,15 @@ Feature: Leases
       | the bad return                                         | code      |
       | the client returns the same lease again                | CONFLICT  |
       | a client returns a lease of "chat" that was never granted | NOT_FOUND |
+
+  @OC-POOL-3041 @OC-POOL-3049
+  Scenario: A pool remembers how its 4096 most recently ended leases ended
+    Given a pool "chat" with 1 slots
+    And the pool "chat" is ready
+    When clients lease and return 4097 slots of "chat", one after another
+    And the client returns lease number 2 again
+    Then the request is refused because that lease was already "returned"
+    When the client returns lease number 1 again
+    Then the request is refused with code "NOT_FOUND"
+    And the pool "chat" counts 4097 leases that ended as "returned"
+    And the pool "chat" has 0 active leases

@@ -9,7 +9,8 @@ Feature: The registry keeps every fact about a pool
   Scenario: A ready pool's registry entry
     Given a CPU pool "chat" with 3 slots
     And the pool "chat" has been started
-    When the engine of "chat" finishes preloading, reporting version "b4242" and digest "sha256:0123abcd"
+    When 1000 ms pass
+    And the engine of "chat" finishes preloading, reporting version "b4242" and digest "sha256:0123abcd"
     And a client leases a slot of "chat"
     And 2500 ms pass
     Then the registry holds for "chat"
@@ -19,7 +20,7 @@ Feature: The registry keeps every fact about a pool
       draining: no
       state: ready
       preloaded: yes
-      last heartbeat at: 0
+      last heartbeat at: 1000
       heartbeat age: 2500
       model: stub://model-a
       engine: stub

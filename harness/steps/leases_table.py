@@ -115,6 +115,11 @@ def given_table(world: PoolWorld, slots: int, ttl: int) -> None:
     assert world.error is None, f"setup: {world.error}"
 
 
+@step("given", "a lease table with {slots:d} slots and no lifetime settings of its own")
+def given_table_defaults(world: PoolWorld, slots: int) -> None:
+    world.slots.table = LeaseTable("chat", slots, _IdSource(world.seed, 1, world.slots))
+
+
 @step("given", "a lease table with {slots:d} slots that remembers the last {n:d} ended leases")
 def given_table_memory(world: PoolWorld, slots: int, n: int) -> None:
     _build(world, slots=slots, remembered=n)
