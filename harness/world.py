@@ -50,7 +50,7 @@ from poolmgr.core.errors import ConfigError, PoolError
 from poolmgr.core.events import EngineStarted, Event, PreloadFailed
 from poolmgr.core.inventory import GpuDevice, GpuInventory
 from poolmgr.core.kvcap import ModelShape
-from poolmgr.core.leases import Lease
+from poolmgr.core.leases import Lease, LeaseTable
 from poolmgr.core.placement import LaunchPlan, MaskRequest, PlacementProblem
 from poolmgr.core.preflight import PreflightVerdict
 from poolmgr.core.registry import Registry
@@ -66,6 +66,7 @@ __all__ = [
     "ConfigPart",
     "GatePart",
     "GpuPart",
+    "LeasePart",
     "Order",
     "PlacementPart",
     "PoolSpec",
@@ -116,6 +117,8 @@ class PoolsPart:
     leases: list[Lease] = field(default_factory=list)
     returned: list[Lease] = field(default_factory=list)
     next_pid: int = 1000
+    # What an observer of the registry was told (pool id, fact), once one follows it.
+    observed: list[tuple[str, Fact]] = field(default_factory=list)
 
     def add(self, spec: PoolSpec) -> None:
         if self.registry is not None:
@@ -194,6 +197,27 @@ class PlacementPart:
 
 
 @dataclass
+class LeasePart:
+    """One pool's lease bookkeeping on its own (no registry) and the leases its clients hold.
+
+    ``held`` maps a client's name in the scenario to the lease it was granted, ``ended`` the
+    leases the last request ended; ``draws`` counts the lease-id draws taken from the id source
+    (``draws_before``: when the last grant was asked for), ``request`` what the last one was.
+    """
+
+    table: LeaseTable | None = None
+    held: dict[str, Lease] = field(default_factory=dict)
+    ended: list[Lease] = field(default_factory=list)
+    draws: int = 0
+    draws_before: int = 0
+    request: str = ""
+
+    def current(self) -> LeaseTable:
+        assert self.table is not None, "setup: describe the lease table first"
+        return self.table
+
+
+@dataclass
 class ConfigPart:
     """A config file's text and name, and the config parsed from it (``None`` if refused)."""
 
@@ -243,6 +267,7 @@ class PoolWorld:
     """The last typed refusal (of the registry, the placement or the config loader)."""
     pools: PoolsPart = field(default_factory=PoolsPart)
     retry: RetryPart = field(default_factory=RetryPart)
+    slots: LeasePart = field(default_factory=LeasePart)
     placement: PlacementPart = field(default_factory=PlacementPart)
     config: ConfigPart = field(default_factory=ConfigPart)
     gate: GatePart = field(default_factory=GatePart)

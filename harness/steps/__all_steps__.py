@@ -12,10 +12,12 @@ from harness.steps import (
     gates,  # BDD gates and the OpenAPI drift check
     gpu,  # @gpu: NVML
     leases,  # slot leases
+    leases_table,  # one pool's lease bookkeeping on its own
     lifecycle,  # pools: start, preload, faults, probes, drain, reload
     live,  # @process: a real manager (loads the HTTP server)
     metrics,  # metric label budgets
     placement,  # GPU masks, launch plans, KV sizing, preflight
+    registry_entry,  # the registry as its readers see it: entries, listing, observers
     secrets,  # secrets canary against a live manager (loads the HTTP server)
 )
 
@@ -26,9 +28,11 @@ __all__ = [
     "gates",
     "gpu",
     "leases",
+    "leases_table",
     "lifecycle",
     "live",
     "metrics",
     "placement",
+    "registry_entry",
     "secrets",
 ]

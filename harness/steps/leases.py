@@ -1,7 +1,7 @@
 """Steps of slot leases: granting, returning, refusing, expiry and how leases ended.
 
 Serves OC-POOL-3031..3034, and the lease steps of OC-POOL-3001, 3003..3005, 3010, 3011, 3016
-and 3040..3044 (decision level).
+and 3040..3044, 3047..3049 (decision level).
 
 Registered in the step table with :func:`harness.registry.step` (OC-BDD-7006); every Then-step
 asserts (OC-BDD-7003).
@@ -112,3 +112,27 @@ def then_active(world: PoolWorld, pool: str, n: int) -> None:
 def then_leases_ended(world: PoolWorld, pool: str, n: int, how: str) -> None:
     ended = world.registry.snapshot(pool).leases_ended
     assert_equal(ended[LeaseEnd(how)], n, f"leases of {pool} that ended as {how}")
+
+
+@step("when", 'clients lease and return {n:d} slots of "{pool}", one after another')
+def lease_and_return_many(world: PoolWorld, n: int, pool: str) -> None:
+    for _ in range(n):
+        lease = world.registry.acquire_lease(pool)
+        world.pools.returned.append(world.registry.release_lease(pool, lease.lease_id))
+
+
+@step("when", "the client returns lease number {k:d} again")
+def return_numbered_again(world: PoolWorld, k: int) -> None:
+    world.error = None
+    assert len(world.pools.returned) >= k, f"setup: only {len(world.pools.returned)} returned"
+    lease = world.pools.returned[k - 1]
+    try:
+        world.registry.release_lease(lease.pool_id, lease.lease_id)
+    except PoolError as exc:
+        world.error = exc
+
+
+@step("then", 'the request is refused because that lease was already "{how}"')
+def then_already(world: PoolWorld, how: str) -> None:
+    error = assert_refused(world, "CONFLICT")
+    assert error.message.endswith(f"it was already {how}"), error.message

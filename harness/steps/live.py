@@ -206,7 +206,9 @@ def then_replicasets_order(world: PoolWorld, ids: str) -> None:
 
 @step("then", "every listed pool is a ready CPU pool with {free:d} of {total:d} slots free")
 def then_listing_slots(world: PoolWorld, free: int, total: int) -> None:
-    for pool in _last(world).json():
+    pools = _last(world).json()
+    assert pools, "the listing is empty"
+    for pool in pools:
         where = f"pool {pool['id']}"
         assert_equal(pool["cpu"], True, f"{where}: cpu")
         assert_equal(pool["ready"], True, f"{where}: ready")
