@@ -16,6 +16,8 @@ from harness.steps import (
     live,  # @process: a real manager (loads the HTTP server)
     metrics,  # metric label budgets
     placement,  # GPU masks, launch plans, KV sizing, preflight
+    retry_breaker,  # the circuit breaker on its own
+    retry_settings,  # restart policy settings refused or accepted
     secrets,  # secrets canary against a live manager (loads the HTTP server)
 )
 
@@ -30,5 +32,7 @@ __all__ = [
     "live",
     "metrics",
     "placement",
+    "retry_breaker",
+    "retry_settings",
     "secrets",
 ]
