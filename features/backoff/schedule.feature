@@ -72,3 +72,15 @@ Feature: Restart backoff schedule
     Then the restart is due now
     When 60000 ms pass
     Then the restart is due now
+
+  @OC-POOL-3011 @OC-POOL-3013
+  Scenario: Once the restart has happened nothing is scheduled, and the failures still count
+    Given a restart backoff starting at 1000 ms, doubling, capped at 300000 ms
+    When the engine has failed 2 times in a row
+    Then the restart is due in 2000 ms
+    When the engine is restarted
+    Then the restart is due now
+    And the failure count is 2
+    When the engine has failed 1 times in a row
+    Then the last restart waited 4000 ms
+    And the restart is due in 4000 ms

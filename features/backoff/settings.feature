@@ -38,6 +38,12 @@ Feature: Restart policy settings outside their ranges are refused by name
       | jitter          | none  |
       | jitter          | full  |
 
+  @OC-POOL-3018 @OC-POOL-3013
+  Scenario: Jitter written as a word, as a config file carries it, takes effect
+    When a restart backoff is set up with "jitter" at none
+    And the engine has failed 3 times in a row
+    Then the last restart waited 4000 ms
+
   @OC-POOL-3018
   Scenario Outline: A circuit breaker refuses a setting outside its range
     When a circuit breaker is set up with "<setting>" at <value>

@@ -15,8 +15,10 @@ Feature: The failure count resets only after a stable period
     And the engine becomes ready
     And 599999 ms pass
     Then the failure count is 3
+    And the stable period is not over yet
     When 1 ms pass
     Then the failure count is 0
+    And the stable period is over
     When the engine has failed 1 times in a row
     Then the last restart waited 1000 ms
 
@@ -68,6 +70,7 @@ Feature: The failure count resets only after a stable period
     When the engine has failed 3 times in a row
     And 700000 ms pass
     Then the failure count is 3
+    And the stable period is not over yet
 
   @OC-POOL-3013
   Scenario: A stable period of zero resets the failure count as soon as the engine is ready

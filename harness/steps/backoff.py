@@ -88,6 +88,11 @@ def backoff_ready(world: PoolWorld) -> None:
     world.retry.current().on_ready(world.clock.now_ms())
 
 
+@step("when", "the engine is restarted")
+def backoff_restarted(world: PoolWorld) -> None:
+    world.retry.current().clear_schedule()
+
+
 @step("when", "the engine stops being ready")
 def backoff_unready(world: PoolWorld) -> None:
     world.retry.current().on_not_ready(world.clock.now_ms())
@@ -171,3 +176,16 @@ def then_failure_count(world: PoolWorld, n: int) -> None:
     backoff = world.retry.backoff
     assert backoff is not None, "no backoff described"
     assert_equal(backoff.attempt, n, "failure count")
+
+
+@step("then", "the stable period is over")
+def then_stable_over(world: PoolWorld) -> None:
+    backoff = world.retry.current()
+    assert backoff.observe(world.clock.now_ms()), f"the stable period is not over: {backoff!r}"
+    assert_equal(backoff.attempt, 0, "failure count once the stable period is over")
+
+
+@step("then", "the stable period is not over yet")
+def then_stable_not_over(world: PoolWorld) -> None:
+    backoff = world.retry.current()
+    assert not backoff.observe(world.clock.now_ms()), f"the stable period is over: {backoff!r}"

@@ -176,8 +176,9 @@ def then_breaker_cools_down(world: PoolWorld, ms: int) -> None:
 
 @step("then", "the breaker cools down for {ms:d} ms and allows its next trial at {t:d} ms")
 def then_breaker_cooldown_and_trial(world: PoolWorld, ms: int, t: int) -> None:
-    then_breaker_cools_down(world, ms)
-    then_breaker_trial_at(world, t)
+    breaker = world.retry.current_breaker()
+    assert_equal(breaker.current_cooldown_ms, ms, "cool-down")
+    assert_equal(breaker.next_trial_at_ms, t, "time of the next trial")
 
 
 @step("then", "the breaker has opened {n:d} times")

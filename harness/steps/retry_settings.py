@@ -43,9 +43,12 @@ def _set_up(
 ) -> None:
     world.retry.refusal = None
     try:
-        make(**{setting: _value(setting, text)})  # type: ignore[arg-type]
+        policy = make(**{setting: _value(setting, text)})  # type: ignore[arg-type]
     except ValueError as exc:
         world.retry.refusal = exc
+    else:
+        if isinstance(policy, BackoffPolicy):
+            world.set_backoff(policy)
     world.retry.settings_tried = True
 
 
