@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from poolmgr.config import parse_config
 from poolmgr.core.backoff import Backoff, BackoffPolicy, Jitter
+from poolmgr.core.breaker import CircuitBreaker
 from poolmgr.core.clock import ManualClock
 from poolmgr.core.config import Config
 from poolmgr.core.decisions import (
@@ -44,6 +45,7 @@ from poolmgr.core.decisions import (
     Fact,
     KillEngine,
     Spawn,
+    StateChanged,
     StopEngine,
 )
 from poolmgr.core.errors import ConfigError, PoolError
@@ -77,7 +79,7 @@ __all__ = [
 
 GIB = 2**30
 
-Order = Literal["spawn", "stop", "kill", "count_drain", "count_driver_reset"]
+Order = Literal["spawn", "stop", "kill", "count_drain", "count_driver_reset", "change_state"]
 """The lifecycle actions the steps look for, by what they order."""
 
 _ORDER_KINDS: dict[Order, type[Action | Fact]] = {
@@ -86,6 +88,7 @@ _ORDER_KINDS: dict[Order, type[Action | Fact]] = {
     "kill": KillEngine,
     "count_drain": DrainCounted,
     "count_driver_reset": DriverResetCounted,
+    "change_state": StateChanged,
 }
 
 
@@ -164,14 +167,28 @@ class PoolsPart:
 
 @dataclass
 class RetryPart:
-    """A standalone restart backoff and the delays it drew."""
+    """A standalone restart backoff and the delays it drew; a fleet of backoffs that fail
+    together; a standalone circuit breaker; a refused policy setting."""
 
     backoff: Backoff | None = None
     delays: list[int] = field(default_factory=list)
+    fleet: list[Backoff] = field(default_factory=list)
+    fleet_delays: list[list[int]] = field(default_factory=list)
+    """One list per failure round: the delay each backoff of the fleet drew."""
+    breaker: CircuitBreaker | None = None
+    answers: list[bool] = field(default_factory=list)
+    """The standalone breaker's answers to the starts asked for, in order."""
+    refusal: ValueError | None = None
+    """Why the latest policy settings were refused (``None`` when accepted)."""
+    settings_tried: bool = False
 
     def current(self) -> Backoff:
         assert self.backoff is not None, "setup: describe the backoff first"
         return self.backoff
+
+    def current_breaker(self) -> CircuitBreaker:
+        assert self.breaker is not None, "setup: describe the circuit breaker first"
+        return self.breaker
 
 
 @dataclass

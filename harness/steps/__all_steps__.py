@@ -18,6 +18,8 @@ from harness.steps import (
     metrics,  # metric label budgets
     placement,  # GPU masks, launch plans, KV sizing, preflight
     registry_entry,  # the registry as its readers see it: entries, listing, observers
+    retry_breaker,  # the circuit breaker on its own
+    retry_settings,  # restart policy settings refused or accepted
     secrets,  # secrets canary against a live manager (loads the HTTP server)
 )
 
@@ -34,5 +36,7 @@ __all__ = [
     "metrics",
     "placement",
     "registry_entry",
+    "retry_breaker",
+    "retry_settings",
     "secrets",
 ]

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from harness.assertions import assert_equal
 from harness.registry import step
+from harness.steps.retry_breaker import times_of
 from harness.world import PoolSpec, PoolWorld
+from poolmgr.core.decisions import PoolState, StateChanged
 from poolmgr.core.events import PreloadFailed
 from poolmgr.core.vocab import Cause
 
@@ -47,13 +49,34 @@ def then_breaker_cooldown(world: PoolWorld, pool: str, ms: int) -> None:
 
 @step("then", 'exactly {n:d} trial start of "{pool}" was ordered after the breaker opened')
 def then_one_trial(world: PoolWorld, pool: str, n: int) -> None:
-    machine = world.registry.machine(pool)
-    opened = machine.breaker.open_count
-    assert opened >= 1, "the breaker never opened"
-    spawns = world.orders(pool, "spawn")
-    threshold = world.pools.specs[pool].breaker_threshold
-    # One start at pool start plus one restart per failure below the threshold.
-    assert_equal(len(spawns) - threshold, n, f"trial starts of {pool}")
+    # Starts and state changes in the order the pool decided them.
+    told = [what for _, what in world.orders(pool, "spawn", "change_state")]
+    opened = [
+        i
+        for i, what in enumerate(told)
+        if isinstance(what, StateChanged) and what.to_state is PoolState.CIRCUIT_OPEN
+    ]
+    assert opened, f"the pool {pool} never reported its circuit open"
+    starts = [what for what in told[opened[-1] :] if not isinstance(what, StateChanged)]
+    assert_equal(len(starts), n, f"engine starts of {pool} since its breaker last opened")
+
+
+@step("then", 'the pool "{pool}" reports its breaker\'s next trial at {t:d} ms')
+def then_breaker_trial_at(world: PoolWorld, pool: str, t: int) -> None:
+    snap = world.registry.snapshot(pool)
+    assert_equal(snap.breaker_next_trial_at_ms, t, f"next trial of {pool}")
+
+
+@step("then", 'the pool "{pool}" reports no breaker trial time')
+def then_no_trial_time(world: PoolWorld, pool: str) -> None:
+    trial = world.registry.snapshot(pool).breaker_next_trial_at_ms
+    assert trial is None, f"{pool} reports a trial at {trial} ms"
+
+
+@step("then", 'the engine of "{pool}" was started at {times} ms')
+def then_started_at(world: PoolWorld, pool: str, times: str) -> None:
+    expected = times_of(times)
+    assert_equal([t for t, _ in world.orders(pool, "spawn")], expected, f"engine starts of {pool}")
 
 
 @step("then", 'no more than {n:d} engine starts of "{pool}" fell within any {window:d} ms')
@@ -69,10 +92,18 @@ def preload_fails_repeatedly(world: PoolWorld, pool: str, n: int) -> None:
     world.fail_preload_repeatedly(pool, n, Cause.MODEL_LOAD_FAILED)
 
 
+MAX_FAILED_PRELOADS = 1_000
+"""The most preload failures one storm step feeds before it gives up (an iteration bound)."""
+
+
 @step("when", 'the engine of "{pool}" keeps failing its preload for {ms:d} ms')
 def preload_keeps_failing(world: PoolWorld, pool: str, ms: int) -> None:
+    """Fail every preload the pool starts, restarting when the pool says, until ``ms`` passed.
+
+    Bounded: more than :data:`MAX_FAILED_PRELOADS` failures fail the step instead of looping.
+    """
     end = world.clock.now_ms() + ms
-    while True:
+    for _ in range(MAX_FAILED_PRELOADS):
         world.dispatch(pool, PreloadFailed(Cause.MODEL_LOAD_FAILED, "still broken"))
         at = world.registry.machine(pool).next_restart_at_ms
         if at is None or at > end:
@@ -80,3 +111,7 @@ def preload_keeps_failing(world: PoolWorld, pool: str, ms: int) -> None:
             world.tick()
             return
         world.wait_for_restart(pool)
+    raise AssertionError(
+        f"{pool} failed its preload {MAX_FAILED_PRELOADS} times before {ms} ms passed: "
+        "the restarts are not being spaced out"
+    )
