@@ -8,6 +8,7 @@ runners).
 from harness.steps import (
     backoff,  # the restart backoff on its own
     breaker,  # circuit breaker and restart storms
+    classify,  # engine output and exits read into failure causes
     config,  # config validation
     gates,  # BDD gates and the OpenAPI drift check
     gpu,  # @gpu: NVML
@@ -15,13 +16,15 @@ from harness.steps import (
     lifecycle,  # pools: start, preload, faults, probes, drain, reload
     live,  # @process: a real manager (loads the HTTP server)
     metrics,  # metric label budgets
-    placement,  # GPU masks, launch plans, KV sizing, preflight
+    placement,  # GPU masks, launch plans, KV sizing
+    preflight,  # the memory verdict before a launch
     secrets,  # secrets canary against a live manager (loads the HTTP server)
 )
 
 __all__ = [
     "backoff",
     "breaker",
+    "classify",
     "config",
     "gates",
     "gpu",
@@ -30,5 +33,6 @@ __all__ = [
     "live",
     "metrics",
     "placement",
+    "preflight",
     "secrets",
 ]
