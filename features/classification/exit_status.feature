@@ -32,6 +32,18 @@ Feature: Exits by signal and by exit code
       | ends with an unknown status | engine_exited   | engine exited (status unknown): no known failure in the log         |
 
   @OC-POOL-3029
+  Scenario Outline: A signal is read however the operating system reports it: <ending>
+    Given the engine of a GPU pool wrote nothing
+    When the engine <ending>
+    Then the exit is put down to "killed_by_signal"
+    And the exit is explained as "engine killed by SIGKILL: no known failure in the log"
+
+    Examples:
+      | ending                                                |
+      | ends with the return code -9 and no signal reported   |
+      | ends by signal 9 and no return code is reported       |
+
+  @OC-POOL-3029
   Scenario: With no known cause, the message quotes the last three lines the engine wrote
     Given the engine of a GPU pool wrote
       """

@@ -190,7 +190,7 @@ Feature: Preflight refuses launches that cannot fit
     When the launch of "chat" is planned for 4096 tokens of context
     And GPU 1 leaves the inventory
     And the preflight checks the plan with 64 GiB of host memory free
-    Then the preflight refuses the plan, saying
+    Then the preflight refuses the plan of "chat", saying
       """
       pool chat: GPU 1 is not in the inventory
       """
@@ -202,7 +202,7 @@ Feature: Preflight refuses launches that cannot fit
     When the launch of "chat" is planned for 4096 tokens of context
     And GPU 0 leaves the inventory
     And the preflight checks the plan with 64 GiB of host memory free
-    Then the preflight refuses the plan, saying
+    Then the preflight refuses the plan of "chat", saying
       """
       pool chat: no GPU inventory to check the plan against
       """

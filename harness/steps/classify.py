@@ -79,10 +79,15 @@ def engine_wrote_long(world: PoolWorld, kind: str, n: int) -> None:
 
 
 def _classify(world: PoolWorld, returncode: int | None) -> None:
+    """As the supervisor reports an exit: the return code, and the signal when it is negative."""
     signal_number = -returncode if returncode is not None and returncode < 0 else None
+    _classify_as(world, returncode, signal_number)
+
+
+def _classify_as(world: PoolWorld, exit_code: int | None, signal_number: int | None) -> None:
     out = world.output
     out.exit_cause, out.exit_message = classify_exit(
-        returncode, signal_number, out.tail, gpu_pool=out.gpu_pool
+        exit_code, signal_number, out.tail, gpu_pool=out.gpu_pool
     )
 
 
@@ -94,6 +99,16 @@ def engine_exits_code(world: PoolWorld, code: int) -> None:
 @step("when", "the engine is killed by signal {sig:d}")
 def engine_killed(world: PoolWorld, sig: int) -> None:
     _classify(world, -sig)
+
+
+@step("when", "the engine ends with the return code {code:d} and no signal reported")
+def engine_return_code_only(world: PoolWorld, code: int) -> None:
+    _classify_as(world, code, None)
+
+
+@step("when", "the engine ends by signal {sig:d} and no return code is reported")
+def engine_signal_only(world: PoolWorld, sig: int) -> None:
+    _classify_as(world, None, sig)
 
 
 @step("when", "the engine ends with an unknown status")

@@ -120,11 +120,12 @@ def then_preflight_message(world: PoolWorld, docstring: str) -> None:
     assert_equal(verdict.message, " ".join(docstring.split()), "preflight message")
 
 
-@step("then", "the preflight refuses the plan, saying")
-def then_preflight_refuses(world: PoolWorld, docstring: str) -> None:
+@step("then", 'the preflight refuses the plan of "{pool}", saying')
+def then_preflight_refuses(world: PoolWorld, pool: str, docstring: str) -> None:
     assert world.placement.verdict is None, f"a verdict was made: {world.placement.verdict}"
     error = world.error
     assert isinstance(error, PlacementError), f"expected a placement refusal, got {error!r}"
+    assert_equal(error.pool_id, pool, "pool named by the refusal")
     assert_equal(error.message, " ".join(docstring.split()), "refusal message")
 
 

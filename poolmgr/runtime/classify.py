@@ -48,8 +48,9 @@ class _Rule:
     """Short human summary used in messages."""
 
 
-def _rx(*alternatives: str, ignore_case: bool = True) -> re.Pattern[str]:
-    return re.compile("|".join(alternatives), re.IGNORECASE if ignore_case else 0)
+def _rx(*alternatives: str) -> re.Pattern[str]:
+    """One pattern matching any of ``alternatives``, case ignored (only ``Xid`` minds case)."""
+    return re.compile("|".join(alternatives), re.IGNORECASE)
 
 
 _VRAM_OOM = _Rule(
