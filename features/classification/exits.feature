@@ -3,13 +3,15 @@ Feature: The cause of an engine's exit
   When an engine ends, the manager puts its exit down to one cause, read from the last lines
   the engine wrote and from how the process ended, and explains it in one message: how the
   engine ended, a short summary of the cause, then the first line that shows the cause and the
-  last two (at most three lines in all; each cut to 240 characters). When several causes show,
-  the most specific one wins: VRAM out-of-memory, host out-of-memory, driver error, port in
-  use, model-load failure, CPU spillover (GPU pools only); with none of them the exit is put
-  down to the signal that ended the engine, or else to the engine exiting by itself, and the
-  message then quotes the last three lines the engine wrote.
+  last two (at most three lines in all; a line longer than 240 characters is cut to its first
+  237 and an ellipsis). When several causes show, the most specific one wins: VRAM
+  out-of-memory, host out-of-memory, driver error, port in use, model-load failure, CPU
+  spillover (GPU pools only); with none of them the exit is put down to the signal that ended
+  the engine, or else to the engine exiting by itself, and the message then quotes the last
+  three lines the engine wrote.
 
-  The logs below are real output of llama.cpp's llama-server, vLLM, TGI and PyTorch.
+  The logs below are taken from the output of llama.cpp's llama-server, vLLM, TGI and PyTorch
+  as users reported it (paths and sizes vary).
 
   @OC-POOL-3028
   Scenario: llama.cpp running out of VRAM while loading is a VRAM out-of-memory, not a load failure
@@ -134,9 +136,8 @@ Feature: The cause of an engine's exit
       | source    | line                                                                                                   |
       | llama.cpp | main: couldn't bind HTTP server socket, hostname: 127.0.0.1, port: 8080                                |
       | vLLM      | ERROR:    [Errno 98] error while attempting to bind on address ('0.0.0.0', 8000): address already in use |
-      | TGI       | Error: WebServer(Os { code: 98, kind: AddrInUse, message: Address already in use })                    |
       | Rust      | Error: Address already in use (os error 98)                                                            |
-      | others    | bind: could not bind to 0.0.0.0:8080                                                                   |
+      | Python    | OSError: [Errno 98] Address already in use                                                             |
 
   @OC-POOL-3028
   Scenario Outline: The most specific cause wins over a later or earlier one: <winner> over <loser>

@@ -7,8 +7,8 @@ Feature: Fatal lines in a running engine's output
   model that fails to load, a port already taken or a host out-of-memory ends in an exit,
   and the exit is classified then.
 
-  The lines below are real output of llama.cpp's llama-server, vLLM, TGI, PyTorch and the
-  NVIDIA driver.
+  The lines below are taken from the output of llama.cpp's llama-server, vLLM, TGI, PyTorch
+  and the NVIDIA driver as users reported it (paths, sizes and times vary).
 
   @OC-POOL-3027
   Scenario Outline: A line of engine output is read the same way on every pool: <source>
