@@ -3,14 +3,16 @@
 A :class:`PoolWorld` plays the supervisor's part around the pure decision core: it builds a
 registry from a small generated config, feeds lifecycle events, carries out the actions the
 machine asks for that a real supervisor would (an ordered spawn is answered with "engine
-started"), records every action and every typed refusal, and drives time with a
-:class:`~poolmgr.core.clock.ManualClock` only (a five-minute backoff cap is checked in
-milliseconds). Randomness comes from seeded :class:`random.Random` instances.
+started", unless the launch checks a scenario described refuse it), records every action and
+every typed refusal, and drives time with a :class:`~poolmgr.core.clock.ManualClock` only (a
+five-minute backoff cap is checked in milliseconds). Randomness comes from seeded
+:class:`random.Random` instances.
 
 What a scenario keeps is split into typed parts, one per area, composed in the world (no
 attribute is ever attached with ``setattr``): :class:`PoolsPart` (pools, their registry and
 the actions it ordered), :class:`RetryPart` (a standalone backoff), :class:`PlacementPart`
-(GPUs, masks, plans, preflight), :class:`ConfigPart` (a config file checked), :class:`GatePart`
+(GPUs, masks, plans, preflight), :class:`OutputPart` (engine output read by the classifier),
+:class:`ConfigPart` (a config file checked), :class:`GatePart`
 (throw-away projects, subprocess checks, metrics, the secrets transcript), :class:`GpuPart`
 (NVML) and ``live`` (a real manager, :class:`harness.live.LiveManager`, created by the
 process-level steps only, so that importing the world never loads the HTTP server).
@@ -54,7 +56,7 @@ from poolmgr.core.inventory import GpuDevice, GpuInventory
 from poolmgr.core.kvcap import ModelShape
 from poolmgr.core.leases import Lease, LeaseTable
 from poolmgr.core.placement import LaunchPlan, MaskRequest, PlacementProblem
-from poolmgr.core.preflight import PreflightVerdict
+from poolmgr.core.preflight import PreflightVerdict, preflight
 from poolmgr.core.registry import Registry
 from poolmgr.core.vocab import Cause
 
@@ -70,6 +72,7 @@ __all__ = [
     "GpuPart",
     "LeasePart",
     "Order",
+    "OutputPart",
     "PlacementPart",
     "PoolSpec",
     "PoolWorld",
@@ -122,6 +125,8 @@ class PoolsPart:
     next_pid: int = 1000
     # What an observer of the registry was told (pool id, fact), once one follows it.
     observed: list[tuple[str, Fact]] = field(default_factory=list)
+    # The pid of every engine the world started, per pool (a refused launch starts none).
+    started: dict[str, list[int]] = field(default_factory=dict)
 
     def add(self, spec: PoolSpec) -> None:
         if self.registry is not None:
@@ -201,6 +206,8 @@ class PlacementPart:
     shape: ModelShape | None = None
     plan: LaunchPlan | None = None
     verdict: PreflightVerdict | None = None
+    host_free: int | None = None
+    """Free host RAM (bytes) the supervisor's launch checks see; ``None``: no checks described."""
 
     def inventory(self) -> GpuInventory | None:
         if not self.gpus:
@@ -232,6 +239,18 @@ class LeasePart:
     def current(self) -> LeaseTable:
         assert self.table is not None, "setup: describe the lease table first"
         return self.table
+
+
+@dataclass
+class OutputPart:
+    """An engine's output as the manager read it: the lines written, a line's verdict (``None``:
+    harmless), and the cause and message it gave an exit."""
+
+    tail: list[str] = field(default_factory=list)
+    gpu_pool: bool = True
+    line_cause: Cause | None = None
+    exit_cause: Cause | None = None
+    exit_message: str = ""
 
 
 @dataclass
@@ -286,6 +305,7 @@ class PoolWorld:
     retry: RetryPart = field(default_factory=RetryPart)
     slots: LeasePart = field(default_factory=LeasePart)
     placement: PlacementPart = field(default_factory=PlacementPart)
+    output: OutputPart = field(default_factory=OutputPart)
     config: ConfigPart = field(default_factory=ConfigPart)
     gate: GatePart = field(default_factory=GatePart)
     gpu: GpuPart = field(default_factory=GpuPart)
@@ -311,9 +331,32 @@ class PoolWorld:
         told.extend((now, f) for f in decision.facts)
         for action in decision.actions:
             if isinstance(action, Spawn):
-                # The supervisor starts the engine it was asked for.
+                # The supervisor checks the launch, then starts the engine it was asked for.
+                refusal = self.launch_refusal(pool_id)
+                if refusal is not None:
+                    self.dispatch(pool_id, refusal)
+                    continue
                 self.pools.next_pid += 1
+                self.pools.started.setdefault(pool_id, []).append(self.pools.next_pid)
                 self.dispatch(pool_id, EngineStarted(pid=self.pools.next_pid))
+
+    def launch_refusal(self, pool_id: str) -> PreloadFailed | None:
+        """The supervisor's launch checks, where the scenario described them (OC-POOL-3002).
+
+        As :mod:`poolmgr.runtime.prepare` does at each spawn: the pool's launch plan is checked
+        by :func:`~poolmgr.core.preflight.preflight` against the GPUs and the free host RAM;
+        a verdict that does not fit fails the preload with the verdict's own cause and message
+        and no engine is started. Without a plan for the pool and a host RAM figure, nothing
+        is checked.
+        """
+        place = self.placement
+        plan, shape = place.plan, place.shape
+        if place.host_free is None or plan is None or shape is None or plan.pool_id != pool_id:
+            return None
+        place.verdict = preflight(plan, shape, place.inventory(), place.host_free)
+        if place.verdict.fits or place.verdict.cause is None:
+            return None
+        return PreloadFailed(place.verdict.cause, place.verdict.message)
 
     def dispatch(self, pool_id: str, event: Event) -> None:
         """Feed one event; a typed refusal is kept in :attr:`error` instead of raised."""

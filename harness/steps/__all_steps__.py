@@ -8,6 +8,7 @@ runners).
 from harness.steps import (
     backoff,  # the restart backoff on its own
     breaker,  # circuit breaker and restart storms
+    classify,  # engine output and exits read into failure causes
     config,  # config validation
     gates,  # BDD gates and the OpenAPI drift check
     gpu,  # @gpu: NVML
@@ -16,7 +17,8 @@ from harness.steps import (
     lifecycle,  # pools: start, preload, faults, probes, drain, reload
     live,  # @process: a real manager (loads the HTTP server)
     metrics,  # metric label budgets
-    placement,  # GPU masks, launch plans, KV sizing, preflight
+    placement,  # GPU masks, launch plans, KV sizing
+    preflight,  # the memory verdict before a launch
     registry_entry,  # the registry as its readers see it: entries, listing, observers
     retry_breaker,  # the circuit breaker on its own
     retry_settings,  # restart policy settings refused or accepted
@@ -26,6 +28,7 @@ from harness.steps import (
 __all__ = [
     "backoff",
     "breaker",
+    "classify",
     "config",
     "gates",
     "gpu",
@@ -35,6 +38,7 @@ __all__ = [
     "live",
     "metrics",
     "placement",
+    "preflight",
     "registry_entry",
     "retry_breaker",
     "retry_settings",

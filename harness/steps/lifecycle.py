@@ -80,11 +80,6 @@ def preload_fails(world: PoolWorld, pool: str, cause: str) -> None:
     world.dispatch(pool, PreloadFailed(Cause(cause), f"preload failed: {cause}"))
 
 
-@step("when", 'the engine of "{pool}" reports a CUDA error')
-def engine_cuda_error(world: PoolWorld, pool: str) -> None:
-    world.dispatch(pool, EngineFault(Cause.DRIVER_ERROR, "CUDA error: an illegal memory access"))
-
-
 @step("when", 'the engine of "{pool}" reports that it fell back to the CPU')
 def engine_cpu_fallback(world: PoolWorld, pool: str) -> None:
     world.dispatch(pool, EngineFault(Cause.CPU_SPILLOVER, "no usable GPU found, using CPU"))

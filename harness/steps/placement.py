@@ -1,5 +1,5 @@
-"""Steps of GPU placement, KV-cache sizing and preflight: device masks, launch plans, context
-caps and the memory verdict.
+"""Steps of GPU placement and KV-cache sizing: device masks, launch plans and context caps
+(the preflight's steps are in :mod:`harness.steps.preflight`).
 
 Serves OC-POOL-3020..3023, and the placement steps of OC-POOL-3002, 3003, 3012 and 3017
 (decision level).
@@ -15,10 +15,8 @@ from harness.registry import step
 from harness.steps.fields import floats, ints
 from harness.world import GIB, PoolWorld
 from poolmgr.core.errors import PlacementError
-from poolmgr.core.events import PreloadFailed
 from poolmgr.core.kvcap import ModelShape, kv_bytes_per_gpu, weights_bytes_per_gpu
 from poolmgr.core.placement import LaunchPlan, MaskRequest, plan_launch, validate_masks
-from poolmgr.core.preflight import preflight
 from poolmgr.core.vocab import CtxPolicy
 
 
@@ -102,20 +100,6 @@ def _plan(world: PoolWorld) -> LaunchPlan:
     plan_ = world.placement.plan
     assert plan_ is not None, f"no plan: {world.error!r}"
     return plan_
-
-
-@step("when", "the preflight checks the plan with {gib:d} GiB of host memory free")
-def check_preflight(world: PoolWorld, gib: int) -> None:
-    place = world.placement
-    assert place.plan is not None and place.shape is not None, "setup: plan a launch first"
-    place.verdict = preflight(place.plan, place.shape, place.inventory(), gib * GIB)
-
-
-@step("when", 'the preflight verdict is reported to the pool "{pool}"')
-def report_verdict(world: PoolWorld, pool: str) -> None:
-    verdict = world.placement.verdict
-    assert verdict is not None and verdict.cause is not None, "setup: no failing verdict"
-    world.dispatch(pool, PreloadFailed(verdict.cause, verdict.message))
 
 
 @step("then", "the placement is accepted")
@@ -205,28 +189,3 @@ def then_kv_fits(world: PoolWorld) -> None:
 def then_launch_refused(world: PoolWorld) -> None:
     assert world.placement.plan is None, "a plan was made"
     assert_refused(world, "INVALID_PARAMS")
-
-
-@step("then", 'the preflight fails with cause "{cause}"')
-def then_preflight_cause(world: PoolWorld, cause: str) -> None:
-    verdict = world.placement.verdict
-    assert verdict is not None, "no preflight verdict"
-    assert not verdict.fits, f"the plan fits: {verdict.message}"
-    assert verdict.cause is not None
-    assert_equal(verdict.cause.value, cause, "preflight cause")
-
-
-@step("then", "the preflight names GPU {index:d} as short of memory")
-def then_preflight_names_gpu(world: PoolWorld, index: int) -> None:
-    verdict = world.placement.verdict
-    assert verdict is not None, "no preflight verdict"
-    short = [d.index for d in verdict.devices if d.shortfall_bytes > 0]
-    assert index in short, f"short GPUs: {short}"
-    assert f"GPU {index}" in verdict.message, verdict.message
-
-
-@step("then", "the preflight passes")
-def then_preflight_passes(world: PoolWorld) -> None:
-    verdict = world.placement.verdict
-    assert verdict is not None, "no preflight verdict"
-    assert verdict.fits, verdict.message

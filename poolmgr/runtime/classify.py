@@ -3,19 +3,20 @@ mean.
 
 Decides two things from text the engine wrote and from how its process ended:
 
-* :func:`scan_line` — whether one line of *live* engine output is fatal on its own: a CUDA or
-  driver error (OC-POOL-3010), a VRAM out-of-memory (ORCH-3039), or, for a GPU pool only, the
-  engine giving up on CUDA and carrying on on the CPU (OC-POOL-3012: the engine keeps serving, so
-  its log is the only place the spillover shows);
+* :func:`scan_line` — whether one line of *live* engine output is fatal on its own
+  (OC-POOL-3027): a CUDA or driver error (OC-POOL-3010), a VRAM out-of-memory, or, for a GPU
+  pool only, the engine giving up on CUDA and carrying on on the CPU (OC-POOL-3012: the engine
+  keeps serving, so its log is the only place the spillover shows);
 * :func:`classify_exit` — the cause of an engine exit, with a short human summary plus the log
-  lines that support it (OC-POOL-3003: readiness reports the cause of the last error).
+  lines that support it (OC-POOL-3028; the signal or exit code it ended with, OC-POOL-3029;
+  OC-POOL-3003: readiness reports the cause of the last error).
 
-VRAM OOM and host OOM are told apart by their markers (ORCH-3039): ``cudaMalloc failed: out of
-memory`` is the GPU, ``std::bad_alloc`` or the kernel's OOM killer is the host. When several
-causes show in one tail, the most specific one wins, in this order: VRAM OOM, host OOM, driver
-error, port in use, model-load failure, CPU spillover (GPU pools), signal, plain exit. A model
-that fails to load *because* the GPU ran out of memory is therefore a VRAM OOM, not a generic
-model-load failure.
+VRAM OOM and host OOM are told apart by their markers (OC-POOL-3028; related: ORCH-3039):
+``cudaMalloc failed: out of memory`` is the GPU, ``std::bad_alloc`` or the kernel's OOM killer
+is the host. When several causes show in one tail, the most specific one wins, in this order:
+VRAM OOM, host OOM, driver error, port in use, model-load failure, CPU spillover (GPU pools),
+signal, plain exit. A model that fails to load *because* the GPU ran out of memory is
+therefore a VRAM OOM, not a generic model-load failure.
 
 The marker texts are those of llama.cpp's ``llama-server`` (verified with a real build) and the
 Python engines (vLLM, TGI: PyTorch's ``OutOfMemoryError``, uvicorn's bind error). Pure: no I/O.
@@ -47,8 +48,9 @@ class _Rule:
     """Short human summary used in messages."""
 
 
-def _rx(*alternatives: str, ignore_case: bool = True) -> re.Pattern[str]:
-    return re.compile("|".join(alternatives), re.IGNORECASE if ignore_case else 0)
+def _rx(*alternatives: str) -> re.Pattern[str]:
+    """One pattern matching any of ``alternatives``, case ignored (only ``Xid`` minds case)."""
+    return re.compile("|".join(alternatives), re.IGNORECASE)
 
 
 _VRAM_OOM = _Rule(
