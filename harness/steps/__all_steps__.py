@@ -10,12 +10,14 @@ from harness.steps import (
     breaker,  # circuit breaker and restart storms
     config,  # config validation
     gates,  # BDD gates and the OpenAPI drift check
+    gguf_model,  # the model file: its GGUF header, damaged or not, and the shape read
     gpu,  # @gpu: NVML
     leases,  # slot leases
     lifecycle,  # pools: start, preload, faults, probes, drain, reload
     live,  # @process: a real manager (loads the HTTP server)
     metrics,  # metric label budgets
     placement,  # GPU masks, launch plans, KV sizing, preflight
+    placement_plans,  # each engine's flags, exact placement refusals, per-GPU memory split
     secrets,  # secrets canary against a live manager (loads the HTTP server)
 )
 
@@ -24,11 +26,13 @@ __all__ = [
     "breaker",
     "config",
     "gates",
+    "gguf_model",
     "gpu",
     "leases",
     "lifecycle",
     "live",
     "metrics",
     "placement",
+    "placement_plans",
     "secrets",
 ]
