@@ -33,6 +33,9 @@ Feature: No silent CPU spillover
     When the launch of "dev" is planned for 2048 tokens of context
     Then the engine can see no GPU
     And the engine is started with the flags "<flags>"
+    And the plan reports:
+      | engine   | runs on | ratios | context asked | context planned |
+      | <engine> | the CPU | none   | 2048          | 2048            |
 
     Examples:
       | engine          | flags                                          |
@@ -84,3 +87,12 @@ Feature: No silent CPU spillover
     Then the placement is refused with exactly these problems:
       | pool | field  | reason                                                  |
       | dev  | engine | unknown engine 'mlc' (known: llamacpp, vllm, tgi, stub) |
+
+  @OC-POOL-3012 @OC-POOL-3020
+  Scenario: A GPU pool whose GPU the host lacks is refused before launch, GPU 0 included
+    Given the host has GPU 1 with 40 GiB free
+    And pool "chat" asks for GPUs "0"
+    When the placement is checked
+    Then the placement is refused with exactly these problems:
+      | pool | field   | reason                                      |
+      | chat | devices | GPU 0 is not in the inventory (static: [1]) |

@@ -65,6 +65,12 @@ Feature: Device masks
       | pool | field   | reason                                               |
       | chat | devices | GPU 3 is not in the inventory (static: [0, 1, 2])    |
 
+  @OC-POOL-3020 @OC-POOL-3012
+  Scenario: A launch on a GPU the host does not have is refused
+    Given pool "chat" asks for GPUs "3"
+    When the launch of "chat" is planned for 4096 tokens of context
+    Then the launch of "chat" is refused as invalid because "pool chat: devices: GPU 3 is not in the inventory (static: [0, 1, 2])"
+
   @OC-POOL-3020
   Scenario: A negative GPU index is refused
     Given pool "chat" asks for GPUs "-1"
@@ -86,7 +92,7 @@ Feature: Device masks
   Scenario: A launch of a mask with problems is refused, naming every one
     Given pool "chat" asks for GPUs "1,1"
     When the launch of "chat" is planned for 4096 tokens of context
-    Then the launch is refused as invalid because "pool chat: devices: GPU [1] listed more than once in the mask; pool chat: tensor_split: a mask of 2 GPUs needs explicit tensor_split ratios, one per GPU (there is no silent even split)"
+    Then the launch of "chat" is refused as invalid because "pool chat: devices: GPU [1] listed more than once in the mask; pool chat: tensor_split: a mask of 2 GPUs needs explicit tensor_split ratios, one per GPU (there is no silent even split)"
 
   @OC-POOL-3021
   Scenario Outline: Ratios that are not one positive share per GPU, summing to one, are refused
@@ -189,3 +195,18 @@ Feature: Device masks
       | TGI             | 0,1,2 | 0.3333333,0.3333333,0.3333334 | --num-shard 3 --max-total-tokens 4096                                                        |
       | TGI             | 2     | 1.0                           | --num-shard 1 --max-total-tokens 4096                                                        |
       | the stub engine | 0,1   | 0.5,0.5                       | --ctx 4096                                                                                   |
+
+  @OC-POOL-3020 @OC-POOL-3026
+  Scenario Outline: The plan reports the engine, where it runs, its ratios and its context
+    Given pool "chat" runs "<engine>" on GPUs "<mask>" split by "<ratios>"
+    When the launch of "chat" is planned for 4096 tokens of context
+    Then the plan reports:
+      | engine   | runs on   | ratios   | context asked | context planned |
+      | <engine> | <runs on> | <passed> | 4096          | 4096            |
+
+    Examples:
+      | engine    | mask | ratios         | runs on  | passed    |
+      | llama.cpp | 2,0  | 0.4,0.6        | GPUs 2,0 | 0.4,0.6   |
+      | llama.cpp | 1,2  | 0.2500005,0.75 | GPUs 1,2 | 0.25,0.75 |
+      | vLLM      | 1    | 1.0            | GPUs 1   | none      |
+      | TGI       | 0,1  | 0.5,0.5        | GPUs 0,1 | 0.5,0.5   |

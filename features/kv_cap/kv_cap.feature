@@ -126,18 +126,41 @@ Feature: KV-cache sizing across GPUs
       | 2   | 15     | 4294967297   | 62914560       |
 
   @OC-POOL-3021
-  Scenario: A GPU that gets no layer holds no weights and does not limit the context
+  Scenario: The spare layer goes to the GPU with the largest remainder
+    Given the host has GPU 1 with 40 GiB free
+    And pool "chat" splits GPUs "0,1" by the ratios "0.7,0.3"
+    When the launch of "chat" is planned for 1024 tokens of context
+    Then at the planned context each GPU of the mask holds:
+      | GPU | layers | weight bytes | KV cache bytes |
+      | 0   | 22     | 5905580032   | 92274688       |
+      | 1   | 10     | 2684354560   | 41943040       |
+
+  @OC-POOL-3021
+  Scenario: The spare weight bytes go to the last GPU that holds a layer, even a single one
     Given a model with 25 layers, 8 KV heads of 128 values, trained for 32768 tokens, with 8 GiB of weights
     And the host has GPU 1 with 40 GiB free
-    And the host has GPU 2 with 1 GiB free
+    And the host has GPU 2 with 40 GiB free
+    And pool "chat" splits GPUs "0,1,2" by the ratios "0.48,0.48,0.04"
+    When the launch of "chat" is planned for 1024 tokens of context
+    Then at the planned context each GPU of the mask holds:
+      | GPU | layers | weight bytes | KV cache bytes |
+      | 0   | 12     | 4123168604   | 50331648       |
+      | 1   | 12     | 4123168604   | 50331648       |
+      | 2   | 1      | 343597384    | 4194304        |
+
+  @OC-POOL-3021
+  Scenario: A GPU that gets no layer needs only the margin and does not limit the context
+    Given a model with 25 layers, 8 KV heads of 128 values, trained for 32768 tokens, with 8 GiB of weights
+    And the host has GPU 1 with 5 GiB free
+    And the host has GPU 2 with 512 MiB free
     And pool "chat" splits GPUs "0,1,2" by the ratios "0.5,0.49,0.01"
     When the launch of "chat" is planned for 32768 tokens of context
-    Then the planned context is 32768 tokens
-    And the plan reports no context cap
+    Then the planned context is 14417 tokens
+    And the plan reports that the context was capped by the "smallest GPU 1 fits 14417"
     And at the planned context each GPU of the mask holds:
       | GPU | layers | weight bytes | KV cache bytes |
-      | 0   | 13     | 4466765987   | 1744830464     |
-      | 1   | 12     | 4123168605   | 1610612736     |
+      | 0   | 13     | 4466765987   | 767676416      |
+      | 1   | 12     | 4123168605   | 708624384      |
       | 2   | 0      | 0            | 0              |
 
   @OC-POOL-3021
@@ -145,7 +168,7 @@ Feature: KV-cache sizing across GPUs
     Given the host has GPU 1 with 5 GiB free
     And pool "chat" splits GPUs "0,1" by the ratios "0.5,0.5"
     When the launch of "chat" is planned for 32768 tokens of context, refusing rather than capping
-    Then the launch is refused as invalid because "pool chat: ctx 32768 does not fit; GPU 1 fits at most 8192 tokens"
+    Then the launch of "chat" is refused as invalid because "pool chat: ctx 32768 does not fit; GPU 1 fits at most 8192 tokens"
 
   @OC-POOL-3021
   Scenario: A context that fits is kept when the pool asks for refusal
@@ -182,6 +205,15 @@ Feature: KV-cache sizing across GPUs
     And the preflight names GPU 1 as short of memory
 
   @OC-POOL-3025 @OC-POOL-3021
+  Scenario: Room for one token beside the weights caps the context to that token
+    Given a model with 32 layers, 64 KV heads of 256 values, trained for 32768 tokens, with 8 GiB of weights
+    And the host has GPU 1 with 4609 MiB free
+    And pool "chat" splits GPUs "0,1" by the ratios "0.5,0.5"
+    When the launch of "chat" is planned for 32768 tokens of context
+    Then the planned context is 1 tokens
+    And the plan reports that the context was capped by the "smallest GPU 1 fits 1"
+
+  @OC-POOL-3025 @OC-POOL-3021
   Scenario: Room for a few tokens beside the weights caps the context to those tokens
     Given the host has GPU 1 with 4609 MiB free
     And pool "chat" splits GPUs "0,1" by the ratios "0.5,0.5"
@@ -195,6 +227,9 @@ Feature: KV-cache sizing across GPUs
     When the launch of "chat" is planned for 65536 tokens of context
     Then the planned context is 32768 tokens
     And the plan reports that the context was capped by the "training context 32768"
+    And the plan reports:
+      | engine    | runs on | ratios | context asked | context planned |
+      | llama.cpp | GPUs 0  | none   | 65536         | 32768           |
 
   @OC-POOL-3023
   Scenario: A context equal to the training context is not capped
@@ -214,7 +249,7 @@ Feature: KV-cache sizing across GPUs
   Scenario: A context above the training context is refused when the pool asks for refusal
     Given pool "chat" asks for GPUs "0"
     When the launch of "chat" is planned for 65536 tokens of context, refusing rather than capping
-    Then the launch is refused as invalid because "pool chat: ctx 65536 exceeds the training context 32768"
+    Then the launch of "chat" is refused as invalid because "pool chat: ctx 65536 exceeds the training context 32768"
 
   @OC-POOL-3023 @OC-POOL-3021
   Scenario: After the training-context cap the smallest GPU caps again, and its cap is reported
@@ -229,7 +264,7 @@ Feature: KV-cache sizing across GPUs
     Given the host has GPU 1 with 5 GiB free
     And pool "chat" splits GPUs "0,1" by the ratios "0.5,0.5"
     When the launch of "chat" is planned for 65536 tokens of context, refusing rather than capping
-    Then the launch is refused as invalid because "pool chat: ctx 65536 exceeds the training context 32768"
+    Then the launch of "chat" is refused as invalid because "pool chat: ctx 65536 exceeds the training context 32768"
 
   @OC-POOL-3023
   Scenario: A context within every limit is left alone
@@ -250,7 +285,7 @@ Feature: KV-cache sizing across GPUs
   Scenario: A context of no tokens is refused
     Given pool "chat" asks for GPUs "0"
     When the launch of "chat" is planned for 0 tokens of context
-    Then the launch is refused as invalid because "pool chat: ctx must be >= 1, got 0"
+    Then the launch of "chat" is refused as invalid because "pool chat: ctx must be >= 1, got 0"
 
   @OC-POOL-3023
   Scenario: A context of one token is planned as asked

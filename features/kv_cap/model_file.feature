@@ -103,6 +103,14 @@ Feature: The model's shape is read from its GGUF file
       | 1      | 1        | 1              | 1                | 1            | 4                  |
 
   @OC-POOL-3024
+  Scenario: A file without tensors, such as a vocabulary-only file, has no weight bytes
+    Given the model file holds no tensors
+    When the model file is read
+    Then the model file reads as:
+      | layers | KV heads | head dimension | training context | weight bytes | KV bytes per token |
+      | 32     | 8        | 128            | 8192             | 0            | 131072             |
+
+  @OC-POOL-3024
   Scenario Outline: Both supported GGUF format versions are read
     Given the model file declares GGUF format version <version>
     When the model file is read
@@ -144,6 +152,7 @@ Feature: The model's shape is read from its GGUF file
       | llama.attention.key_length    | 0       | key 'llama.attention.key_length' must be >= 1, got 0        |
       | llama.attention.head_count_kv | many    | key 'llama.attention.head_count_kv' is not an integer: 'many' |
       | llama.context_length          | true    | key 'llama.context_length' is not an integer: True          |
+      | llama.context_length          | 8192,4096 | key 'llama.context_length' is not an integer: [8192, 4096] |
       | llama.embedding_length        | 16      | embedding_length 16 < head_count 32                         |
       | general.architecture          | 7       | key 'general.architecture' is not a name: 7                 |
       | general.architecture          | mistral | missing key 'mistral.block_count'                           |

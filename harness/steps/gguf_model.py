@@ -52,6 +52,11 @@ def given_tensors(world: PoolWorld, sizes: str) -> None:
     _draft(world).tensor_bytes = list(ints(sizes))
 
 
+@step("given", "the model file holds no tensors")
+def given_no_tensors(world: PoolWorld) -> None:
+    _draft(world).tensor_bytes = []
+
+
 @step("given", 'the model file lacks the key "{key}"')
 def given_key_missing(world: PoolWorld, key: str) -> None:
     keys = _draft(world).keys

@@ -80,10 +80,11 @@ def then_problems(world: PoolWorld, datatable: list[list[str]]) -> None:
     assert got == want, "problems differ:\n  got:  " + "\n        ".join(map(str, got))
 
 
-@step("then", 'the launch is refused as invalid because "{reason}"')
-def then_refused_because(world: PoolWorld, reason: str) -> None:
+@step("then", 'the launch of "{pool}" is refused as invalid because "{reason}"')
+def then_refused_because(world: PoolWorld, pool: str, reason: str) -> None:
     assert world.placement.plan is None, "a plan was made"
     error = assert_refused(world, "INVALID_PARAMS")
+    assert_equal(error.pool_id, pool, "pool named by the refusal")
     assert reason in error.message, f"refusal {error.message!r} does not say {reason!r}"
 
 
@@ -117,3 +118,21 @@ def then_per_gpu(world: PoolWorld, datatable: list[list[str]]) -> None:
         )
     )
     assert_equal(got, want, "GPU, layers, weight bytes, KV cache bytes")
+
+
+@step("then", "the plan reports:")
+def then_plan_report(world: PoolWorld, datatable: list[list[str]]) -> None:
+    table = rows(datatable)
+    assert len(table) == 1, f"setup: one row of expected values, got {len(table)}"
+    want = table[0]
+    plan_ = _plan(world)
+    runs_on = "the CPU" if plan_.cpu else "GPUs " + ",".join(str(i) for i in plan_.visible_devices)
+    split = plan_.tensor_split
+    got = {
+        "engine": str(plan_.engine),
+        "runs on": runs_on,
+        "ratios": "none" if split is None else ",".join(f"{r:g}" for r in split),
+        "context asked": str(plan_.ctx_requested),
+        "context planned": str(plan_.ctx),
+    }
+    assert_equal(got, {**want, "engine": _engine(want["engine"])}, "plan report")
