@@ -34,8 +34,8 @@ Feature: No silent CPU spillover
     Then the engine can see no GPU
     And the engine is started with the flags "<flags>"
     And the plan reports:
-      | engine   | runs on | ratios | context asked | context planned |
-      | <engine> | the CPU | none   | 2048          | 2048            |
+      | pool | engine   | runs on | ratios | context asked | context planned |
+      | dev  | <engine> | the CPU | none   | 2048          | 2048            |
 
     Examples:
       | engine          | flags                                          |

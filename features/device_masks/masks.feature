@@ -201,8 +201,8 @@ Feature: Device masks
     Given pool "chat" runs "<engine>" on GPUs "<mask>" split by "<ratios>"
     When the launch of "chat" is planned for 4096 tokens of context
     Then the plan reports:
-      | engine   | runs on   | ratios   | context asked | context planned |
-      | <engine> | <runs on> | <passed> | 4096          | 4096            |
+      | pool | engine   | runs on   | ratios   | context asked | context planned |
+      | chat | <engine> | <runs on> | <passed> | 4096          | 4096            |
 
     Examples:
       | engine    | mask | ratios         | runs on  | passed    |

@@ -228,8 +228,8 @@ Feature: KV-cache sizing across GPUs
     Then the planned context is 32768 tokens
     And the plan reports that the context was capped by the "training context 32768"
     And the plan reports:
-      | engine    | runs on | ratios | context asked | context planned |
-      | llama.cpp | GPUs 0  | none   | 65536         | 32768           |
+      | pool | engine    | runs on | ratios | context asked | context planned |
+      | chat | llama.cpp | GPUs 0  | none   | 65536         | 32768           |
 
   @OC-POOL-3023
   Scenario: A context equal to the training context is not capped

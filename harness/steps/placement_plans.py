@@ -129,6 +129,7 @@ def then_plan_report(world: PoolWorld, datatable: list[list[str]]) -> None:
     runs_on = "the CPU" if plan_.cpu else "GPUs " + ",".join(str(i) for i in plan_.visible_devices)
     split = plan_.tensor_split
     got = {
+        "pool": plan_.pool_id,
         "engine": str(plan_.engine),
         "runs on": runs_on,
         "ratios": "none" if split is None else ",".join(f"{r:g}" for r in split),
