@@ -4,7 +4,8 @@ This module is the leaf of the harness: it imports nothing from the step modules
 :func:`step` from here) and nothing from either runner. Each entry pairs a ``parse``-style
 pattern with the function that carries the step out; the function's first parameter is the
 scenario's :class:`~harness.world.PoolWorld` (named ``world``), the others are the pattern's
-fields, and a ``docstring`` parameter receives the step's doc string. :mod:`harness.runners`
+fields, a ``docstring`` parameter receives the step's doc string and a ``datatable`` parameter
+its data table (rows of cells, the heading row first). :mod:`harness.runners`
 registers the same functions with behave and with pytest-bdd, so the two runners never carry
 copied glue (OC-BDD-7006). ``specgate``'s bdd-gate reads the ``@step("then", "...")``
 decorators statically; every Then-step asserts (OC-BDD-7003).

@@ -4,8 +4,9 @@ Both runners get every step's real function, so each reports a step at its own f
 (``behave --dry-run -f steps.usage features``, an IDE, pytest-bdd's failure reports):
 
 - pytest-bdd calls the table's functions as they are: the world is a fixture named ``world``
-  (each function's first parameter) and a ``docstring`` parameter receives the step's doc
-  string, as pytest-bdd provides it.
+  (each function's first parameter), a ``docstring`` parameter receives the step's doc
+  string and a ``datatable`` parameter its data table (rows of cells, heading row first), as
+  pytest-bdd provides them; the behave adapter hands both over in the same shape.
 - behave calls a step as ``func(context, **fields)``. A thin adapter turns that into
   ``func(world, **fields)``; it is made with :func:`functools.wraps`, whose ``__wrapped__``
   behave follows to find a step's location (``FileLocation.for_function`` unwraps it), so
@@ -71,12 +72,18 @@ def world_of(context: Any) -> PoolWorld:
 
 def _behave_adapter(defn: StepDef) -> Callable[..., None]:
     wants_docstring = "docstring" in inspect.signature(defn.func).parameters
+    wants_datatable = "datatable" in inspect.signature(defn.func).parameters
 
     @functools.wraps(defn.func)
     def run(context: Any, **fields: Any) -> None:
         if wants_docstring:
             # behave hands a str subclass; the YAML C parser wants a plain str.
             fields["docstring"] = str(context.text or "")
+        if wants_datatable:
+            # pytest-bdd's shape: the rows as lists of cells, the heading row first.
+            table = context.table
+            rows = [] if table is None else [list(table.headings), *(list(r) for r in table)]
+            fields["datatable"] = [[str(cell) for cell in row] for row in rows]
         defn.func(world_of(context), **fields)
 
     return run

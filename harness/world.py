@@ -70,7 +70,9 @@ __all__ = [
     "ConfigPart",
     "GatePart",
     "GpuPart",
+    "KeyValue",
     "LeasePart",
+    "ModelFileDraft",
     "Order",
     "OutputPart",
     "PlacementPart",
@@ -196,14 +198,37 @@ class RetryPart:
         return self.breaker
 
 
+KeyValue = int | bool | str | bytes | list[int]
+"""A GGUF header value: an integer, a flag, a text (or raw text bytes), per-layer integers."""
+
+
+@dataclass
+class ModelFileDraft:
+    """A GGUF model file a scenario describes: its header keys, tensor sizes and damage.
+
+    Written by the GGUF steps when the file is read; ``exists=False`` means no file at all.
+    """
+
+    keys: dict[str, KeyValue] = field(default_factory=dict)
+    tensor_bytes: list[int] = field(default_factory=list)
+    exists: bool = True
+    keep_bytes: int | None = None
+    magic: bytes | None = None
+    version: int | None = None
+    path: Path | None = None
+
+
 @dataclass
 class PlacementPart:
     """GPUs, device masks, a model shape, and the plan and preflight verdict made from them."""
 
     gpus: dict[int, int] = field(default_factory=dict)
+    totals: dict[int, int] = field(default_factory=dict)
+    """A GPU's memory size where a scenario names it; otherwise 80 GiB (or its free bytes)."""
     masks: dict[str, MaskRequest] = field(default_factory=dict)
     problems: list[PlacementProblem] = field(default_factory=list)
     shape: ModelShape | None = None
+    model_file: ModelFileDraft | None = None
     plan: LaunchPlan | None = None
     verdict: PreflightVerdict | None = None
     host_free: int | None = None
@@ -214,7 +239,7 @@ class PlacementPart:
             return None
         return GpuInventory(
             tuple(
-                GpuDevice(i, f"gpu{i}", max(free, 80 * GIB), free)
+                GpuDevice(i, f"gpu{i}", self.totals.get(i, max(free, 80 * GIB)), free)
                 for i, free in sorted(self.gpus.items())
             )
         )

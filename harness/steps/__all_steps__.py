@@ -11,6 +11,7 @@ from harness.steps import (
     classify,  # engine output and exits read into failure causes
     config,  # config validation
     gates,  # BDD gates and the OpenAPI drift check
+    gguf_model,  # the model file: its GGUF header, damaged or not, and the shape read
     gpu,  # @gpu: NVML
     leases,  # slot leases
     leases_table,  # one pool's lease bookkeeping on its own
@@ -18,6 +19,7 @@ from harness.steps import (
     live,  # @process: a real manager (loads the HTTP server)
     metrics,  # metric label budgets
     placement,  # GPU masks, launch plans, KV sizing
+    placement_plans,  # each engine's flags, exact placement refusals, per-GPU memory split
     preflight,  # the memory verdict before a launch
     registry_entry,  # the registry as its readers see it: entries, listing, observers
     retry_breaker,  # the circuit breaker on its own
@@ -31,6 +33,7 @@ __all__ = [
     "classify",
     "config",
     "gates",
+    "gguf_model",
     "gpu",
     "leases",
     "leases_table",
@@ -38,6 +41,7 @@ __all__ = [
     "live",
     "metrics",
     "placement",
+    "placement_plans",
     "preflight",
     "registry_entry",
     "retry_breaker",

@@ -13,3 +13,10 @@ def floats(text: str) -> tuple[float, ...]:
 
 def names(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def rows(datatable: list[list[str]]) -> list[dict[str, str]]:
+    """A data table's rows as dicts keyed by the heading row; fails on a table without rows."""
+    assert len(datatable) >= 2, f"setup: a table needs a heading row and a row, got {datatable}"
+    heading = [cell.strip() for cell in datatable[0]]
+    return [dict(zip(heading, (c.strip() for c in row), strict=True)) for row in datatable[1:]]

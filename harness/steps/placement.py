@@ -10,12 +10,12 @@ asserts (OC-BDD-7003).
 
 from __future__ import annotations
 
-from harness.assertions import assert_equal, assert_refused
+from harness.assertions import assert_equal
 from harness.registry import step
 from harness.steps.fields import floats, ints
 from harness.world import GIB, PoolWorld
 from poolmgr.core.errors import PlacementError
-from poolmgr.core.kvcap import ModelShape, kv_bytes_per_gpu, weights_bytes_per_gpu
+from poolmgr.core.kvcap import ModelShape
 from poolmgr.core.placement import LaunchPlan, MaskRequest, plan_launch, validate_masks
 from poolmgr.core.vocab import CtxPolicy
 
@@ -142,18 +142,6 @@ def then_device_flag(world: PoolWorld, names: str) -> None:
     assert_equal(flags[flags.index("--device") + 1], names, "device flag")
 
 
-@step("then", 'the engine is told to split the model by "{ratios}"')
-def then_split_flag(world: PoolWorld, ratios: str) -> None:
-    plan_ = _plan(world)
-    flags = list(plan_.engine_flags)
-    assert "--tensor-split" in flags, f"no split flag: {flags}"
-    got = floats(flags[flags.index("--tensor-split") + 1])
-    want = floats(ratios)
-    assert len(got) == len(want) and all(
-        abs(a - b) < 1e-6 for a, b in zip(got, want, strict=True)
-    ), f"split {got} != {want}"
-
-
 @step("then", "the planned context is {ctx:d} tokens")
 def then_ctx(world: PoolWorld, ctx: int) -> None:
     plan_ = _plan(world)
@@ -171,21 +159,3 @@ def then_ctx_capped(world: PoolWorld, limit: str) -> None:
 def then_ctx_not_capped(world: PoolWorld) -> None:
     plan_ = _plan(world)
     assert plan_.ctx_capped_reason is None, plan_.ctx_capped_reason
-
-
-@step("then", "the per-GPU KV cache at the planned context fits on every GPU")
-def then_kv_fits(world: PoolWorld) -> None:
-    plan_, shape = world.placement.plan, world.placement.shape
-    assert plan_ is not None and shape is not None, f"no plan: {world.error!r}"
-    ratios = plan_.tensor_split or (1.0,)
-    margin = 512 * 2**20
-    kv = kv_bytes_per_gpu(shape, plan_.ctx, ratios)
-    weights = weights_bytes_per_gpu(shape, ratios)
-    for index, k, w in zip(plan_.visible_devices, kv, weights, strict=True):
-        assert k + w + margin <= world.placement.gpus[index], f"GPU {index} overflows"
-
-
-@step("then", "the launch is refused as invalid")
-def then_launch_refused(world: PoolWorld) -> None:
-    assert world.placement.plan is None, "a plan was made"
-    assert_refused(world, "INVALID_PARAMS")

@@ -20,11 +20,6 @@ from poolmgr.core.preflight import PreflightVerdict, preflight
 MIB = 2**20
 
 
-@step("given", "the host has GPU {index:d} with {mib:d} MiB free")
-def given_gpu_mib(world: PoolWorld, index: int, mib: int) -> None:
-    world.placement.gpus[index] = mib * MIB
-
-
 @step("given", "the host has {gib:d} GiB of memory free")
 def given_host_free(world: PoolWorld, gib: int) -> None:
     world.placement.host_free = gib * GIB

@@ -28,6 +28,7 @@ from typing import IO, Any
 import pytest
 import requests
 
+from harness.gguf_files import write_tiny_llama_gguf
 from harness.waiting import wait_until
 from poolmgr import __version__
 from poolmgr.config import pool_config
@@ -35,7 +36,6 @@ from poolmgr.core.placement import MaskRequest, plan_launch
 from poolmgr.core.vocab import Cause, Engine
 from poolmgr.runtime.classify import classify_exit, scan_line
 from poolmgr.runtime.engines import ProbeTimeout, adapter_for, llama_server_path
-from tests.gguf_factory import write_tiny_llama_gguf
 
 WAIT_S = 10.0
 """Upper bound for any single wait on a real process (generous for loaded CI machines)."""

@@ -31,6 +31,7 @@ import pytest
 import requests
 import yaml
 
+from harness.gguf_files import write_tiny_llama_gguf
 from poolmgr.config import parse_config
 from poolmgr.core.breaker import BreakerState
 from poolmgr.core.config import Config
@@ -53,7 +54,6 @@ from poolmgr.core.registry import PoolSnapshot, Registry
 from poolmgr.core.vocab import Cause
 from poolmgr.runtime.engines import llama_server_path
 from poolmgr.runtime.supervisor import Supervisor, build_live_registry
-from tests.gguf_factory import write_tiny_llama_gguf
 
 pytestmark = pytest.mark.usefixtures("no_engine_left_behind")
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.gguf_factory import write_tiny_llama_gguf
+from harness.gguf_files import write_tiny_llama_gguf
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from harness.gguf_files import write_tiny_llama_gguf
 from poolmgr.core.errors import ModelFileError
 from poolmgr.core.inventory import GpuDevice
 from poolmgr.core.kvcap import (
@@ -22,7 +23,6 @@ from poolmgr.core.kvcap import (
     weights_bytes_per_gpu,
 )
 from poolmgr.io.gguf import read_gguf_shape
-from tests.gguf_factory import write_tiny_llama_gguf
 
 GIB = 2**30
 MIB = 2**20
