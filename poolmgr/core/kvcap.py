@@ -3,7 +3,7 @@
 Decides the per-GPU share of weights and KV cache for a layer split, and the largest context
 that fits on *every* GPU of a mask, so the smallest or most loaded GPU sets the cap
 (OC-POOL-3021 / ORCH-3052). A context above the model's training context is capped by the
-engine itself, so sizing always uses the capped value (:func:`effective_ctx`).
+engine itself, so sizing always uses the capped value (placement caps it before it asks here).
 
 Everything here is pure integer/rational arithmetic; the model's shape is read from its GGUF
 header by :mod:`poolmgr.io.gguf`.
@@ -58,13 +58,6 @@ def _layer_token_bytes(shape: ModelShape) -> Fraction:
 def kv_bytes_per_token(shape: ModelShape) -> int:
     """KV bytes one token costs over all layers: 2 (K and V) x layers x heads x dim x dtype."""
     return math.ceil(shape.n_layers * _layer_token_bytes(shape))
-
-
-def effective_ctx(shape: ModelShape, requested_ctx: int) -> int:
-    """The context the engine will really use: the request, capped at the training context."""
-    if requested_ctx < 0:
-        raise ValueError(f"requested_ctx must be >= 0, got {requested_ctx}")
-    return min(requested_ctx, shape.train_ctx)
 
 
 def _check_ratios(ratios: Sequence[float]) -> list[Fraction]:
@@ -142,13 +135,3 @@ def max_ctx_per_device(
             # ceil(n * b * ctx) <= room  <=>  n * b * ctx <= room (room is an integer).
             caps.append(min(shape.train_ctx, math.floor(room / (n_layers * per_layer_token))))
     return tuple(caps)
-
-
-def max_ctx_that_fits(
-    shape: ModelShape, ratios: Sequence[float], devices: Sequence[GpuDevice], margin_bytes: int
-) -> int:
-    """The largest ctx (<= training context) that fits on every device; 0 if weights don't fit.
-
-    The smallest or most loaded GPU of the mask sets the cap (OC-POOL-3021, ORCH-3052).
-    """
-    return min(max_ctx_per_device(shape, ratios, devices, margin_bytes))

@@ -14,15 +14,21 @@ from poolmgr.core.errors import ModelFileError
 from poolmgr.core.inventory import GpuDevice
 from poolmgr.core.kvcap import (
     ModelShape,
-    effective_ctx,
     kv_bytes_per_gpu,
     kv_bytes_per_token,
     max_ctx_per_device,
-    max_ctx_that_fits,
     split_layers,
     weights_bytes_per_gpu,
 )
 from poolmgr.io.gguf import read_gguf_shape
+
+
+def max_ctx_that_fits(
+    s: ModelShape, ratios: list[float], devices: list[GpuDevice], margin: int
+) -> int:
+    """The largest context every GPU of the split holds (placement takes this minimum)."""
+    return min(max_ctx_per_device(s, ratios, devices, margin))
+
 
 GIB = 2**30
 MIB = 2**20
@@ -87,18 +93,6 @@ def test_model_shape_refuses_non_positive_dimensions(field: str) -> None:
 def test_model_shape_refuses_a_nonsense_kv_dtype(dtype: float) -> None:
     with pytest.raises(ValueError, match="kv_dtype_bytes"):
         shape(kv_dtype_bytes=dtype)
-
-
-# --- training-context cap -------------------------------------------------------------------------
-
-
-def test_effective_ctx_caps_a_request_above_the_training_context() -> None:
-    """The engine caps -c 131072 at a model trained on 2048, so sizing must use 2048."""
-    assert effective_ctx(shape(train_ctx=2048), 131_072) == 2048
-
-
-def test_effective_ctx_keeps_a_request_within_the_training_context() -> None:
-    assert effective_ctx(shape(train_ctx=8192), 4096) == 4096
 
 
 # --- layer split ----------------------------------------------------------------------------------
