@@ -22,7 +22,7 @@ Feature: What a pool reports when its engine's output names the failure
     And the pool "dev" reports no last error
 
   @OC-POOL-3027 @OC-POOL-3003
-  Scenario: A VRAM out-of-memory while serving makes the pool unready with that cause
+  Scenario: A VRAM out-of-memory while serving makes the pool not ready with that cause
     Given a pool "chat" with 2 slots
     And the pool "chat" is ready
     When the engine of "chat" writes: CUDA error: out of memory

@@ -1,7 +1,7 @@
 @decision
 Feature: Driver errors take a pool out of service and restart it
   A CUDA or driver error in the engine's output means the engine can no longer be trusted:
-  the pool becomes unready, its engine is killed, its leases end, the drain is counted as a
+  the pool becomes not ready, its engine is killed, its leases are voided, the drain is counted as a
   driver drain and the engine is restarted after a backoff.
 
   Background:
@@ -9,7 +9,7 @@ Feature: Driver errors take a pool out of service and restart it
     And the pool "chat" is ready with 2 slots leased
 
   @OC-POOL-3010 @OC-POOL-3003
-  Scenario Outline: A driver error in the engine's output makes the pool unready with the driver cause: <source>
+  Scenario Outline: A driver error in the engine's output makes the pool not ready with the driver cause: <source>
     When the engine of "chat" writes: <line>
     Then the pool "chat" is not ready
     And the pool "chat" reports the last error cause "driver_error"
@@ -35,7 +35,7 @@ Feature: Driver errors take a pool out of service and restart it
     And a driver reset of "chat" was counted
 
   @OC-POOL-3010 @OC-POOL-3043
-  Scenario: A CUDA error ends the pool's leases
+  Scenario: A CUDA error voids the pool's leases
     When the engine of "chat" writes: CUDA error: an illegal memory access was encountered
     Then the pool "chat" has 0 active leases
     And the pool "chat" counts 2 leases that ended as "voided"

@@ -208,7 +208,7 @@ Feature: Preflight refuses launches that cannot fit
       """
 
   @OC-POOL-3002 @OC-POOL-3003
-  Scenario: A pool whose preflight fails starts no engine, stays unready and retries with backoff
+  Scenario: A pool whose preflight fails starts no engine, stays not ready and retries with backoff
     Given a pool "chat" with 2 slots
     And the host has GPU 0 with 4 GiB free
     And pool "chat" asks for GPUs "0"

@@ -5,7 +5,8 @@ Markdown table whose header row is ``| Term | Meaning | Not |``; the ``Not`` cel
 separated, the words that say the same as the term and are therefore not used. A feature file
 breaks the glossary where such a word appears, as a whole word and in any case, in a Feature,
 Rule, Background, Scenario or Examples title, a description line or a step -- outside double
-quotes, since a quoted value is what the system reports (``reports state "unready"``). Table
+quotes, since a quoted value is what the system reports (``reports state "unready"``), and
+outside an outline's ``<placeholder>``, which the reader sees filled in. Table
 rows, doc strings, tags and comments are values or markup and are not checked.
 
 Serves OC-BDD-7007 (issue #10: "one glossary of domain words that every feature uses").
@@ -22,7 +23,7 @@ from specgate.errors import InputError
 __all__ = ["Finding", "glossary_violations", "read_glossary"]
 
 _HEADER = re.compile(r"^\|\s*term\s*\|\s*meaning\s*\|\s*not\s*\|\s*$", re.IGNORECASE)
-_QUOTED = re.compile(r'"[^"]*"')
+_QUOTED = re.compile(r'"[^"]*"|<[^<>\s]+>')  # quoted values and outline placeholders
 _DOCSTRING = ('"""', "```")
 
 
