@@ -117,8 +117,18 @@ def exit_codes() -> dict[str, dict[str, int | None]]:
     return by_module
 
 
+LOG = ROOT / "reports" / "mutmut.log"
+
+
 def mutmut(*args: str) -> int:
-    return subprocess.run([MUTMUT, *args], cwd=ROOT, check=False).returncode
+    """Run mutmut, its progress output appended to ``reports/mutmut.log``."""
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    with LOG.open("a", encoding="utf-8") as log:
+        log.write(f"\n$ mutmut {' '.join(args[:4])}{' ...' if len(args) > 4 else ''}\n")
+        log.flush()
+        return subprocess.run(
+            [MUTMUT, *args], cwd=ROOT, check=False, stdout=log, stderr=subprocess.STDOUT
+        ).returncode
 
 
 def clean_suite_seconds() -> float:
@@ -210,13 +220,15 @@ def main(argv: list[str] | None = None) -> int:
 
     equivalents = load_equivalents()
     shutil.rmtree(MUTANTS, ignore_errors=True)  # a fresh copy of the features and the code
+    LOG.unlink(missing_ok=True)
     baseline_s = clean_suite_seconds()
     start = time.perf_counter()
     chosen = choose(args.module, args.sample, args.seed, args.max_children)
     rc = mutmut("run", "--max-children", str(args.max_children), *(chosen or []))
     wall_s = time.perf_counter() - start
     if rc != 0:
-        print(f"mutmut run exited with {rc}", file=sys.stderr)
+        tail = LOG.read_text(encoding="utf-8", errors="replace")[-3000:]
+        print(f"{tail}\nmutmut run exited with {rc} (whole output: {LOG})", file=sys.stderr)
         return 2
 
     scores, survivors, stale = score(chosen, equivalents)
