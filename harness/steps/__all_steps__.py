@@ -12,7 +12,9 @@ from harness.steps import (
     gates,  # BDD gates and the OpenAPI drift check
     gpu,  # @gpu: NVML
     leases,  # slot leases
-    lifecycle,  # pools: start, preload, faults, probes, drain, reload
+    lifecycle,  # pools: start, preload, faults, probes
+    lifecycle_drain,  # pools: drain and reload
+    lifecycle_states,  # pools brought into each state, late events, what they report
     live,  # @process: a real manager (loads the HTTP server)
     metrics,  # metric label budgets
     placement,  # GPU masks, launch plans, KV sizing, preflight
@@ -27,6 +29,8 @@ __all__ = [
     "gpu",
     "leases",
     "lifecycle",
+    "lifecycle_drain",
+    "lifecycle_states",
     "live",
     "metrics",
     "placement",

@@ -12,7 +12,6 @@ from __future__ import annotations
 from harness.assertions import assert_equal
 from harness.registry import step
 from harness.world import PoolSpec, PoolWorld
-from poolmgr.core.events import PreloadFailed
 from poolmgr.core.vocab import Cause
 
 
@@ -71,12 +70,4 @@ def preload_fails_repeatedly(world: PoolWorld, pool: str, n: int) -> None:
 
 @step("when", 'the engine of "{pool}" keeps failing its preload for {ms:d} ms')
 def preload_keeps_failing(world: PoolWorld, pool: str, ms: int) -> None:
-    end = world.clock.now_ms() + ms
-    while True:
-        world.dispatch(pool, PreloadFailed(Cause.MODEL_LOAD_FAILED, "still broken"))
-        at = world.registry.machine(pool).next_restart_at_ms
-        if at is None or at > end:
-            world.clock.set(end)
-            world.tick()
-            return
-        world.wait_for_restart(pool)
+    world.keep_failing_preload(pool, ms)

@@ -1,0 +1,85 @@
+"""Steps of draining and reloading a pool at decision level: drains with their deadline and
+reason, reloads with their outcome and rollback, and the conflicts between them.
+
+Serves OC-POOL-3031..3039 (decision level).
+
+Registered in the step table with :func:`harness.registry.step` (OC-BDD-7006); every Then-step
+asserts (OC-BDD-7003).
+"""
+
+from __future__ import annotations
+
+from harness.assertions import assert_equal
+from harness.registry import step
+from harness.world import PoolWorld
+from poolmgr.core.events import DeadlinePassed, DrainRequested, ReloadRequested
+from poolmgr.core.vocab import DrainReason
+
+
+@step("when", 'a drain of "{pool}" is requested with a deadline in {ms:d} ms')
+def drain(world: PoolWorld, pool: str, ms: int) -> None:
+    world.error = None
+    deadline = world.clock.now_ms() + ms
+    world.dispatch(pool, DrainRequested(DrainReason.API_REQUEST, deadline))
+
+
+@step("when", 'the drain deadline of "{pool}" passes')
+def drain_deadline(world: PoolWorld, pool: str) -> None:
+    deadline = world.registry.machine(pool).drain_deadline_ms
+    assert deadline is not None, "setup: no drain in progress"
+    world.clock.set(deadline)
+    world.tick()
+    world.dispatch(pool, DeadlinePassed())
+
+
+@step("when", 'a reload of "{pool}" to model "{model}" is requested')
+def reload(world: PoolWorld, pool: str, model: str) -> None:
+    world.error = None
+    world.dispatch(pool, ReloadRequested(model, world.clock.now_ms() + 30_000))
+
+
+@step("then", 'the pool "{pool}" serves model "{model}"')
+def then_model(world: PoolWorld, pool: str, model: str) -> None:
+    assert_equal(world.registry.snapshot(pool).model_ref, model, f"model of {pool}")
+
+
+@step("then", 'the pool "{pool}" reports engine version "{version}"')
+def then_version(world: PoolWorld, pool: str, version: str) -> None:
+    snap = world.registry.snapshot(pool)
+    assert_equal(snap.engine_version, version, f"engine version of {pool}")
+    assert_equal(snap.model_digest, f"sha256:{version}", f"model digest of {pool}")
+
+
+@step("then", 'the reload of "{pool}" is reported as "{outcome}"')
+def then_reload_outcome(world: PoolWorld, pool: str, outcome: str) -> None:
+    status = world.registry.snapshot(pool).reload
+    assert status is not None, f"no reload reported for {pool}"
+    assert_equal(status.outcome.value, outcome, f"reload outcome of {pool}")
+
+
+@step("then", 'the rollback of "{pool}" reports the cause "{cause}"')
+def then_rollback_cause(world: PoolWorld, pool: str, cause: str) -> None:
+    status = world.registry.snapshot(pool).reload
+    assert status is not None and status.cause is not None, f"no rollback cause: {status}"
+    assert_equal(status.cause.value, cause, f"rollback cause of {pool}")
+
+
+@step("then", 'the reload of "{pool}" is reported from model "{old}" to model "{new}"')
+def then_reload_refs(world: PoolWorld, pool: str, old: str, new: str) -> None:
+    status = world.registry.snapshot(pool).reload
+    assert status is not None, f"no reload reported for {pool}"
+    assert_equal((status.from_model_ref, status.to_model_ref), (old, new), f"reload of {pool}")
+
+
+@step("then", 'the rollback of "{pool}" reports a message that mentions "{text}"')
+def then_rollback_message(world: PoolWorld, pool: str, text: str) -> None:
+    status = world.registry.snapshot(pool).reload
+    assert status is not None and status.message is not None, f"no rollback message: {status}"
+    assert text in status.message, f"rollback message {status.message!r} lacks {text!r}"
+
+
+@step("then", 'the reload of "{pool}" reports no rollback cause')
+def then_no_rollback_cause(world: PoolWorld, pool: str) -> None:
+    status = world.registry.snapshot(pool).reload
+    assert status is not None, f"no reload reported for {pool}"
+    assert_equal(status.cause, None, f"rollback cause of {pool}")
