@@ -266,7 +266,6 @@ class PoolWorld:
         """The registry of the described pools, built on first use."""
         if self.pools.registry is None:
             from poolmgr.assemble import build_registry
-
             from poolmgr.telemetry.metrics import PoolMetrics
 
             config = parse_config(self.pools.config_yaml(), "<scenario>")
@@ -340,9 +339,7 @@ class PoolWorld:
 
     def kill_causes(self, pool_id: str) -> list[str]:
         """The cause of every kill the machine ordered for ``pool_id``, in order."""
-        return [
-            a.cause.value for _, a in self.orders(pool_id, "kill") if isinstance(a, KillEngine)
-        ]
+        return [a.cause.value for _, a in self.orders(pool_id, "kill") if isinstance(a, KillEngine)]
 
     def fail_preload_repeatedly(self, pool_id: str, times: int, cause: Cause) -> None:
         """Fail the preload ``times`` times, waiting for each scheduled restart in between."""

@@ -83,3 +83,32 @@ def then_no_rollback_cause(world: PoolWorld, pool: str) -> None:
     status = world.registry.snapshot(pool).reload
     assert status is not None, f"no reload reported for {pool}"
     assert_equal(status.cause, None, f"rollback cause of {pool}")
+
+
+@step("when", 'the reload of "{pool}" reaches the phase "{phase}"')
+def reload_phase(world: PoolWorld, pool: str, phase: str) -> None:
+    """Outside-world events only: leases returned, the old engine exits, the new one fails."""
+    from harness.steps.leases import return_all
+    from harness.steps.lifecycle import engine_exits, preload_fails
+
+    phases = ("waiting for leases", "loading the new model", "rolling back the failed model")
+    assert phase in phases, f"unknown reload phase {phase!r}; known: {phases}"
+    if phase != phases[0]:
+        return_all(world, pool)
+        engine_exits(world, pool)
+    if phase == phases[2]:
+        preload_fails(world, pool, "model_load_failed")
+    expected = {phases[0]: "draining", phases[1]: "preloading", phases[2]: "starting"}[phase]
+    reached = world.registry.snapshot(pool).state.value
+    assert reached == expected, f"setup: the reload of {pool} is {reached}, not {expected}"
+
+
+@step("when", 'the drain of "{pool}" completes')
+def drain_completes(world: PoolWorld, pool: str) -> None:
+    """Outside-world events only: every lease comes back, and a stopped engine exits."""
+    from harness.steps.leases import return_all
+    from harness.steps.lifecycle import engine_exits
+
+    if world.registry.snapshot(pool).state.value == "draining":
+        return_all(world, pool)
+        engine_exits(world, pool)

@@ -90,8 +90,14 @@ def _to_backing_off(world: PoolWorld, pool: str) -> None:
 
 
 def _to_circuit_open(world: PoolWorld, pool: str) -> None:
+    """Every preload fails and the killed engine exits, until the breaker opens."""
     start_pool(world, pool)
-    world.fail_preload_repeatedly(pool, world.pools.specs[pool].breaker_threshold, Cause.HOST_OOM)
+    threshold = world.pools.specs[pool].breaker_threshold
+    for n in range(1, threshold + 1):
+        world.dispatch(pool, PreloadFailed(Cause.HOST_OOM, f"out of host memory ({n})"))
+        world.dispatch(pool, EngineExited(None, Cause.KILLED_BY_SIGNAL, "killed"))
+        if n < threshold:
+            world.wait_for_restart(pool)
 
 
 def _to_stopped(world: PoolWorld, pool: str) -> None:
@@ -117,15 +123,6 @@ def given_state(world: PoolWorld, pool: str, state: str) -> None:
     reached = world.registry.snapshot(pool).state.value
     assert reached == state, f"setup: pool {pool} reached {reached}, not {state}"
     world.error = None
-
-
-@step("given", 'the pool "{pool}" is ready with {n:d} slots leased as version "{version}"')
-def given_ready_version(world: PoolWorld, pool: str, n: int, version: str) -> None:
-    start_pool(world, pool)
-    slots = world.pools.specs[pool].slots
-    world.dispatch(pool, PreloadSucceeded(version, f"sha256:{version}", slots))
-    for _ in range(n):
-        world.pools.leases.append(world.registry.acquire_lease(pool))
 
 
 # --- events that may arrive in any state -------------------------------------------------
