@@ -52,6 +52,9 @@ Feature: Draining a pool
     When a drain of "chat" is requested with a deadline in 30000 ms
     And a drain of "chat" is requested with a deadline in 30000 ms
     Then the request is refused with code "CONFLICT"
+    And the refusal names the pool "chat" and says "pool is already draining"
+    And the pool "chat" reports state "draining"
+    And 1 drain of "chat" was counted with reason "api_request"
 
   @OC-POOL-3031
   Scenario: A deadline that passes after the engine was told to stop ends no lease

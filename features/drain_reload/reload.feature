@@ -55,12 +55,15 @@ Feature: Reloading a pool's model
     When a reload of "chat" to model "stub://model-b" is requested
     And a reload of "chat" to model "stub://model-c" is requested
     Then the request is refused with code "CONFLICT"
+    And the refusal names the pool "chat" and says "a reload is already in progress"
 
   @OC-POOL-3034
   Scenario: A reload of a draining pool is a conflict
     When a drain of "chat" is requested with a deadline in 30000 ms
     And a reload of "chat" to model "stub://model-b" is requested
     Then the request is refused with code "CONFLICT"
+    And the refusal names the pool "chat" and says "pool is draining"
+    And the pool "chat" reports no reload
 
   @OC-POOL-3039 @OC-POOL-3007
   Scenario: A late preload success of the failed new model does not make the pool ready
@@ -118,6 +121,7 @@ Feature: Reloading a pool's model
     And the reload of "chat" reaches the phase "<phase>"
     And <request>
     Then the request is refused with code "CONFLICT"
+    And the refusal names the pool "chat" and says "<refusal>"
     And the pool "chat" reports state "<state>"
     And the reload of "chat" is reported from model "stub://model-a" to model "stub://model-b"
     And 1 drain of "chat" was counted with reason "reload"
@@ -125,12 +129,12 @@ Feature: Reloading a pool's model
     And 0 drain of "chat" was counted with reason "shutdown"
 
     Examples:
-      | phase                         | request                                                                 | state      |
-      | waiting for leases            | a reload of "chat" to model "stub://model-c" is requested               | draining   |
-      | waiting for leases            | a drain of "chat" is requested with a deadline in 30000 ms              | draining   |
-      | waiting for leases            | the manager drains "chat" for shutdown with a deadline in 10000 ms      | draining   |
-      | loading the new model         | a reload of "chat" to model "stub://model-c" is requested               | preloading |
-      | loading the new model         | a drain of "chat" is requested with a deadline in 30000 ms              | preloading |
-      | loading the new model         | the manager drains "chat" for shutdown with a deadline in 10000 ms      | preloading |
-      | rolling back the failed model | a reload of "chat" to model "stub://model-c" is requested               | starting   |
-      | rolling back the failed model | a drain of "chat" is requested with a deadline in 30000 ms              | starting   |
+      | phase                         | request                                                                 | state      | refusal                         |
+      | waiting for leases            | a reload of "chat" to model "stub://model-c" is requested               | draining   | a reload is already in progress |
+      | waiting for leases            | a drain of "chat" is requested with a deadline in 30000 ms              | draining   | pool is already draining        |
+      | waiting for leases            | the manager drains "chat" for shutdown with a deadline in 10000 ms      | draining   | pool is already draining        |
+      | loading the new model         | a reload of "chat" to model "stub://model-c" is requested               | preloading | a reload is already in progress |
+      | loading the new model         | a drain of "chat" is requested with a deadline in 30000 ms              | preloading | a reload is in progress         |
+      | loading the new model         | the manager drains "chat" for shutdown with a deadline in 10000 ms      | preloading | a reload is in progress         |
+      | rolling back the failed model | a reload of "chat" to model "stub://model-c" is requested               | starting   | a reload is already in progress |
+      | rolling back the failed model | a drain of "chat" is requested with a deadline in 30000 ms              | starting   | a reload is in progress         |

@@ -89,6 +89,7 @@ Feature: Late and out-of-place events change nothing
     Given the pool "chat" has reached state "<state>"
     When a start of "chat" is requested
     Then the request is refused with code "CONFLICT"
+    And the refusal names the pool "chat" and says "pool is <state>, not stopped"
     And the pool "chat" reports state "<state>"
     And <starts> engine starts of "chat" were ordered
 
@@ -109,3 +110,14 @@ Feature: Late and out-of-place events change nothing
     Then the request is accepted
     And the pool "chat" reports state "preloading"
     And 1 engine starts of "chat" were ordered
+
+  @OC-POOL-3001 @OC-POOL-3003
+  Scenario: A pool that was never started reports nothing loaded and nothing running
+    Given the pool "chat" has reached state "stopped"
+    Then the pool "chat" is not ready
+    And the pool "chat" reports its preload as "not done"
+    And the pool "chat" reports its engine as "not running"
+    And the pool "chat" reports the engine version as "not reported"
+    And the pool "chat" reports as its last error "nothing"
+    And the pool "chat" reports no reload
+    And the pool "chat" has no restart scheduled

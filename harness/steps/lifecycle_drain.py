@@ -12,6 +12,7 @@ from __future__ import annotations
 from harness.assertions import assert_equal
 from harness.registry import step
 from harness.world import PoolWorld
+from poolmgr.core.errors import PoolError
 from poolmgr.core.events import DeadlinePassed, DrainRequested, ReloadRequested
 from poolmgr.core.vocab import DrainReason
 
@@ -112,3 +113,16 @@ def drain_completes(world: PoolWorld, pool: str) -> None:
     if world.registry.snapshot(pool).state.value == "draining":
         return_all(world, pool)
         engine_exits(world, pool)
+
+
+@step("then", 'the refusal names the pool "{pool}" and says "{text}"')
+def then_refusal_text(world: PoolWorld, pool: str, text: str) -> None:
+    error = world.error
+    assert isinstance(error, PoolError), f"expected a refusal, got {error!r}"
+    assert_equal(error.pool_id, pool, "pool named by the refusal")
+    assert_equal(error.message, text, "message of the refusal")
+
+
+@step("then", 'the pool "{pool}" reports no reload')
+def then_no_reload(world: PoolWorld, pool: str) -> None:
+    assert_equal(world.registry.snapshot(pool).reload, None, f"reload of {pool}")
