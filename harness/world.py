@@ -337,6 +337,14 @@ class PoolWorld:
             if isinstance(a, DrainCounted)
         ]
 
+    def engine_starts(self, pool_id: str) -> list[tuple[str, str | None]]:
+        """Every engine start ordered for ``pool_id``: its model and the failure it follows."""
+        return [
+            (a.model_ref, None if a.restart_cause is None else a.restart_cause.value)
+            for _, a in self.orders(pool_id, "spawn")
+            if isinstance(a, Spawn)
+        ]
+
     def kill_causes(self, pool_id: str) -> list[str]:
         """The cause of every kill the machine ordered for ``pool_id``, in order."""
         return [a.cause.value for _, a in self.orders(pool_id, "kill") if isinstance(a, KillEngine)]

@@ -98,6 +98,7 @@ Feature: Drains, shutdown drains and reloads from every state
     And the pool "chat" has no restart scheduled
     And <starts> engine starts of "chat" were ordered
     And 1 drain of "chat" was counted with reason "reload"
+    And engine start <starts> of "chat" was ordered for model "stub://model-b" as a fresh start
     And the reload of "chat" is reported as "in_progress"
     When the engine of "chat" finishes preloading as version "b2000"
     Then the pool "chat" is ready

@@ -18,6 +18,7 @@ Feature: Reloading a pool's model
     And the pool "chat" serves model "stub://model-a"
     And the pool "chat" reports engine version "b1000"
     And 2 engine starts of "chat" were ordered
+    And engine start 2 of "chat" was ordered for model "stub://model-b" as a fresh start
     When the engine of "chat" finishes preloading as version "b2000"
     Then the pool "chat" is ready
     And the pool "chat" serves model "stub://model-b"
@@ -44,6 +45,8 @@ Feature: Reloading a pool's model
     When the engine of "chat" exits
     Then 3 engine starts of "chat" were ordered
     And the pool "chat" serves model "stub://model-a"
+    And engine start 2 of "chat" was ordered for model "stub://model-b" as a fresh start
+    And engine start 3 of "chat" was ordered for model "stub://model-a" as a fresh start
     When the engine of "chat" finishes preloading as version "b1000"
     Then the pool "chat" is ready
     And the pool "chat" serves model "stub://model-a"
@@ -91,6 +94,7 @@ Feature: Reloading a pool's model
     And the rollback of "chat" reports the cause "killed_by_signal"
     And the pool "chat" reports state "preloading"
     And 3 engine starts of "chat" were ordered
+    And engine start 3 of "chat" was ordered for model "stub://model-a" as a fresh start
     And the pool "chat" serves model "stub://model-a"
     When the engine of "chat" finishes preloading as version "b1000"
     Then the pool "chat" is ready
@@ -113,6 +117,7 @@ Feature: Reloading a pool's model
     And the engine of "chat" finishes preloading as version "b1000"
     Then the pool "chat" is ready
     And the pool "chat" serves model "stub://model-a"
+    And engine start 4 of "chat" was ordered for model "stub://model-a" as a restart after vram_insufficient
     And the scrape counts 1 restarts of "chat" after a failure "vram_insufficient"
 
   @OC-POOL-3034

@@ -93,6 +93,8 @@ Feature: Preload gates readiness
     And the next restart of "chat" comes due
     Then the scrape counts 1 restarts of "chat" after a failure "model_load_failed"
     And 2 engine starts of "chat" were ordered
+    And engine start 1 of "chat" was ordered for model "stub://model-a" as a fresh start
+    And engine start 2 of "chat" was ordered for model "stub://model-a" as a restart after model_load_failed
     When the engine of "chat" finishes preloading
     Then the scrape counts 1 preloads of "chat" that ended in "success"
     And the pool "chat" has 2 slots

@@ -256,3 +256,13 @@ def probe_fails_with(world: PoolWorld, pool: str, failure: str) -> None:
 def probes_fail_with(world: PoolWorld, n: int, pool: str, failure: str) -> None:
     for _ in range(n):
         probe_fails_with(world, pool, failure)
+
+
+@step("then", 'engine start {n:d} of "{pool}" was ordered for model "{model}" as {kind}')
+def then_engine_start(world: PoolWorld, n: int, pool: str, model: str, kind: str) -> None:
+    """``kind`` is "a fresh start" or "a restart after <cause>"."""
+    starts = world.engine_starts(pool)
+    assert len(starts) >= n >= 1, f"{len(starts)} engine starts of {pool} ordered, not {n}"
+    ordered_model, after = starts[n - 1]
+    shown = "a fresh start" if after is None else f"a restart after {after}"
+    assert_equal((ordered_model, shown), (model, kind), f"engine start {n} of {pool}")
