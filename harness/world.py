@@ -46,6 +46,7 @@ from poolmgr.core.decisions import (
     KillEngine,
     Spawn,
     StopEngine,
+    WaitForLeases,
 )
 from poolmgr.core.errors import ConfigError, PoolError
 from poolmgr.core.events import EngineStarted, Event, PreloadFailed
@@ -77,13 +78,14 @@ __all__ = [
 
 GIB = 2**30
 
-Order = Literal["spawn", "stop", "kill", "count_drain", "count_driver_reset"]
+Order = Literal["spawn", "stop", "kill", "wait_for_leases", "count_drain", "count_driver_reset"]
 """The lifecycle actions the steps look for, by what they order."""
 
 _ORDER_KINDS: dict[Order, type[Action | Fact]] = {
     "spawn": Spawn,
     "stop": StopEngine,
     "kill": KillEngine,
+    "wait_for_leases": WaitForLeases,
     "count_drain": DrainCounted,
     "count_driver_reset": DriverResetCounted,
 }
@@ -344,6 +346,14 @@ class PoolWorld:
             for _, a in self.orders(pool_id, "spawn")
             if isinstance(a, Spawn)
         ]
+
+    def lease_wait_deadline(self, pool_id: str) -> int:
+        """The deadline of the last lease watch the machine ordered (what the supervisor keeps)."""
+        waits = [a for _, a in self.orders(pool_id, "wait_for_leases")]
+        assert waits, f"setup: no drain of {pool_id} is waiting for leases"
+        last = waits[-1]
+        assert isinstance(last, WaitForLeases)
+        return last.deadline_ms
 
     def kill_causes(self, pool_id: str) -> list[str]:
         """The cause of every kill the machine ordered for ``pool_id``, in order."""

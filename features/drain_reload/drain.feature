@@ -23,6 +23,7 @@ Feature: Draining a pool
     When the engine of "chat" exits
     Then the pool "chat" reports state "stopped"
     And the pool "chat" reports its engine as "not running"
+    And the pool "chat" reports its preload as "not done"
     And the pool "chat" reports as its last error "nothing"
     And the pool "chat" has no restart scheduled
     When 900000 ms pass
@@ -46,6 +47,8 @@ Feature: Draining a pool
   Scenario: A requested drain is counted with its reason
     When a drain of "chat" is requested with a deadline in 30000 ms
     Then 1 drain of "chat" was counted with reason "api_request"
+    And the pool "chat" reports the drain reason "api_request"
+    And the pool "chat" reports its preload as "not done"
 
   @OC-POOL-3034
   Scenario: A second drain of a draining pool is a conflict

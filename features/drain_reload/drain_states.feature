@@ -133,3 +133,14 @@ Feature: Drains, shutdown drains and reloads from every state
     Then the pool "chat" reports state "stopped"
     And the pool "chat" has no restart scheduled
     And the pool "chat" reports the last error cause "model_load_failed"
+
+  @OC-POOL-3038 @OC-POOL-3033
+  Scenario: A reload waits for an engine that was killed but has not exited yet
+    When the pool "chat" is started
+    And the preload of "chat" fails with cause "model_load_failed"
+    And a reload of "chat" to model "stub://model-b" is requested
+    Then the pool "chat" reports state "draining"
+    And 1 engine starts of "chat" were ordered
+    When the engine of "chat" exits
+    Then the pool "chat" reports state "preloading"
+    And engine start 2 of "chat" was ordered for model "stub://model-b" as a fresh start

@@ -25,9 +25,16 @@ Feature: Reloading a pool's model
     And the pool "chat" reports engine version "b2000"
     And the reload of "chat" is reported as "done"
     And the reload of "chat" reports no rollback cause
+    And the reload of "chat" is reported from model "stub://model-a" to model "stub://model-b"
     And the pool "chat" reports as its last error "nothing"
     And 1 drain of "chat" was counted with reason "reload"
     And 0 drain of "chat" was counted with reason "api_request"
+    When the engine of "chat" crashes
+    And the next restart of "chat" comes due
+    And the engine of "chat" finishes preloading as version "b2000"
+    Then the pool "chat" serves model "stub://model-b"
+    And engine start 3 of "chat" was ordered for model "stub://model-b" as a restart after killed_by_signal
+    And the reload of "chat" is reported as "done"
 
   @OC-POOL-3033
   Scenario: A failed reload restores the previous model and reports the rollback
@@ -37,6 +44,7 @@ Feature: Reloading a pool's model
     And the preload of "chat" fails with cause "model_load_failed"
     Then the pool "chat" reports engine version "b1000"
     And the pool "chat" reports the last error cause "reload_failed"
+    And the last error of "chat" was recorded at 0 ms and mentions "rolling back"
     And the rollback of "chat" reports the cause "model_load_failed"
     And the rollback of "chat" reports a message that mentions "model_load_failed"
     And the pool "chat" reports state "starting"
@@ -143,3 +151,38 @@ Feature: Reloading a pool's model
       | loading the new model         | the manager drains "chat" for shutdown with a deadline in 10000 ms      | preloading | a reload is in progress         |
       | rolling back the failed model | a reload of "chat" to model "stub://model-c" is requested               | starting   | a reload is already in progress |
       | rolling back the failed model | a drain of "chat" is requested with a deadline in 30000 ms              | starting   | a reload is in progress         |
+
+  @OC-POOL-3033 @OC-POOL-3039
+  Scenario: After a rolled-back reload the next reload can succeed
+    When a reload of "chat" to model "stub://model-b" is requested
+    And every lease of "chat" is returned
+    And the engine of "chat" exits
+    And the preload of "chat" fails with cause "model_load_failed"
+    And the engine of "chat" exits
+    And the engine of "chat" finishes preloading as version "b1000"
+    And a reload of "chat" to model "stub://model-c" is requested
+    And every lease of "chat" is returned
+    And the engine of "chat" exits
+    And the engine of "chat" finishes preloading as version "b3000"
+    Then the pool "chat" is ready
+    And the pool "chat" serves model "stub://model-c"
+    And the reload of "chat" is reported as "done"
+    And the reload of "chat" is reported from model "stub://model-a" to model "stub://model-c"
+
+  @OC-POOL-3039
+  Scenario: After a rolled-back reload a failing next reload rolls back again
+    When a reload of "chat" to model "stub://model-b" is requested
+    And every lease of "chat" is returned
+    And the engine of "chat" exits
+    And the preload of "chat" fails with cause "model_load_failed"
+    And the engine of "chat" exits
+    And the preload of "chat" fails with cause "vram_insufficient"
+    And the next restart of "chat" comes due
+    And the engine of "chat" finishes preloading as version "b1000"
+    And a reload of "chat" to model "stub://model-c" is requested
+    And every lease of "chat" is returned
+    And the engine of "chat" exits
+    And the preload of "chat" fails with cause "digest_mismatch"
+    Then the reload of "chat" is reported as "rolled_back"
+    And the rollback of "chat" reports the cause "digest_mismatch"
+    And the pool "chat" serves model "stub://model-a"

@@ -72,3 +72,4 @@ Feature: Heartbeats
     Then the pool "chat" reports state "ready"
     When 1 ms pass without any timer running
     Then the pool "chat" reports state "unready"
+    And the last error of "chat" was recorded at 9001 ms and mentions "no heartbeat for 5001 ms"

@@ -14,6 +14,7 @@ Feature: A hung engine is not ready
     Then the pool "chat" is not ready
     And the pool "chat" reports state "unready"
     And the pool "chat" reports the last error cause "probe_timeout"
+    And the last error of "chat" was recorded at 0 ms and mentions "no answer"
     And the engine of "chat" was not told to stop
 
   @OC-POOL-3016

@@ -121,3 +121,11 @@ Feature: Late and out-of-place events change nothing
     And the pool "chat" reports as its last error "nothing"
     And the pool "chat" reports no reload
     And the pool "chat" has no restart scheduled
+
+  @OC-POOL-3044 @OC-POOL-3011
+  Scenario: A lease asked for exactly when the restart is due is told to retry at once
+    Given the pool "chat" has reached state "backing_off"
+    When 1000 ms pass without any timer running
+    And a client leases a slot of "chat"
+    Then the request is refused with code "POOL_UNREADY"
+    And the refusal tells the client to retry in 0 ms

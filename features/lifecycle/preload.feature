@@ -98,3 +98,11 @@ Feature: Preload gates readiness
     When the engine of "chat" finishes preloading
     Then the scrape counts 1 preloads of "chat" that ended in "success"
     And the pool "chat" has 2 slots
+
+  @OC-POOL-3001 @OC-POOL-3040
+  Scenario: The pool takes as many leases as its engine reports slots
+    When the pool "chat" is started
+    And the engine of "chat" finishes preloading with 3 slots
+    Then the pool "chat" has 3 slots
+    When clients lease 4 slots of "chat"
+    Then the pool "chat" has 3 active leases

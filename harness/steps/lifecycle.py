@@ -142,6 +142,7 @@ def then_state(world: PoolWorld, pool: str, state: str) -> None:
 @step("then", 'the pool "{pool}" reports its preload as "{status}"')
 def then_preload_status(world: PoolWorld, pool: str, status: str) -> None:
     done = world.registry.snapshot(pool).preload_ok
+    assert isinstance(done, bool), f"the preload state of {pool} is not a yes/no: {done!r}"
     assert_equal("done" if done else "not done", status, f"preload of {pool}")
 
 
@@ -272,3 +273,8 @@ def then_gpu(world: PoolWorld, pool: str) -> None:
 def then_cpu_in_listing(world: PoolWorld, pool: str) -> None:
     listed = {s.pool_id: s.cpu for s in world.registry.snapshots()}
     assert listed.get(pool) is True, f"listing: {listed}"
+
+
+@step("when", 'the engine of "{pool}" finishes preloading with {slots:d} slots')
+def preload_done_slots(world: PoolWorld, pool: str, slots: int) -> None:
+    world.dispatch(pool, PreloadSucceeded("b1000", "sha256:b1000", slots))

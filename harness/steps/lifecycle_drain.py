@@ -26,8 +26,7 @@ def drain(world: PoolWorld, pool: str, ms: int) -> None:
 
 @step("when", 'the drain deadline of "{pool}" passes')
 def drain_deadline(world: PoolWorld, pool: str) -> None:
-    deadline = world.registry.machine(pool).drain_deadline_ms
-    assert deadline is not None, "setup: no drain in progress"
+    deadline = world.lease_wait_deadline(pool)
     world.clock.set(deadline)
     world.tick()
     world.dispatch(pool, DeadlinePassed())
@@ -126,3 +125,8 @@ def then_refusal_text(world: PoolWorld, pool: str, text: str) -> None:
 @step("then", 'the pool "{pool}" reports no reload')
 def then_no_reload(world: PoolWorld, pool: str) -> None:
     assert_equal(world.registry.snapshot(pool).reload, None, f"reload of {pool}")
+
+
+@step("then", 'the pool "{pool}" reports the drain reason "{reason}"')
+def then_drain_reason(world: PoolWorld, pool: str, reason: str) -> None:
+    assert_equal(world.registry.snapshot(pool).drain_reason, reason, f"drain reason of {pool}")
