@@ -2,11 +2,12 @@
 
 A :class:`PoolWorld` plays the supervisor's part around the pure decision core: it builds a
 registry from a small generated config, feeds lifecycle events, carries out the actions the
-machine asks for that a real supervisor would (an ordered spawn is answered with "engine
-started", unless the launch checks a scenario described refuse it), records every action and
-every typed refusal, and drives time with a :class:`~poolmgr.core.clock.ManualClock` only (a
-five-minute backoff cap is checked in milliseconds). Randomness comes from seeded
-:class:`random.Random` instances.
+machine asks for that a real supervisor would (an ordered spawn first passes the launch checks
+a scenario described, as the supervisor's do, and is then launched and, unless the scenario
+reports launches itself, answered with "engine started", as the supervisor does once the
+process exists), records every action and every typed refusal, and drives time with a
+:class:`~poolmgr.core.clock.ManualClock` only (a five-minute backoff cap is checked in
+milliseconds). Randomness comes from seeded :class:`random.Random` instances.
 
 What a scenario keeps is split into typed parts, one per area, composed in the world (no
 attribute is ever attached with ``setattr``): :class:`PoolsPart` (pools, their registry and
@@ -49,6 +50,7 @@ from poolmgr.core.decisions import (
     Spawn,
     StateChanged,
     StopEngine,
+    WaitForLeases,
 )
 from poolmgr.core.errors import ConfigError, PoolError
 from poolmgr.core.events import EngineStarted, Event, PreloadFailed
@@ -84,13 +86,16 @@ __all__ = [
 
 GIB = 2**30
 
-Order = Literal["spawn", "stop", "kill", "count_drain", "count_driver_reset", "change_state"]
+Order = Literal[
+    "spawn", "stop", "kill", "wait_for_leases", "count_drain", "count_driver_reset", "change_state"
+]
 """The lifecycle actions the steps look for, by what they order."""
 
 _ORDER_KINDS: dict[Order, type[Action | Fact]] = {
     "spawn": Spawn,
     "stop": StopEngine,
     "kill": KillEngine,
+    "wait_for_leases": WaitForLeases,
     "count_drain": DrainCounted,
     "count_driver_reset": DriverResetCounted,
     "change_state": StateChanged,
@@ -111,6 +116,7 @@ class PoolSpec:
     backoff_initial_ms: int = 1_000
     backoff_max_ms: int = 300_000
     lease_ttl_ms: int = 300_000
+    probe_failure_threshold: int = 3
 
 
 @dataclass
@@ -129,6 +135,12 @@ class PoolsPart:
     observed: list[tuple[str, Fact]] = field(default_factory=list)
     # The pid of every engine the world started, per pool (a refused launch starts none).
     started: dict[str, list[int]] = field(default_factory=dict)
+    manual_launch: set[str] = field(default_factory=set)
+    """Pools whose engine processes start only when a step says so (an outside-world event)."""
+    pending_launches: dict[str, int] = field(default_factory=dict)
+    """Ordered engine starts of the ``manual_launch`` pools whose process has not started yet."""
+    metrics: PoolMetrics | None = None
+    """The manager's metrics, fed by the registry from its first event (what a scrape shows)."""
 
     def add(self, spec: PoolSpec) -> None:
         if self.registry is not None:
@@ -163,6 +175,7 @@ class PoolsPart:
                 f"    cpu: {'true' if spec.cpu else 'false'}",
                 f"    slots: {spec.slots}",
                 f"    lease_ttl_ms: {spec.lease_ttl_ms}",
+                f"    probe: {{failure_threshold: {spec.probe_failure_threshold}}}",
                 f"    backoff: {{initial_ms: {spec.backoff_initial_ms}, "
                 f"max_ms: {spec.backoff_max_ms}, multiplier: 2, jitter: none}}",
                 f"    breaker: {{failure_threshold: {spec.breaker_threshold}, "
@@ -344,9 +357,12 @@ class PoolWorld:
         """The registry of the described pools, built on first use."""
         if self.pools.registry is None:
             from poolmgr.assemble import build_registry
+            from poolmgr.telemetry.metrics import PoolMetrics
 
             config = parse_config(self.pools.config_yaml(), "<scenario>")
-            self.pools.registry = build_registry(config, self.clock, random.Random(self.seed))
+            registry = build_registry(config, self.clock, random.Random(self.seed))
+            self.pools.metrics = PoolMetrics(registry)
+            self.pools.registry = registry
         return self.pools.registry
 
     def record(self, pool_id: str, decision: Decision) -> None:
@@ -356,14 +372,31 @@ class PoolWorld:
         told.extend((now, f) for f in decision.facts)
         for action in decision.actions:
             if isinstance(action, Spawn):
-                # The supervisor checks the launch, then starts the engine it was asked for.
+                # The supervisor checks the launch, then launches the engine it was asked for;
+                # the process starts at once unless the scenario reports that event itself.
                 refusal = self.launch_refusal(pool_id)
                 if refusal is not None:
                     self.dispatch(pool_id, refusal)
                     continue
-                self.pools.next_pid += 1
-                self.pools.started.setdefault(pool_id, []).append(self.pools.next_pid)
-                self.dispatch(pool_id, EngineStarted(pid=self.pools.next_pid))
+                if pool_id in self.pools.manual_launch:
+                    pending = self.pools.pending_launches
+                    pending[pool_id] = pending.get(pool_id, 0) + 1
+                else:
+                    self.engine_process_starts(pool_id)
+
+    def engine_process_starts(self, pool_id: str) -> None:
+        """The outside world: the engine process of ``pool_id`` exists (with a fresh pid)."""
+        self.pools.next_pid += 1
+        self.pools.started.setdefault(pool_id, []).append(self.pools.next_pid)
+        self.dispatch(pool_id, EngineStarted(pid=self.pools.next_pid))
+
+    def launch_pending_engine(self, pool_id: str) -> None:
+        """The process of an engine start ordered earlier (and not yet reported) now runs."""
+        waiting = self.pools.pending_launches.get(pool_id, 0)
+        if waiting < 1:
+            raise AssertionError(f"no engine start of {pool_id} was ordered and left waiting")
+        self.pools.pending_launches[pool_id] = waiting - 1
+        self.engine_process_starts(pool_id)
 
     def launch_refusal(self, pool_id: str) -> PreloadFailed | None:
         """The supervisor's launch checks, where the scenario described them (OC-POOL-3002).
@@ -418,12 +451,52 @@ class PoolWorld:
             if isinstance(a, DrainCounted)
         ]
 
+    def engine_starts(self, pool_id: str) -> list[tuple[str, str | None]]:
+        """Every engine start ordered for ``pool_id``: its model and the failure it follows."""
+        return [
+            (a.model_ref, None if a.restart_cause is None else a.restart_cause.value)
+            for _, a in self.orders(pool_id, "spawn")
+            if isinstance(a, Spawn)
+        ]
+
+    def lease_wait_deadline(self, pool_id: str) -> int:
+        """The deadline of the last lease watch the machine ordered (what the supervisor keeps)."""
+        waits = [a for _, a in self.orders(pool_id, "wait_for_leases")]
+        assert waits, f"setup: no drain of {pool_id} is waiting for leases"
+        last = waits[-1]
+        assert isinstance(last, WaitForLeases)
+        return last.deadline_ms
+
+    def kill_causes(self, pool_id: str) -> list[str]:
+        """The cause of every kill the machine ordered for ``pool_id``, in order."""
+        return [a.cause.value for _, a in self.orders(pool_id, "kill") if isinstance(a, KillEngine)]
+
     def fail_preload_repeatedly(self, pool_id: str, times: int, cause: Cause) -> None:
         """Fail the preload ``times`` times, waiting for each scheduled restart in between."""
         for n in range(times):
             self.dispatch(pool_id, PreloadFailed(cause, f"preload failure {n + 1}"))
             if n + 1 < times:
                 self.wait_for_restart(pool_id)
+
+    def keep_failing_preload(self, pool_id: str, ms: int, *, max_attempts: int = 1_000) -> int:
+        """Fail every preload of ``pool_id`` for ``ms``, waiting out each scheduled restart.
+
+        Fails with a clear message instead of looping forever when more than ``max_attempts``
+        preloads fail (a schedule that never moves the clock forward). Answers the attempts.
+        """
+        end = self.clock.now_ms() + ms
+        for attempt in range(1, max_attempts + 1):
+            self.dispatch(pool_id, PreloadFailed(Cause.MODEL_LOAD_FAILED, "still broken"))
+            at = self.registry.machine(pool_id).next_restart_at_ms
+            if at is None or at > end:
+                self.clock.set(max(end, self.clock.now_ms()))
+                self.tick()
+                return attempt
+            self.wait_for_restart(pool_id)
+        raise AssertionError(
+            f"{pool_id}: {max_attempts} preload failures within {ms} ms and the restarts never "
+            f"reached the end of that time (clock at {self.clock.now_ms()} ms, end {end} ms)"
+        )
 
     def wait_for_restart(self, pool_id: str) -> None:
         """Jump the clock to the pool's next restart (backoff or breaker trial) and tick."""

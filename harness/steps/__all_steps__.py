@@ -15,7 +15,9 @@ from harness.steps import (
     gpu,  # @gpu: NVML
     leases,  # slot leases
     leases_table,  # one pool's lease bookkeeping on its own
-    lifecycle,  # pools: start, preload, faults, probes, drain, reload
+    lifecycle,  # pools: start, preload, faults, probes
+    lifecycle_drain,  # pools: drain and reload
+    lifecycle_states,  # pools brought into each state, late events, what they report
     live,  # @process: a real manager (loads the HTTP server)
     metrics,  # metric label budgets
     placement,  # GPU masks, launch plans, KV sizing
@@ -38,6 +40,8 @@ __all__ = [
     "leases",
     "leases_table",
     "lifecycle",
+    "lifecycle_drain",
+    "lifecycle_states",
     "live",
     "metrics",
     "placement",

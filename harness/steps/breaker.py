@@ -14,7 +14,6 @@ from harness.registry import step
 from harness.steps.retry_breaker import times_of
 from harness.world import PoolSpec, PoolWorld
 from poolmgr.core.decisions import PoolState, StateChanged
-from poolmgr.core.events import PreloadFailed
 from poolmgr.core.vocab import Cause
 
 
@@ -92,26 +91,6 @@ def preload_fails_repeatedly(world: PoolWorld, pool: str, n: int) -> None:
     world.fail_preload_repeatedly(pool, n, Cause.MODEL_LOAD_FAILED)
 
 
-MAX_FAILED_PRELOADS = 1_000
-"""The most preload failures one storm step feeds before it gives up (an iteration bound)."""
-
-
 @step("when", 'the engine of "{pool}" keeps failing its preload for {ms:d} ms')
 def preload_keeps_failing(world: PoolWorld, pool: str, ms: int) -> None:
-    """Fail every preload the pool starts, restarting when the pool says, until ``ms`` passed.
-
-    Bounded: more than :data:`MAX_FAILED_PRELOADS` failures fail the step instead of looping.
-    """
-    end = world.clock.now_ms() + ms
-    for _ in range(MAX_FAILED_PRELOADS):
-        world.dispatch(pool, PreloadFailed(Cause.MODEL_LOAD_FAILED, "still broken"))
-        at = world.registry.machine(pool).next_restart_at_ms
-        if at is None or at > end:
-            world.clock.set(end)
-            world.tick()
-            return
-        world.wait_for_restart(pool)
-    raise AssertionError(
-        f"{pool} failed its preload {MAX_FAILED_PRELOADS} times before {ms} ms passed: "
-        "the restarts are not being spaced out"
-    )
+    world.keep_failing_preload(pool, ms)

@@ -18,18 +18,15 @@ from harness.assertions import assert_equal
 from harness.registry import step
 from harness.world import PoolSpec, PoolWorld
 from poolmgr.core.events import (
-    DeadlinePassed,
-    DrainRequested,
     EngineExited,
     EngineFault,
     PreloadFailed,
     PreloadSucceeded,
     ProbeFailed,
     ProbeOk,
-    ReloadRequested,
     StartRequested,
 )
-from poolmgr.core.vocab import Cause, DrainReason
+from poolmgr.core.vocab import Cause
 
 
 @step("given", 'a pool "{pool}" with {slots:d} slots')
@@ -140,6 +137,7 @@ def then_state(world: PoolWorld, pool: str, state: str) -> None:
 @step("then", 'the pool "{pool}" reports its preload as "{status}"')
 def then_preload_status(world: PoolWorld, pool: str, status: str) -> None:
     done = world.registry.snapshot(pool).preload_ok
+    assert isinstance(done, bool), f"the preload state of {pool} is not a yes/no: {done!r}"
     assert_equal("done" if done else "not done", status, f"preload of {pool}")
 
 
@@ -170,22 +168,6 @@ REGISTRY_FIELDS = (
 )
 
 
-@step("then", 'the registry entry of "{pool}" reads')
-def then_registry_entry(world: PoolWorld, pool: str, docstring: str) -> None:
-    """Each doc-string line ``field: value`` must match the pool's registry entry."""
-    snap = world.registry.snapshot(pool)
-    for field in REGISTRY_FIELDS:
-        assert hasattr(snap, field), f"the registry entry has no field {field}"
-    for line in docstring.strip().splitlines():
-        field, _, expected = (part.strip() for part in line.partition(":"))
-        assert field in REGISTRY_FIELDS, f"{field} is not a registry field"
-        value = getattr(snap, field)
-        shown = value.value if hasattr(value, "value") else value
-        if field == "last_error":
-            shown = None if value is None else value.cause.value
-        assert_equal(str(shown).lower() if isinstance(shown, bool) else str(shown), expected, field)
-
-
 @step("then", 'the pool "{pool}" reports no last error')
 def then_no_last_error(world: PoolWorld, pool: str) -> None:
     error = world.registry.snapshot(pool).last_error
@@ -206,30 +188,52 @@ def then_restart_count(world: PoolWorld, pool: str, n: int) -> None:
 
 @step("then", 'the engine of "{pool}" was killed')
 def then_killed(world: PoolWorld, pool: str) -> None:
+    assert not world.registry.snapshot(pool).ready, f"pool {pool} still reports ready"
     assert world.orders(pool, "kill"), f"no kill ordered for {pool}"
+
+
+@step("then", 'the engine of "{pool}" was killed because of "{cause}"')
+def then_killed_because(world: PoolWorld, pool: str, cause: str) -> None:
+    assert not world.registry.snapshot(pool).ready, f"pool {pool} still reports ready"
+    assert_equal(world.kill_causes(pool), [cause], f"causes of the kills ordered for {pool}")
 
 
 @step("then", 'the engine of "{pool}" was told to stop gracefully')
 def then_stopped_gracefully(world: PoolWorld, pool: str) -> None:
+    snap = world.registry.snapshot(pool)
+    assert not snap.ready, f"pool {pool} still reports ready"
     assert world.orders(pool, "stop"), f"no graceful stop for {pool}"
+    assert not world.orders(pool, "kill"), f"{pool} was killed, not stopped gracefully"
 
 
 @step("then", 'the engine of "{pool}" was not told to stop')
 def then_not_stopped(world: PoolWorld, pool: str) -> None:
+    snap = world.registry.snapshot(pool)
+    assert snap.live, f"pool {pool} no longer reports its engine as running ({snap.state})"
     stops = [a for _, a in world.orders(pool, "stop", "kill")]
     assert not stops, f"unexpected stop of {pool}: {stops}"
 
 
+def scraped_count(world: PoolWorld, pool: str, counter: str, label: str = "") -> int:
+    """What the manager's metrics count for ``pool`` (by the raw second label ``label``)."""
+    metrics = world.pools.metrics
+    assert metrics is not None, "setup: the pools have no metrics (no event was fed yet)"
+    return metrics.pool_counters(pool).get(counter, {}).get(label, 0)
+
+
 @step("then", '{n:d} drain of "{pool}" was counted with reason "{reason}"')
 def then_drain_counted(world: PoolWorld, pool: str, n: int, reason: str) -> None:
+    counted = scraped_count(world, pool, "drain_events_total", reason)
+    assert_equal(counted, n, f"drain_events_total of {pool} with reason {reason}")
     drains = [r for r in world.drain_reasons(pool) if r == reason]
-    assert_equal(len(drains), n, f"drains of {pool} with reason {reason}")
+    assert_equal(len(drains), n, f"drains of {pool} with reason {reason} the core told")
 
 
 @step("then", 'a driver reset of "{pool}" was counted')
 def then_driver_reset(world: PoolWorld, pool: str) -> None:
+    assert_equal(scraped_count(world, pool, "driver_resets_total"), 1, f"driver resets of {pool}")
     resets = world.orders(pool, "count_driver_reset")
-    assert_equal(len(resets), 1, f"driver resets of {pool}")
+    assert_equal(len(resets), 1, f"driver resets of {pool} the core told")
 
 
 @step("then", 'the pool "{pool}" reports that it runs on the CPU')
@@ -250,49 +254,6 @@ def then_cpu_in_listing(world: PoolWorld, pool: str) -> None:
     assert listed.get(pool) is True, f"listing: {listed}"
 
 
-@step("when", 'a drain of "{pool}" is requested with a deadline in {ms:d} ms')
-def drain(world: PoolWorld, pool: str, ms: int) -> None:
-    world.error = None
-    deadline = world.clock.now_ms() + ms
-    world.dispatch(pool, DrainRequested(DrainReason.API_REQUEST, deadline))
-
-
-@step("when", 'the drain deadline of "{pool}" passes')
-def drain_deadline(world: PoolWorld, pool: str) -> None:
-    deadline = world.registry.machine(pool).drain_deadline_ms
-    assert deadline is not None, "setup: no drain in progress"
-    world.clock.set(deadline)
-    world.tick()
-    world.dispatch(pool, DeadlinePassed())
-
-
-@step("when", 'a reload of "{pool}" to model "{model}" is requested')
-def reload(world: PoolWorld, pool: str, model: str) -> None:
-    world.error = None
-    world.dispatch(pool, ReloadRequested(model, world.clock.now_ms() + 30_000))
-
-
-@step("then", 'the pool "{pool}" serves model "{model}"')
-def then_model(world: PoolWorld, pool: str, model: str) -> None:
-    assert_equal(world.registry.snapshot(pool).model_ref, model, f"model of {pool}")
-
-
-@step("then", 'the pool "{pool}" reports engine version "{version}"')
-def then_version(world: PoolWorld, pool: str, version: str) -> None:
-    snap = world.registry.snapshot(pool)
-    assert_equal(snap.engine_version, version, f"engine version of {pool}")
-    assert_equal(snap.model_digest, f"sha256:{version}", f"model digest of {pool}")
-
-
-@step("then", 'the reload of "{pool}" is reported as "{outcome}"')
-def then_reload_outcome(world: PoolWorld, pool: str, outcome: str) -> None:
-    status = world.registry.snapshot(pool).reload
-    assert status is not None, f"no reload reported for {pool}"
-    assert_equal(status.outcome.value, outcome, f"reload outcome of {pool}")
-
-
-@step("then", 'the rollback of "{pool}" reports the cause "{cause}"')
-def then_rollback_cause(world: PoolWorld, pool: str, cause: str) -> None:
-    status = world.registry.snapshot(pool).reload
-    assert status is not None and status.cause is not None, f"no rollback cause: {status}"
-    assert_equal(status.cause.value, cause, f"rollback cause of {pool}")
+@step("when", 'the engine of "{pool}" finishes preloading with {slots:d} slots')
+def preload_done_slots(world: PoolWorld, pool: str, slots: int) -> None:
+    world.dispatch(pool, PreloadSucceeded("b1000", "sha256:b1000", slots))

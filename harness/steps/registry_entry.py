@@ -184,11 +184,6 @@ def time_passes_unchecked(world: PoolWorld, ms: int) -> None:
     world.clock.advance(ms)
 
 
-@step("when", 'the engine of "{pool}" finishes preloading with {slots:d} slots')
-def preload_with_slots(world: PoolWorld, pool: str, slots: int) -> None:
-    world.dispatch(pool, PreloadSucceeded("b1000", "sha256:" + "ab" * 32, slots))
-
-
 @step(
     "when", 'the engine of "{pool}" finishes preloading, reporting version "{v}" and digest "{d}"'
 )
@@ -243,14 +238,6 @@ def then_registration_refused(world: PoolWorld, message: str) -> None:
     error = world.error
     assert isinstance(error, ValueError), f"expected the registration refused, got {error!r}"
     assert_equal(str(error), message, "refusal")
-
-
-@step("then", 'the refusal names the pool "{pool}" and says "{message}"')
-def then_refusal_says(world: PoolWorld, pool: str, message: str) -> None:
-    error = world.error
-    assert isinstance(error, PoolError), f"expected a refusal, got {error!r}"
-    assert_equal(error.pool_id, pool, "pool named by the refusal")
-    assert_equal(error.message, message, "refusal message")
 
 
 @step("then", "the refusal gives no retry time")
