@@ -1,7 +1,8 @@
 @decision
 Feature: No silent CPU spillover
-  A GPU pool that cannot use its GPUs fails fast rather than running slowly on the CPU.
-  CPU pools exist only when the configuration asks for them, and every report says so.
+  A GPU pool whose engine cannot use its GPUs is taken out of service at the first sign,
+  rather than left running slowly on the CPU. CPU pools exist only when the configuration
+  asks for them, and the registry says so.
 
   @OC-POOL-3012
   Scenario: An engine that falls back to the CPU is taken out of service
@@ -20,12 +21,12 @@ Feature: No silent CPU spillover
     And the engine is told to use the devices "none"
 
   @OC-POOL-3017
-  Scenario: CPU pools are marked as CPU in every report
+  Scenario: CPU pools are marked as CPU in the registry
     Given a CPU pool "dev" with 1 slots
     And a pool "chat" with 2 slots
     Then the pool "dev" reports that it runs on the CPU
     And the pool "chat" reports that it runs on GPUs
-    And every report lists the pool "dev" as a CPU pool
+    And the registry lists the pool "dev" as a CPU pool
 
   @OC-POOL-3017 @OC-POOL-3026
   Scenario Outline: Each engine of a declared CPU pool is told to use no GPU

@@ -248,7 +248,7 @@ def then_gpu(world: PoolWorld, pool: str) -> None:
     assert not snap.cpu, f"pool {pool} is reported as CPU"
 
 
-@step("then", 'every report lists the pool "{pool}" as a CPU pool')
+@step("then", 'the registry lists the pool "{pool}" as a CPU pool')
 def then_cpu_in_listing(world: PoolWorld, pool: str) -> None:
     listed = {s.pool_id: s.cpu for s in world.registry.snapshots()}
     assert listed.get(pool) is True, f"listing: {listed}"
