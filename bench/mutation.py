@@ -216,16 +216,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--diffs", type=int, default=400, help="survivor diffs to write")
+    parser.add_argument(
+        "--score-only",
+        action="store_true",
+        help="score the mutants/ of the last run again (after editing the equivalents list)",
+    )
     args = parser.parse_args(argv)
 
     equivalents = load_equivalents()
-    shutil.rmtree(MUTANTS, ignore_errors=True)  # a fresh copy of the features and the code
-    LOG.unlink(missing_ok=True)
-    baseline_s = clean_suite_seconds()
-    start = time.perf_counter()
-    chosen = choose(args.module, args.sample, args.seed, args.max_children)
-    rc = mutmut("run", "--max-children", str(args.max_children), *(chosen or []))
-    wall_s = time.perf_counter() - start
+    if args.score_only:
+        report = json.loads(args.out.read_text(encoding="utf-8"))
+        baseline_s, wall_s, rc = report["baseline_clean_suite_s"], report["wall_s"], 0
+        chosen = None
+    else:
+        shutil.rmtree(MUTANTS, ignore_errors=True)  # a fresh copy of the features and the code
+        LOG.unlink(missing_ok=True)
+        baseline_s = clean_suite_seconds()
+        start = time.perf_counter()
+        chosen = choose(args.module, args.sample, args.seed, args.max_children)
+        rc = mutmut("run", "--max-children", str(args.max_children), *(chosen or []))
+        wall_s = time.perf_counter() - start
     if rc != 0:
         tail = LOG.read_text(encoding="utf-8", errors="replace")[-3000:]
         print(f"{tail}\nmutmut run exited with {rc} (whole output: {LOG})", file=sys.stderr)

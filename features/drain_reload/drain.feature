@@ -38,7 +38,7 @@ Feature: Draining a pool
     And the pool "chat" reports the last error cause "drain_deadline"
     And the pool "chat" counts 2 leases that ended as "voided"
     And the pool "chat" has 0 active leases
-    And the last error of "chat" was recorded at 30000 ms and mentions "deadline"
+    And the last error of "chat" was recorded at 30000 ms and says "drain deadline passed with leases active"
     When the engine of "chat" exits
     Then the pool "chat" reports state "stopped"
     And the pool "chat" reports the last error cause "drain_deadline"

@@ -207,3 +207,81 @@ Feature: The registry keeps every fact about a pool
       | how                               | refusal                                       |
       | again                             | pool 'chat' is already registered             |
       | with the lease table of "code"    | lease table belongs to 'code', not 'chat'     |
+
+  @OC-POOL-3005 @OC-POOL-3030 @OC-POOL-3010
+  Scenario: Observers are told each preload outcome and each driver reset with its cause
+    Given a pool "chat" with 2 slots
+    And an observer follows the registry
+    When the pool "chat" is started
+    And the preload of "chat" fails with cause "model_load_failed"
+    Then the observer was told, in order
+      """
+      chat: state stopped -> starting
+      chat: state starting -> preloading
+      chat: preload failure (model_load_failed)
+      chat: state preloading -> backing_off
+      """
+    When the next restart of "chat" comes due
+    And the engine of "chat" finishes preloading
+    Then the observer was told, in order
+      """
+      chat: state backing_off -> starting
+      chat: restarted after model_load_failed
+      chat: state starting -> preloading
+      chat: state preloading -> ready
+      chat: preload success
+      """
+    When the engine of "chat" writes: CUDA error: an illegal memory access was encountered
+    Then the observer was told, in order
+      """
+      chat: driver reset counted (driver_error)
+      chat: drain counted (driver_error)
+      chat: state ready -> backing_off
+      """
+
+  @OC-POOL-3005 @OC-POOL-3033
+  Scenario: Observers are told how each reload ended, between which models, and why it rolled back
+    Given a pool "chat" with 2 slots
+    And the pool "chat" is ready
+    And an observer follows the registry
+    When a reload of "chat" to model "stub://model-b" is requested
+    And the engine of "chat" exits
+    And the engine of "chat" finishes preloading as version "b2000"
+    Then the observer was told, in order
+      """
+      chat: drain counted (reload)
+      chat: state ready -> draining
+      chat: state draining -> stopped
+      chat: state stopped -> starting
+      chat: state starting -> preloading
+      chat: state preloading -> ready
+      chat: preload success
+      chat: reload done from stub://model-a to stub://model-b
+      """
+    When a reload of "chat" to model "stub://model-c" is requested
+    And the engine of "chat" exits
+    And the preload of "chat" fails with cause "model_load_failed"
+    And the engine of "chat" exits
+    Then the observer was told, in order
+      """
+      chat: drain counted (reload)
+      chat: state ready -> draining
+      chat: state draining -> stopped
+      chat: state stopped -> starting
+      chat: state starting -> preloading
+      chat: preload failure (model_load_failed)
+      chat: reload rolled_back from stub://model-b to stub://model-c (model_load_failed)
+      chat: state preloading -> starting
+      chat: state starting -> preloading
+      """
+    When the engine of "chat" crashes
+    And a reload of "chat" to model "stub://model-d" is requested
+    Then the observer was told, in order
+      """
+      chat: preload failure (killed_by_signal)
+      chat: state preloading -> backing_off
+      chat: state backing_off -> stopped
+      chat: drain counted (reload)
+      chat: state stopped -> starting
+      chat: state starting -> preloading
+      """

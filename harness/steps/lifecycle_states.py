@@ -198,6 +198,13 @@ def then_last_error_at(world: PoolWorld, pool: str, ms: int, text: str) -> None:
     assert text in error.message, f"last error of {pool}: {error.message!r} lacks {text!r}"
 
 
+@step("then", 'the last error of "{pool}" was recorded at {ms:d} ms and says "{text}"')
+def then_last_error_says(world: PoolWorld, pool: str, ms: int, text: str) -> None:
+    error = world.registry.snapshot(pool).last_error
+    assert error is not None, f"pool {pool} reports no last error"
+    assert_equal((error.at_ms, error.message), (ms, text), f"time and message of {pool}'s error")
+
+
 @step("then", 'the pool "{pool}" has {n:d} slots')
 def then_slots(world: PoolWorld, pool: str, n: int) -> None:
     assert_equal(world.registry.snapshot(pool).slots_total, n, f"slots of {pool}")

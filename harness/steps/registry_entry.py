@@ -155,8 +155,8 @@ def _shown(fact: Fact) -> str:
             return f"drain counted ({r.value})"
         case DriverResetCounted(cause=c):
             return f"driver reset counted ({c.value})"
-        case ReloadFinished(outcome=o):
-            return f"reload {o.value}"
+        case ReloadFinished(outcome=o, from_model_ref=old, to_model_ref=new, cause=c):
+            return f"reload {o.value} from {old} to {new}" + ("" if c is None else f" ({c.value})")
 
 
 @step("given", "an observer follows the registry")
