@@ -31,7 +31,7 @@ step bdd-gate      bdd-gate --features features --steps harness --behave reports
 # each requirement's own scenarios against mutants of the code they run (proof strength).
 step mutation      python bench/mutation.py --sample 300 --threshold 90 --out reports/mutation-sample.json
 step proof         python bench/proof_strength.py --per-requirement 10 --out reports/proof-strength.json
-step trace         spec-trace --html reports/traceability.html --proof-strength reports/proof-strength.json --proof-floor 30
+step trace         spec-trace --html reports/traceability.html --proof-strength reports/proof-strength.json --proof-floor 10
 
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "FAILED steps: ${failed[*]}"

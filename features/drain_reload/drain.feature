@@ -8,7 +8,7 @@ Feature: Draining a pool
     And the pool "chat" is ready with 2 slots leased
 
   @OC-POOL-3031 @OC-POOL-3044
-  Scenario: A draining pool refuses new leases with a retry hint
+  Scenario: A draining pool refuses new leases
     When a drain of "chat" is requested with a deadline in 30000 ms
     And a client leases a slot of "chat"
     Then the request is refused with code "POOL_UNAVAILABLE"
