@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -182,6 +183,33 @@ def score(
     return scores, survivors, stale
 
 
+def behave_agrees(names: list[str], killed: set[str]) -> dict[str, object]:
+    """Run behave's decision scenarios under each mutant; does its verdict match pytest-bdd's?
+
+    The same feature files and step functions run under both runners; this checks it holds for
+    wrong code too. behave runs inside ``mutants/`` with the trampolined copy first on the path.
+    """
+    for extra in ("steps", "environment.py"):
+        source, target = ROOT / extra, MUTANTS / extra
+        if source.is_dir() and not target.exists():
+            shutil.copytree(source, target)
+        elif source.is_file():
+            shutil.copy2(source, target)
+    disagree: list[str] = []
+    for name in names:
+        env = {**os.environ, "MUTANT_UNDER_TEST": name, "PYTHONPATH": str(MUTANTS)}
+        done = subprocess.run(
+            [str(BIN / "behave"), "--tags=decision", "-f", "null", "--no-capture", "features"],
+            cwd=MUTANTS,
+            env=env,
+            capture_output=True,
+            check=False,
+        )
+        if (done.returncode != 0) != (name in killed):
+            disagree.append(name)
+    return {"mutants": len(names), "disagree": disagree}
+
+
 def write_survivors(path: Path, survivors: list[str], limit: int) -> None:
     lines = [f"# {len(survivors)} mutants survived the feature suite (diffs: first {limit})", ""]
     for name in survivors[:limit]:
@@ -216,6 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--diffs", type=int, default=400, help="survivor diffs to write")
+    parser.add_argument(
+        "--behave-sample",
+        type=int,
+        default=0,
+        help="also run behave under this many killed mutants and every survivor",
+    )
     parser.add_argument(
         "--score-only",
         action="store_true",
@@ -263,6 +297,13 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_to_baseline": round(wall_s / baseline_s, 1),
         "stale_equivalents": stale,
     }
+    if args.behave_sample:
+        codes = {n: c for per_module in exit_codes().values() for n, c in per_module.items()}
+        killed = {n for n, c in codes.items() if c in KILLED}
+        picked = random.Random(args.seed).sample(
+            sorted(killed), min(args.behave_sample, len(killed))
+        )
+        report["behave_agreement"] = behave_agrees(sorted(picked) + survivors, killed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     write_survivors(args.out.with_name(args.out.stem + "-survivors.txt"), survivors, args.diffs)

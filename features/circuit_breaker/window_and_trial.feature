@@ -138,6 +138,7 @@ Feature: The circuit breaker on its own: its window, its cool-down and its singl
       | 2      | 200000  | 60000  | 145000       | 120000 | 265000      | 200000 | 465000       |
       | 1.5    | 900000  | 45000  | 130000       | 67500  | 197500      | 101250 | 298750       |
       | 1      | 30000   | 30000  | 115000       | 30000  | 145000      | 30000  | 175000       |
+      | 1.37   | 900000  | 41100  | 126100       | 56307  | 182407      | 77141  | 259548       |
 
   @OC-POOL-3011 @OC-POOL-3014
   Scenario: After a failed trial the next trial also waits for room in the window
