@@ -120,7 +120,7 @@ Feature: The circuit breaker on its own: its window, its cool-down and its singl
     When the breaker records a failure at 115002 ms
     Then the breaker is "open"
 
-  @OC-POOL-3014
+  @OC-POOL-3014 @OC-POOL-3019
   Scenario Outline: Each failed trial lengthens the cool-down by the configured factor, up to its ceiling
     Given a circuit breaker that opens after 3 failures within 60000 ms, first cools down for 30000 ms, and cools down <factor> times longer after each failed trial, up to <ceiling> ms
     When the breaker records failures at 0, 50000 and 55000 ms
