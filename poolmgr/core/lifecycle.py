@@ -107,8 +107,8 @@ class PoolMachine:
         backoff: Backoff,
         breaker: CircuitBreaker,
         *,
-        probe_failure_threshold: int = 3,
-        heartbeat_stale_ms: int = 5_000,
+        probe_failure_threshold: int,
+        heartbeat_stale_ms: int,
     ) -> None:
         if probe_failure_threshold < 1:
             raise ValueError("probe_failure_threshold must be >= 1")
@@ -127,12 +127,10 @@ class PoolMachine:
         self.restart_count = 0
         self.engine_version: str | None = None
         self.model_digest: str | None = None
-        self.slots = 0
         self.pid: int | None = None
         self.last_heartbeat_ms: int | None = None
         self.consecutive_probe_failures = 0
         self.drain_reason: DrainReason | None = None
-        self.drain_deadline_ms: int | None = None
         self.reload: ReloadStatus | None = None
         self._reload_target: str | None = None
         self._rollback_pending = False
@@ -318,7 +316,6 @@ class PoolMachine:
         self.consecutive_probe_failures = 0
         self.engine_version = event.engine_version
         self.model_digest = event.model_digest
-        self.slots = event.slots
         self.restarts.started(now)
         self._do(ResizeSlots(event.slots))
         self._tell(PreloadFinished(PreloadResult.SUCCESS))
@@ -445,7 +442,6 @@ class PoolMachine:
         if self._reload_target is not None:
             raise InvalidTransition("a reload is in progress", pool_id=self.pool_id)
         self.drain_reason = reason
-        self.drain_deadline_ms = deadline_ms
         self.restarts.not_ready(now)
         self._stop_after_drain = stop_after
         self._tell(DrainCounted(reason))

@@ -95,7 +95,7 @@ def test_oc_pool_3001_ready_after_successful_preload_with_version_and_digest() -
     m = make_machine(ManualClock())
     start_ready(m)
     assert m.ready and m.preload_ok
-    assert (m.engine_version, m.model_digest, m.slots) == ("b1234", "sha256:aa", 4)
+    assert (m.engine_version, m.model_digest) == ("b1234", "sha256:aa")  # slots: ResizeSlots(4)
 
 
 def test_oc_pool_3003_preload_failure_records_cause_and_schedules_restart() -> None:

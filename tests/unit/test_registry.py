@@ -42,6 +42,7 @@ def add_pool(reg: Registry, clock: ManualClock, pool_id: str, slots: int = 2) ->
         clock,
         Backoff(BackoffPolicy(jitter=Jitter.NONE), random.Random(1)),
         CircuitBreaker(BreakerPolicy()),
+        probe_failure_threshold=3,
         heartbeat_stale_ms=5_000,
     )
     reg.register(
