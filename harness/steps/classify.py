@@ -6,8 +6,8 @@ level). The lines are real engine output (llama.cpp's llama-server, vLLM, TGI, P
 NVIDIA driver), written in the features. The decisions are :mod:`poolmgr.runtime.classify`'s;
 the steps only carry the lines and the exit status to it, as
 :class:`poolmgr.runtime.watch.ExitWatch` does (a signal is reported as a negative return code
-plus the signal, as :mod:`subprocess` reports it), and hand the result to the pool as the
-event the supervisor sends.
+plus the signal, as :mod:`subprocess` reports it); a pool's engine gets the very event the
+supervisor would send, built by :mod:`poolmgr.runtime.verdicts`.
 
 Registered in the step table with :func:`harness.registry.step` (OC-BDD-7006); every Then-step
 asserts (OC-BDD-7003).
@@ -15,11 +15,13 @@ asserts (OC-BDD-7003).
 
 from __future__ import annotations
 
+from collections import deque
+
 from harness.assertions import assert_equal
 from harness.registry import step
 from harness.world import PoolWorld
-from poolmgr.core.events import EngineExited, EngineFault
 from poolmgr.runtime.classify import classify_exit, scan_line
+from poolmgr.runtime.verdicts import exit_event, fault_event
 
 _KINDS = {"GPU": True, "CPU": False}
 
@@ -153,13 +155,12 @@ def then_line_cut(world: PoolWorld, n: int) -> None:
 
 @step("when", 'the engine of "{pool}" writes: {line}')
 def pool_engine_writes(world: PoolWorld, pool: str, line: str) -> None:
-    cause = scan_line(line, gpu_pool=not world.pools.specs[pool].cpu)
-    if cause is not None:
-        world.dispatch(pool, EngineFault(cause, f"engine reported {cause}: {line}"))
+    fault = fault_event(line, deque([line]), gpu_pool=not world.pools.specs[pool].cpu)
+    if fault is not None:
+        world.dispatch(pool, fault)
 
 
 @step("when", 'the engine of "{pool}" exits with code {code:d} after writing')
 def pool_engine_exits(world: PoolWorld, pool: str, code: int, docstring: str) -> None:
-    tail = _lines(docstring)
-    cause, message = classify_exit(code, None, tail, gpu_pool=not world.pools.specs[pool].cpu)
-    world.dispatch(pool, EngineExited(code, cause, message))
+    tail = deque(_lines(docstring))
+    world.dispatch(pool, exit_event(code, tail, gpu_pool=not world.pools.specs[pool].cpu))

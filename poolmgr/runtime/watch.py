@@ -15,11 +15,9 @@ import contextlib
 import logging
 import signal
 
-from poolmgr.core.events import EngineExited, EngineFault
-from poolmgr.runtime.classify import classify_exit, scan_line
 from poolmgr.runtime.incarnation import Dispatch, Incarnation, PoolRuntime
-from poolmgr.runtime.output import shorten, with_tail
 from poolmgr.runtime.process import killpg
+from poolmgr.runtime.verdicts import exit_event, fault_event
 
 __all__ = ["ExitWatch"]
 
@@ -40,13 +38,12 @@ class ExitWatch:
         inc.tail.append(line)
         if inc.faulted or inc.ended or runtime.current is not inc:
             return
-        cause = scan_line(line, gpu_pool=not runtime.pool.cpu)
-        if cause is None:
+        fault = fault_event(line, inc.tail, gpu_pool=not runtime.pool.cpu)
+        if fault is None:
             return
         inc.faulted = True
-        message = with_tail(f"engine reported {cause}: {shorten(line)}", inc.tail)
-        _LOG.warning("pool %s: %s", runtime.pool.id, message)
-        self._dispatch(runtime.pool.id, EngineFault(cause, message))
+        _LOG.warning("pool %s: %s", runtime.pool.id, fault.message)
+        self._dispatch(runtime.pool.id, fault)
 
     async def watch(self, runtime: PoolRuntime, inc: Incarnation) -> None:
         """Await the engine's exit, classify it and report it (only if still current)."""
@@ -61,13 +58,10 @@ class ExitWatch:
             await asyncio.wait_for(asyncio.shield(inc.output.eof), _EOF_WAIT_S)
         inc.output.flush()
         inc.transport.close()
-        exit_code = returncode if returncode is None or returncode >= 0 else None
-        signal_number = -returncode if returncode is not None and returncode < 0 else None
-        cause, message = classify_exit(
-            returncode, signal_number, list(inc.tail), gpu_pool=not runtime.pool.cpu
-        )
+        exited = exit_event(returncode, inc.tail, gpu_pool=not runtime.pool.cpu)
         inc.end()
+        message = exited.message
         runtime.log.record(f"--- poolmgr: engine #{inc.generation} pid {inc.pid}: {message}")
         _LOG.info("pool %s: engine pid %s ended: %s", runtime.pool.id, inc.pid, message)
         if runtime.current is inc:
-            self._dispatch(runtime.pool.id, EngineExited(exit_code, cause, message))
+            self._dispatch(runtime.pool.id, exited)
