@@ -15,7 +15,7 @@ from harness.steps.lifecycle import given_pool_ready
 from harness.world import PoolSpec, PoolWorld
 from poolmgr.core.errors import PoolError
 from poolmgr.core.events import LeasesDrained
-from poolmgr.core.leases import LeaseEnd
+from poolmgr.core.leases import Lease, LeaseEnd
 
 
 @step("given", 'a pool "{pool}" whose leases last {ttl:d} ms unless renewed')
@@ -58,8 +58,13 @@ def return_lease(world: PoolWorld) -> None:
 
 @step("when", "the client returns the same lease again")
 def return_lease_again(world: PoolWorld) -> None:
+    assert world.pools.returned, "setup: no lease was returned yet"
+    _return_again(world, world.pools.returned[-1])
+
+
+def _return_again(world: PoolWorld, lease: Lease) -> None:
+    """A client returns ``lease`` a second time; the refusal, if any, is kept."""
     world.error = None
-    lease = world.pools.returned[-1]
     try:
         world.registry.release_lease(lease.pool_id, lease.lease_id)
     except PoolError as exc:
@@ -123,13 +128,8 @@ def lease_and_return_many(world: PoolWorld, n: int, pool: str) -> None:
 
 @step("when", "the client returns lease number {k:d} again")
 def return_numbered_again(world: PoolWorld, k: int) -> None:
-    world.error = None
     assert len(world.pools.returned) >= k, f"setup: only {len(world.pools.returned)} returned"
-    lease = world.pools.returned[k - 1]
-    try:
-        world.registry.release_lease(lease.pool_id, lease.lease_id)
-    except PoolError as exc:
-        world.error = exc
+    _return_again(world, world.pools.returned[k - 1])
 
 
 @step("then", 'the request is refused because that lease was already "{how}"')

@@ -47,16 +47,7 @@ def _new_breaker(world: PoolWorld, policy: BreakerPolicy) -> None:
     "and first cools down for {cooldown:d} ms",
 )
 def given_breaker(world: PoolWorld, n: int, window: int, cooldown: int) -> None:
-    _new_breaker(
-        world,
-        BreakerPolicy(
-            failure_threshold=n,
-            window_ms=window,
-            cooldown_ms=cooldown,
-            cooldown_multiplier=2.0,
-            max_cooldown_ms=900_000,
-        ),
-    )
+    given_breaker_lengthening(world, n, window, cooldown, 2.0, 900_000)
 
 
 @step(
