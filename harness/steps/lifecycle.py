@@ -84,12 +84,12 @@ def engine_cpu_fallback(world: PoolWorld, pool: str) -> None:
 
 @step("when", 'the engine of "{pool}" crashes')
 def engine_crashes(world: PoolWorld, pool: str) -> None:
-    world.dispatch(pool, EngineExited(139, Cause.KILLED_BY_SIGNAL, "segmentation fault"))
+    world.dispatch(pool, EngineExited(Cause.KILLED_BY_SIGNAL, "segmentation fault"))
 
 
 @step("when", 'the engine of "{pool}" exits')
 def engine_exits(world: PoolWorld, pool: str) -> None:
-    world.dispatch(pool, EngineExited(0, Cause.ENGINE_EXITED, "engine stopped"))
+    world.dispatch(pool, EngineExited(Cause.ENGINE_EXITED, "engine stopped"))
 
 
 @step("when", "{ms:d} ms pass")

@@ -86,7 +86,7 @@ def _to_draining(world: PoolWorld, pool: str) -> None:
 
 def _to_backing_off(world: PoolWorld, pool: str) -> None:
     start_pool(world, pool)
-    world.dispatch(pool, EngineExited(1, Cause.MODEL_LOAD_FAILED, "failed to load model"))
+    world.dispatch(pool, EngineExited(Cause.MODEL_LOAD_FAILED, "failed to load model"))
 
 
 def _to_circuit_open(world: PoolWorld, pool: str) -> None:
@@ -95,7 +95,7 @@ def _to_circuit_open(world: PoolWorld, pool: str) -> None:
     threshold = world.pools.specs[pool].breaker_threshold
     for n in range(1, threshold + 1):
         world.dispatch(pool, PreloadFailed(Cause.HOST_OOM, f"out of host memory ({n})"))
-        world.dispatch(pool, EngineExited(None, Cause.KILLED_BY_SIGNAL, "killed"))
+        world.dispatch(pool, EngineExited(Cause.KILLED_BY_SIGNAL, "killed"))
         if n < threshold:
             world.wait_for_restart(pool)
 
@@ -151,7 +151,7 @@ def probe_errors(world: PoolWorld, pool: str) -> None:
 
 @step("when", 'the engine of "{pool}" exits with cause "{cause}"')
 def engine_exits_with(world: PoolWorld, pool: str, cause: str) -> None:
-    world.dispatch(pool, EngineExited(1, Cause(cause), f"engine ended: {cause}"))
+    world.dispatch(pool, EngineExited(Cause(cause), f"engine ended: {cause}"))
 
 
 @step("when", 'the engine of "{pool}" reports a fatal fault with cause "{cause}"')

@@ -62,7 +62,8 @@ class PreloadFailed:
 
 @dataclass(frozen=True)
 class EngineExited:
-    exit_code: int | None
+    """The engine process ended; ``message`` says how (exit status or signal) and why."""
+
     cause: Cause
     message: str
 

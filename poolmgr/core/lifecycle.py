@@ -219,7 +219,7 @@ class PoolMachine:
                 # After a kill ordered by us, the engine's exit is what counts.
                 if self._state in _PRELOADING_STATES and not self._engine_expected_exit:
                     self._fatal(now, cause, message, engine_alive=self.pid is not None)
-            case EngineExited(exit_code=_, cause=cause, message=message):
+            case EngineExited(cause=cause, message=message):
                 self._engine_exited(now, cause, message)
             case EngineFault(cause=cause, message=message):
                 if self._state in _ENGINE_STATES or self._state is PoolState.DRAINING:

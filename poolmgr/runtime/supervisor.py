@@ -407,7 +407,7 @@ class Supervisor:
             self._dispatch(pool_id, PreloadFailed(cause, msg))
         if self.registry.machine(pool_id).state is PoolState.DRAINING:
             # A drain (or reload) is waiting for this engine to end: it has.
-            self._dispatch(pool_id, EngineExited(None, cause, msg))
+            self._dispatch(pool_id, EngineExited(cause, msg))
 
     # --- STOP_ENGINE / KILL_ENGINE ----------------------------------------------------
 
@@ -419,7 +419,7 @@ class Supervisor:
             asyncio.get_running_loop().call_soon(
                 self._dispatch,
                 pool_id,
-                EngineExited(None, Cause.ENGINE_EXITED, "no engine was running"),
+                EngineExited(Cause.ENGINE_EXITED, "no engine was running"),
             )
             return
         if inc.stop is not Stop.KILL:

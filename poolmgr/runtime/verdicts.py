@@ -30,7 +30,6 @@ def fault_event(line: str, tail: deque[str], *, gpu_pool: bool) -> EngineFault |
 
 def exit_event(returncode: int | None, tail: deque[str], *, gpu_pool: bool) -> EngineExited:
     """The exit of an engine whose process returned ``returncode`` (negative: a signal)."""
-    exit_code = returncode if returncode is None or returncode >= 0 else None
     signal_number = -returncode if returncode is not None and returncode < 0 else None
     cause, message = classify_exit(returncode, signal_number, list(tail), gpu_pool=gpu_pool)
-    return EngineExited(exit_code, cause, message)
+    return EngineExited(cause, message)

@@ -365,7 +365,7 @@ def test_oc_pool_3030_counters_follow_the_facts_the_registry_tells() -> None:
     registry.tick()
     registry.dispatch("alpha", EngineStarted(pid=2))
     registry.dispatch("alpha", PreloadSucceeded("v1", None, 2))
-    registry.dispatch("alpha", EngineExited(1, Cause.ENGINE_EXITED, "exit 1"))
+    registry.dispatch("alpha", EngineExited(Cause.ENGINE_EXITED, "exit 1"))
     counters = metrics.pool_counters("alpha")
     assert counters["preload_outcomes_total"] == {"failure": 1, "success": 1}
     assert counters["restarts_total"] == {"model_load_failed": 1}

@@ -121,7 +121,7 @@ def test_oc_pool_3011_restart_happens_only_when_backoff_is_due() -> None:
     clock = ManualClock()
     m = make_machine(clock)
     start_ready(m)
-    m.step(EngineExited(None, Cause.KILLED_BY_SIGNAL, "killed by SIGKILL"))
+    m.step(EngineExited(Cause.KILLED_BY_SIGNAL, "killed by SIGKILL"))
     assert m.state is PoolState.BACKING_OFF
     clock.advance(999)
     assert m.step(Tick()).actions == ()
@@ -183,7 +183,7 @@ def test_oc_pool_3013_attempt_counter_survives_crash_right_after_ready() -> None
     clock = ManualClock()
     m = make_machine(clock)
     start_ready(m)
-    m.step(EngineExited(1, Cause.ENGINE_EXITED, "exit 1"))
+    m.step(EngineExited(Cause.ENGINE_EXITED, "exit 1"))
     clock.advance(m.retry_after_ms() or 0)
     m.step(Tick())
     m.step(EngineStarted(101))
@@ -191,7 +191,7 @@ def test_oc_pool_3013_attempt_counter_survives_crash_right_after_ready() -> None
     clock.advance(5_000)  # ready for 5 s only: far below the stable period
     m.step(ProbeOk())
     m.step(Tick())
-    m.step(EngineExited(1, Cause.ENGINE_EXITED, "exit 1"))
+    m.step(EngineExited(Cause.ENGINE_EXITED, "exit 1"))
     assert m.backoff.attempt == 2
     assert m.next_restart_at_ms == clock.now_ms() + 2_000
 
@@ -200,7 +200,7 @@ def test_oc_pool_3013_attempt_counter_resets_after_stable_period() -> None:
     clock = ManualClock()
     m = make_machine(clock, stable_reset_ms=60_000)
     start_ready(m)
-    m.step(EngineExited(1, Cause.ENGINE_EXITED, "exit 1"))
+    m.step(EngineExited(Cause.ENGINE_EXITED, "exit 1"))
     clock.advance(m.retry_after_ms() or 0)
     m.step(Tick())
     m.step(EngineStarted(101))
@@ -233,7 +233,7 @@ def test_oc_pool_3016_repeated_probe_failures_kill_and_restart_engine() -> None:
     assert KillEngine(Cause.PROBE_TIMEOUT) in actions
     assert m.state is PoolState.BACKING_OFF
     # The exit of the engine we killed is expected and not counted twice.
-    assert m.step(EngineExited(None, Cause.KILLED_BY_SIGNAL, "SIGKILL")).actions == ()
+    assert m.step(EngineExited(Cause.KILLED_BY_SIGNAL, "SIGKILL")).actions == ()
     assert m.backoff.attempt == 1
 
 
@@ -292,7 +292,7 @@ def test_oc_pool_3031_drain_waits_for_leases_then_stops_engine() -> None:
         StateChanged(PoolState.READY, PoolState.DRAINING),
     )
     assert m.step(LeasesDrained()).actions == (StopEngine(),)
-    m.step(EngineExited(0, Cause.ENGINE_EXITED, "terminated"))
+    m.step(EngineExited(Cause.ENGINE_EXITED, "terminated"))
     assert m.state is PoolState.STOPPED
     assert m.backoff.attempt == 0  # a requested stop is not a failure
     assert m.last_error is None
@@ -330,7 +330,7 @@ def _reload_to_new_engine(m: PoolMachine, new_ref: str) -> None:
     m.step(ReloadRequested(new_ref, deadline_ms=1_000))
     assert m.draining
     m.step(LeasesDrained())
-    spawn = m.step(EngineExited(0, Cause.ENGINE_EXITED, "terminated")).actions
+    spawn = m.step(EngineExited(Cause.ENGINE_EXITED, "terminated")).actions
     assert spawn == (VoidLeases(Cause.ENGINE_EXITED), Spawn(new_ref))
     m.step(EngineStarted(200))
 
@@ -357,7 +357,7 @@ def test_oc_pool_3033_failed_reload_rolls_back_to_previous_model() -> None:
         ReloadOutcome.ROLLED_BACK, "model-a", "model-bad", Cause.MODEL_LOAD_FAILED
     )
     assert rolled_back in decision.facts
-    spawn = m.step(EngineExited(None, Cause.KILLED_BY_SIGNAL, "SIGKILL")).actions
+    spawn = m.step(EngineExited(Cause.KILLED_BY_SIGNAL, "SIGKILL")).actions
     assert spawn == (Spawn("model-a"),)  # a rollback, not a restart
     assert m.reload is not None
     assert m.reload.outcome is ReloadOutcome.ROLLED_BACK
@@ -376,13 +376,13 @@ def test_oc_pool_3033_rollback_that_fails_too_falls_back_to_normal_restarts() ->
     start_ready(m)
     _reload_to_new_engine(m, "model-bad")
     m.step(PreloadFailed(Cause.MODEL_LOAD_FAILED, "bad new"))
-    m.step(EngineExited(None, Cause.KILLED_BY_SIGNAL, "SIGKILL"))
+    m.step(EngineExited(Cause.KILLED_BY_SIGNAL, "SIGKILL"))
     m.step(EngineStarted(301))
     m.step(PreloadFailed(Cause.VRAM_OOM, "old model no longer fits"))
     assert m.state is PoolState.BACKING_OFF
     assert m.model_ref == "model-a"
     # A later reload is accepted again: the failed one is over.
-    m.step(EngineExited(None, Cause.KILLED_BY_SIGNAL, "SIGKILL"))
+    m.step(EngineExited(Cause.KILLED_BY_SIGNAL, "SIGKILL"))
     m.step(ReloadRequested("model-c", deadline_ms=1_000))
 
 
@@ -402,7 +402,7 @@ def test_oc_pool_3001_preload_success_from_engine_being_killed_is_ignored() -> N
     assert KillEngine(Cause.DRIVER_ERROR) in actions
     assert m.step(PreloadSucceeded("late", None, 1)).actions == ()  # no slots resized either
     assert not m.ready
-    spawn = m.step(EngineExited(None, Cause.KILLED_BY_SIGNAL, "SIGKILL")).actions
+    spawn = m.step(EngineExited(Cause.KILLED_BY_SIGNAL, "SIGKILL")).actions
     assert spawn == (Spawn("model-a"),)
 
 
@@ -411,7 +411,7 @@ def test_oc_pool_3043_engine_crash_during_drain_voids_leases_and_records_cause()
     m = make_machine(ManualClock())
     start_ready(m)
     m.step(ReloadRequested("model-b", deadline_ms=10_000))
-    actions = m.step(EngineExited(139, Cause.KILLED_BY_SIGNAL, "segfault")).actions
+    actions = m.step(EngineExited(Cause.KILLED_BY_SIGNAL, "segfault")).actions
     assert actions == (VoidLeases(Cause.KILLED_BY_SIGNAL), Spawn("model-b"))
     assert m.last_error is not None and m.last_error.cause is Cause.KILLED_BY_SIGNAL
 
@@ -448,7 +448,7 @@ def test_oc_pool_3030_restarts_are_told_with_the_cause_of_the_failure_before_the
     start_ready(m)
     told: list[Restarted] = []
     for cause in (Cause.VRAM_OOM, Cause.ENGINE_EXITED):
-        m.step(EngineExited(1, cause, "gone"))
+        m.step(EngineExited(cause, "gone"))
         clock.advance(m.retry_after_ms() or 0)
         decision = m.step(Tick())
         assert decision.actions == (Spawn("model-a", restart_cause=cause),)
@@ -479,7 +479,7 @@ def test_every_state_change_is_told_from_where_to_where() -> None:
         ProbeOk(),
         DrainRequested(DrainReason.API_REQUEST, deadline_ms=1_000),
         LeasesDrained(),
-        EngineExited(0, Cause.ENGINE_EXITED, "terminated"),
+        EngineExited(Cause.ENGINE_EXITED, "terminated"),
     ):
         for fact in m.step(received).facts:
             if isinstance(fact, StateChanged):

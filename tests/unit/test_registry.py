@@ -87,7 +87,7 @@ def test_oc_pool_3044_unready_pool_refuses_leases_with_retry_hint() -> None:
     reg = Registry(clock)
     add_pool(reg, clock, "a")
     make_ready(reg, "a")
-    reg.dispatch("a", EngineExited(None, Cause.KILLED_BY_SIGNAL, "SIGKILL"))
+    reg.dispatch("a", EngineExited(Cause.KILLED_BY_SIGNAL, "SIGKILL"))
     with pytest.raises(PoolUnready) as err:
         reg.acquire_lease("a")
     assert err.value.retry_after_ms == 1_000
@@ -110,7 +110,7 @@ def test_oc_pool_3043_engine_crash_voids_leases_and_counts_them() -> None:
     make_ready(reg, "a", slots=3)
     reg.acquire_lease("a")
     reg.acquire_lease("a")
-    reg.dispatch("a", EngineExited(139, Cause.ENGINE_EXITED, "segfault"))
+    reg.dispatch("a", EngineExited(Cause.ENGINE_EXITED, "segfault"))
     snap = reg.snapshot("a")
     assert snap.active_leases == 0
     assert snap.leases_ended[LeaseEnd.VOIDED] == 2
@@ -167,7 +167,7 @@ def test_tick_restarts_only_the_failed_pool_and_others_stay_ready() -> None:
     add_pool(reg, clock, "b")
     make_ready(reg, "a")
     make_ready(reg, "b")
-    reg.dispatch("a", EngineExited(1, Cause.ENGINE_EXITED, "exit 1"))
+    reg.dispatch("a", EngineExited(Cause.ENGINE_EXITED, "exit 1"))
     clock.advance(1_000)
     reg.dispatch("b", ProbeOk())
     due = reg.tick()
@@ -206,7 +206,7 @@ def test_oc_pool_3030_facts_reach_listeners_from_dispatch_reads_and_ticks() -> N
     reg.snapshot("a")  # the read notices the stale heartbeat and says so
     assert told == [("a", StateChanged(PoolState.READY, PoolState.UNREADY))]
     told.clear()
-    reg.dispatch("a", EngineExited(1, Cause.ENGINE_EXITED, "exit 1"))
+    reg.dispatch("a", EngineExited(Cause.ENGINE_EXITED, "exit 1"))
     clock.advance(1_000)
     due = reg.tick()
     assert due["a"].actions == (Spawn("a.gguf", restart_cause=Cause.ENGINE_EXITED),)

@@ -149,7 +149,7 @@ class PoolModel(RuleBasedStateMachine):
 
     @rule(cause=FATAL_CAUSES)
     def engine_exited(self, cause: Cause) -> None:
-        self.send(EngineExited(1, cause, "exited"))
+        self.send(EngineExited(cause, "exited"))
         self.last_fatal = self.step
 
     @rule(cause=FATAL_CAUSES)
@@ -160,7 +160,7 @@ class PoolModel(RuleBasedStateMachine):
     @rule(cause=FATAL_CAUSES)
     def crash_then_wait_for_restart(self, cause: Cause) -> None:
         """A crash loop step: fail, then let exactly the scheduled delay pass and tick."""
-        self.send(EngineExited(1, cause, "crash loop"))
+        self.send(EngineExited(cause, "crash loop"))
         self.last_fatal = self.step
         wait = self.machine.retry_after_ms()
         if wait is not None:
