@@ -28,6 +28,7 @@ Serves the decision-level scenarios of OC-POOL-3001..3004, 3010..3014, 3017, 302
 from __future__ import annotations
 
 import random
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -136,6 +137,8 @@ class PoolsPart:
     observed: list[tuple[str, Fact]] = field(default_factory=list)
     # The pid of every engine the world started, per pool (a refused launch starts none).
     started: dict[str, list[int]] = field(default_factory=dict)
+    # What each pool's engine wrote, as the supervisor keeps it (its last lines).
+    tails: dict[str, deque[str]] = field(default_factory=dict)
     manual_launch: set[str] = field(default_factory=set)
     """Pools whose engine processes start only when a step says so (an outside-world event)."""
     pending_launches: dict[str, int] = field(default_factory=dict)

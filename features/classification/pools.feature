@@ -40,3 +40,12 @@ Feature: What a pool reports when its engine's output names the failure
       """
     Then the pool "chat" is not ready
     And the pool "chat" reports the last error cause "host_oom"
+
+  @OC-POOL-3027 @OC-POOL-3003
+  Scenario: A fatal line reaches the pool with the lines the engine wrote before it
+    Given a pool "chat" with 2 slots
+    And the pool "chat" is ready
+    When the engine of "chat" writes: srv  update_slots: all slots are idle
+    And the engine of "chat" writes: CUDA error: an illegal memory access was encountered
+    Then the pool "chat" reports the last error cause "driver_error"
+    And the last error of "chat" was recorded at 0 ms and says "engine reported driver_error: CUDA error: an illegal memory access was encountered | last output: srv  update_slots: all slots are idle | CUDA error: an illegal memory access was encountered"

@@ -21,6 +21,7 @@ from harness.assertions import assert_equal
 from harness.registry import step
 from harness.world import PoolWorld
 from poolmgr.runtime.classify import classify_exit, scan_line
+from poolmgr.runtime.output import new_tail
 from poolmgr.runtime.verdicts import exit_event, fault_event
 
 _KINDS = {"GPU": True, "CPU": False}
@@ -81,12 +82,14 @@ def engine_wrote_long(world: PoolWorld, kind: str, n: int) -> None:
 
 
 def _classify(world: PoolWorld, returncode: int | None) -> None:
-    """As the supervisor reports an exit: the return code, and the signal when it is negative."""
-    signal_number = -returncode if returncode is not None and returncode < 0 else None
-    _classify_as(world, returncode, signal_number)
+    """As the supervisor reports an exit: its process's return code (negative: a signal)."""
+    out = world.output
+    exited = exit_event(returncode, deque(out.tail), gpu_pool=out.gpu_pool)
+    out.exit_cause, out.exit_message = exited.cause, exited.message
 
 
 def _classify_as(world: PoolWorld, exit_code: int | None, signal_number: int | None) -> None:
+    """The classifier alone, for statuses that come apart (a return code, a signal number)."""
     out = world.output
     out.exit_cause, out.exit_message = classify_exit(
         exit_code, signal_number, out.tail, gpu_pool=out.gpu_pool
@@ -155,7 +158,9 @@ def then_line_cut(world: PoolWorld, n: int) -> None:
 
 @step("when", 'the engine of "{pool}" writes: {line}')
 def pool_engine_writes(world: PoolWorld, pool: str, line: str) -> None:
-    fault = fault_event(line, deque([line]), gpu_pool=not world.pools.specs[pool].cpu)
+    tail = world.pools.tails.setdefault(pool, new_tail())
+    tail.append(line)
+    fault = fault_event(line, tail, gpu_pool=not world.pools.specs[pool].cpu)
     if fault is not None:
         world.dispatch(pool, fault)
 
