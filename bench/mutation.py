@@ -2,7 +2,8 @@
 
 How much wrong code do the scenarios reject? mutmut (configured in ``pyproject.toml``,
 ``[tool.mutmut]``) mutates every decision module -- lifecycle, backoff, breaker, restarts, leases,
-registry, placement, kvcap, preflight, the GGUF reader and the failure classifier -- and runs
+registry, placement, kvcap, preflight, the GGUF reader, the failure classifier and the events it
+becomes (runtime/verdicts) -- and runs
 only the decision-level scenarios against each mutant (``pytest tests/bdd/test_features.py -m
 decision``: the same feature files behave runs). No unit test takes part.
 
