@@ -31,6 +31,7 @@ from specgate.ids import Level
 __all__ = [
     "LOCK_KEY",
     "NOT_RUN",
+    "NO_RUN_INFO",
     "RECORD_KEYS",
     "REQUIRED_KEYS",
     "WAIVER_KEY",
@@ -39,6 +40,7 @@ __all__ = [
     "Outcome",
     "Requirement",
     "ResultElement",
+    "RunInfo",
     "Runner",
     "Scenario",
     "ScenarioRun",
@@ -289,6 +291,26 @@ class ScenarioRun:
     by_file: tuple[tuple[str, Outcome], ...]
     steps: tuple[Outcome, ...]
     error: str
+    reason: str = ""
+    """Why it was skipped or not run (a skip reason, "not selected"), else empty."""
+    failed_step: str = ""
+    """The first failed or undefined step as written (keyword and text), else empty."""
+    duration_s: float | None = None
+    """Seconds the scenario took (the longest over the results files), when reported."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a report says about the run it shows (filled by ``spec-trace``, shown by renderers).
+
+    ``partial``: some scenarios were not selected in this run (``--tags``, ``-m``, ``-k``), so
+    they are "not run" and the report covers part of the suite."""
+
+    commit: str = ""
+    date: str = ""
+    runners: tuple[str, ...] = ()
+    partial: bool = False
 
 
 NOT_RUN = ScenarioRun(Outcome.NOT_RUN, (), (), "")
+NO_RUN_INFO = RunInfo()

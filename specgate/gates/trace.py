@@ -26,7 +26,15 @@ from enum import StrEnum
 
 from specgate import ids
 from specgate.ids import Level
-from specgate.model import NOT_RUN, Outcome, Requirement, Scenario, ScenarioRun
+from specgate.model import (
+    NO_RUN_INFO,
+    NOT_RUN,
+    Outcome,
+    Requirement,
+    RunInfo,
+    Scenario,
+    ScenarioRun,
+)
 from specgate.runs import runner_mismatch
 
 
@@ -82,6 +90,7 @@ class Matrix:
     violations: tuple[Violation, ...]
     warnings: tuple[str, ...]
     results_files: tuple[str, ...]
+    info: RunInfo = NO_RUN_INFO
 
     @property
     def ok(self) -> bool:
