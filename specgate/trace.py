@@ -20,7 +20,7 @@ requirement whose proof strength is measured below the floor.
 lock once the scenarios have been checked against the new text.
 
 Output: a summary table and the violations, or ``--json``; ``--html OUT`` writes a
-self-contained report page.
+self-contained report page (file links relative to it, or under ``--source-url``).
 
 Exit codes: 0 gate passed (or review done); 1 gate failed; 2 usage or input error (missing
 or unreadable requirements, feature or results files, unknown ID given to review).
@@ -130,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--html", metavar="OUT", help="write a self-contained HTML report")
+    parser.add_argument(
+        "--source-url",
+        metavar="URL",
+        help="with --html: link files to URL + path + '#L' + line (a forge's blob URL, e.g. "
+        "https://github.com/o/r/blob/{commit}/; {commit} is the run's commit) instead of "
+        "relative to the report",
+    )
     parser.add_argument("--cache-dir", help="parse cache (default: reports/.specgate-cache)")
     parser.add_argument("--no-cache", action="store_true", help="do not use a parse cache")
     return parser
@@ -269,8 +276,12 @@ def _run(args: argparse.Namespace) -> int:
         sys.stdout.write(trace_report(matrix))
     if args.html:
         html_path = Path(args.html)
+        try:
+            page = render_html(matrix, _href_maker(html_path), args.source_url)
+        except ValueError as exc:
+            return _err(str(exc))
         html_path.parent.mkdir(parents=True, exist_ok=True)
-        html_path.write_text(render_html(matrix, _href_maker(html_path)), encoding="utf-8")
+        html_path.write_text(page, encoding="utf-8")
         if not args.json:
             print(f"spec-trace: wrote {display_path(html_path)}")
     return EXIT_OK if matrix.ok else EXIT_GATE
