@@ -329,7 +329,7 @@ def _matrix_html(matrix: Matrix, links: Links) -> str:
         '<label for="f-level">Level</label><select id="f-level">'
         f'<option value="">all</option>{level_options}</select>'
         '<label for="f-text">Search</label><input id="f-text" type="search" '
-        'placeholder="IDs, words, scenario names, @tags, file names">'
+        'placeholder="IDs, words, scenario names, @tags, files">'
         f'<span aria-live="polite">showing <b id="shown-count">{total}</b> of {total}</span>'
         '</div><table id="requirements"><thead><tr><th scope="col">ID</th>'
         '<th scope="col">Level</th><th scope="col">Status</th><th scope="col">Requirement</th>'

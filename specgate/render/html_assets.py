@@ -50,6 +50,7 @@ border:1px solid currentColor;white-space:nowrap}
 .covered,.passed{color:var(--ok)}.failing,.failed{color:var(--bad)}
 .uncovered,.undefined,.waived{color:var(--warn)}.suspect{color:var(--sus)}
 .info,.retired,.skipped,.not-run{color:var(--mute)}
+th.id{white-space:nowrap}
 td.text{color:#1f2328}.title{font-weight:600}.meta{color:var(--mute);font-size:.85rem}
 .filters{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;margin:.5rem 0 .8rem;
 position:sticky;top:0;background:#fff;padding:.5rem 0;border-bottom:1px solid var(--line)}
