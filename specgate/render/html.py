@@ -31,6 +31,8 @@ from specgate.ids import Level
 from specgate.model import Outcome, Scenario, ScenarioRun
 from specgate.render.html_assets import CSS, JS
 
+__all__ = ["STATUS_MEANING", "Links", "render_html"]
+
 STATUS_MEANING = {
     "covered": "a linked scenario passed and none failed",
     "failing": "a linked scenario failed or has an undefined step",
@@ -247,7 +249,7 @@ def _run_html(matrix: Matrix) -> str:
         f'{partial}<dl class="run">'
         f'<dt>commit</dt><dd id="run-commit">{escape(info.commit or "unknown")}</dd>'
         f'<dt>date</dt><dd id="run-date">{escape(info.date or "unknown")}</dd>'
-        f'<dt>runners</dt><dd id="run-runners">{escape(", ".join(info.runners) or "none")}</dd>'
+        f'<dt>runners</dt><dd id="run-runners">{escape(", ".join(info.runners) or "unknown")}</dd>'
         "<dt>results files</dt>"
         f'<dd id="run-results">{escape(", ".join(matrix.results_files) or "none")}</dd>'
         f'<dt>scenarios</dt><dd id="run-outcomes">{escape(scenarios)}</dd>{time}</dl></section>'

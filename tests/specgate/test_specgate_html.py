@@ -20,7 +20,7 @@ from specgate import extract, trace
 from specgate.gates.trace import Matrix, Row, Status, Violation, ViolationKind
 from specgate.ids import Level
 from specgate.model import Outcome, Requirement, RunInfo, Scenario, ScenarioRun, Step
-from specgate.render.html import render_html
+from specgate.render.html import Links, render_html
 from tests.specgate.chromium import Node, dump, parse, read_png, screenshot
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -225,6 +225,19 @@ def test_a_source_url_naming_the_commit_needs_a_known_commit() -> None:
     matrix = built_matrix(0, replace(INFO, commit=""))
     with pytest.raises(ValueError, match=r"names \{commit\} but this run's commit is unknown"):
         render_html(matrix, source_url="https://forge.example/o/r/blob/{commit}/")
+
+
+def test_files_outside_the_project_keep_relative_links_and_names_are_quoted() -> None:
+    links = Links.make(lambda path: f"rel/{path}", "https://forge.example/o/r/blob/main", "")
+    assert (
+        links.to("features/a b.feature", 2)
+        == "https://forge.example/o/r/blob/main/features/a%20b.feature#L2"
+    )
+    assert links.to("/elsewhere/a.feature", 3) == "rel//elsewhere/a.feature#L3"
+    assert links.to("../a.feature", 4) == "rel/../a.feature#L4"
+    assert (
+        Links.make(lambda path: path, None, "").to("spec/a b.md", anchor="x") == "spec/a%20b.md#x"
+    )
 
 
 @pytest.mark.parametrize(
