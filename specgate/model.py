@@ -46,6 +46,7 @@ __all__ = [
     "ScenarioRun",
     "Step",
     "StepResult",
+    "error_lines",
     "worst",
 ]
 
@@ -257,6 +258,15 @@ class ResultElement:
     status: Outcome | None
     steps: tuple[StepResult, ...]
     error: str
+    reason: str = ""
+    """The skip reason the runner recorded (specgate's behave formatter or pytest plugin)."""
+    selected: bool = True
+    """False when the run did not select the scenario (``--tags``, ``-n``, ``-m``, ``-k``): the
+    entry then means "not run", however the runner's status word reads."""
+    duration_s: float | None = None
+    """Seconds its steps took, when the runner reported step durations."""
+    runner_version: str = ""
+    """The runner's version, when the results file records it."""
 
     @property
     def step_outcomes(self) -> tuple[Outcome, ...]:
@@ -268,6 +278,8 @@ class ResultElement:
 
     def outcome(self, expected_steps: int) -> Outcome:
         """Outcome given how many steps the scenario has in its feature file."""
+        if not self.selected:
+            return Outcome.NOT_RUN
         steps = set(self.step_outcomes)
         for outcome in (Outcome.FAILED, Outcome.UNDEFINED):
             if outcome in steps:
@@ -310,6 +322,24 @@ class RunInfo:
     date: str = ""
     runners: tuple[str, ...] = ()
     partial: bool = False
+
+
+def error_lines(error: str, limit: int = 6) -> list[str]:
+    """The lines of a runner's error message a person reads first, at most ``limit``.
+
+    pytest's failure report ends in ``E   `` lines (the assertion and its explanation): those
+    are taken. A Python traceback: its last lines (the exception). Anything else (behave's
+    ``ASSERT FAILED: ...``): its first lines. Blank lines are dropped, long lines cut at 200."""
+    lines = [line.rstrip() for line in error.splitlines() if line.strip()]
+    pytest_e = [line[1:].strip() for line in lines if line.startswith("E ")]
+    if pytest_e:
+        lines = pytest_e
+    elif any(line.startswith("Traceback (most recent call last)") for line in lines):
+        lines = lines[-limit:]
+    cut = [line if len(line) <= 200 else line[:199] + "…" for line in lines[:limit]]
+    if len(lines) > limit:
+        cut[-1] = cut[-1] + " …"
+    return cut
 
 
 NOT_RUN = ScenarioRun(Outcome.NOT_RUN, (), (), "")

@@ -122,6 +122,7 @@ def test_report_shows_summary_counts_and_failing_requirement(report: Path, tmp_p
     assert counts == {
         "covered": 3,
         "failing": 3,
+        "not-run": 0,
         "uncovered": 1,
         "waived": 0,
         "suspect": 0,
@@ -131,7 +132,7 @@ def test_report_shows_summary_counts_and_failing_requirement(report: Path, tmp_p
     assert dom.rows["OC-DEMO-1001"]["data-status"] == "failing"
     assert dom.texts["badge:OC-DEMO-1001"].startswith("failing")
     assert dom.rows["OC-DEMO-1006"]["data-status"] == "uncovered"
-    assert dom.texts["verdict"].startswith("Gate FAILED: 1 violation")
+    assert dom.texts["verdict"].startswith("Gate FAILED: 5 violation")
     assert len(visible(dom)) == 7
     assert dom.texts["shown-count"] == "7"
 
