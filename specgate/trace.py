@@ -80,6 +80,32 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _gate_options(parser: argparse.ArgumentParser) -> None:
+    """The options that decide what fails the gate and what the report says about the run."""
+    parser.add_argument(
+        "--gate-level",
+        choices=sorted(GATE_LEVELS, key=list(GATE_LEVELS).index),
+        default="must",
+        help="the lowest level whose failing scenarios or missing passing scenarios fail the "
+        "gate: must (default), should (MUST and SHOULD) or may",
+    )
+    parser.add_argument(
+        "--require-complete",
+        action="store_true",
+        help="fail when a scenario was not run (not selected by --tags/-m/-k, or in no "
+        "results file); without it a partial run gates only what ran",
+    )
+    parser.add_argument(
+        "--commit",
+        help="the commit the report names (default: `git rev-parse HEAD`, empty outside git)",
+    )
+    parser.add_argument(
+        "--date",
+        help="the date the report names (default: the newest results file's modification "
+        "time, ISO 8601 UTC)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spec-trace",
@@ -139,28 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PERCENT",
         help="with --proof-strength: fail for a MUST requirement measured below this",
     )
-    parser.add_argument(
-        "--gate-level",
-        choices=sorted(GATE_LEVELS, key=list(GATE_LEVELS).index),
-        default="must",
-        help="the lowest level whose failing scenarios or missing passing scenarios fail the "
-        "gate: must (default), should (MUST and SHOULD) or may",
-    )
-    parser.add_argument(
-        "--require-complete",
-        action="store_true",
-        help="fail when a scenario was not run (not selected by --tags/-m/-k, or in no "
-        "results file); without it a partial run gates only what ran",
-    )
-    parser.add_argument(
-        "--commit",
-        help="the commit the report names (default: `git rev-parse HEAD`, empty outside git)",
-    )
-    parser.add_argument(
-        "--date",
-        help="the date the report names (default: the newest results file's modification "
-        "time, ISO 8601 UTC)",
-    )
+    _gate_options(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--html", metavar="OUT", help="write a self-contained HTML report")
     parser.add_argument("--cache-dir", help="parse cache (default: reports/.specgate-cache)")
