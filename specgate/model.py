@@ -11,8 +11,11 @@ Decides the shape of what the readers produce and the gates and renderers consum
   OC-BDD-7002).
 - ``Outcome`` and ``worst``: the one vocabulary of run outcomes; ``StepResult`` and
   ``ResultElement``: one scenario entry of one results file, keeping the runner's own status
-  word only for messages; ``ScenarioRun``: a scenario's outcome combined over results files
-  (OC-BDD-7006 compares its per-file outcomes).
+  word only for messages, whether the run selected it, its skip reason and duration;
+  ``ScenarioRun``: a scenario's outcome combined over results files (OC-BDD-7006 compares its
+  per-file outcomes) with its skip or not-run reason, first failed step and duration;
+  ``RunInfo``: the run a report shows (commit, date, runners, partial); ``error_lines``: the
+  lines of an error message a person reads first (shared by the gate and the renderers).
 
 Values only: no I/O, no parsing.
 """
