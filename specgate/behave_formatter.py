@@ -1,10 +1,11 @@
 """behave's JSON formatter plus what spec-trace needs and behave's JSON leaves out.
 
-behave 1.3 writes a scenario that ``--tags`` or ``-n`` did not select exactly as one a hook
+behave 1.3 writes a scenario that ``--tags`` did not select exactly as one a hook
 skipped (``scenario.skip(reason=...)``): ``"status": "skipped"`` and steps without results,
 and it drops the reason. This formatter writes the same document with, per scenario entry,
 ``selected`` (false: the run did not select it, so it was not run) and ``skip_reason`` (the
-reason given to ``skip``, else null), and per feature ``runner`` (``behave <version>``). Use it
+reason given to ``skip``, else null), and per feature ``runner`` (``behave <version>``).
+(Scenarios that ``-n`` did not select behave leaves out; spec-trace counts them as not run.) Use it
 by its scoped name, in place of ``json`` / ``json.pretty``::
 
     behave -f specgate.behave_formatter:PrettyJSONFormatter -o reports/behave.json features
