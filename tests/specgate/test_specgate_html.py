@@ -345,6 +345,7 @@ def test_report_shows_summary_counts_and_failing_requirement(report: Path, tmp_p
     assert counts == {
         "covered": 3,
         "failing": 3,
+        "not-run": 0,
         "uncovered": 1,
         "waived": 0,
         "suspect": 0,
