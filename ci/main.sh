@@ -8,7 +8,7 @@ source "$ROOT/ci/bootstrap.sh"
 cd "$ROOT"
 mkdir -p reports
 status=0
-behave --no-capture -f json.pretty -o reports/behave.json -f progress features "$@" \
+behave --no-capture -f specgate.behave_formatter:PrettyJSONFormatter -o reports/behave.json -f progress features "$@" \
   || status=$?
 spec-trace --results reports/behave.json --html reports/traceability.html || status=$((status | $?))
 echo "main: traceability report: reports/traceability.html"

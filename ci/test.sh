@@ -24,14 +24,14 @@ step spec-lint     spec-lint
 step openapi       python ci/check_openapi.py
 step links         spec-links README.md spec specgate/README.md
 step pytest        pytest -q -p no:cacheprovider --cucumberjson=reports/pytest-bdd.json
-step behave        behave --no-capture -f json.pretty -o reports/behave.json -f progress features
+step behave        behave --no-capture -f specgate.behave_formatter:PrettyJSONFormatter -o reports/behave.json -f progress features
 step bdd-gate      bdd-gate --features features --steps harness --behave reports/behave.json --pytest-bdd reports/pytest-bdd.json --glossary spec/glossary/README.md
 # The scenarios alone must reject wrong code: a fixed, seeded sample of the decision modules'
 # mutants (bench/mutation.py; the full run's figures are in bench/results/mutation.json), then
 # each requirement's own scenarios against mutants of the code they run (proof strength).
 step mutation      python bench/mutation.py --sample 300 --threshold 90 --out reports/mutation-sample.json
 step proof         python bench/proof_strength.py --per-requirement 10 --out reports/proof-strength.json
-step trace         spec-trace --html reports/traceability.html --proof-strength reports/proof-strength.json --proof-floor 10
+step trace         spec-trace --require-complete --html reports/traceability.html --proof-strength reports/proof-strength.json --proof-floor 10
 
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "FAILED steps: ${failed[*]}"

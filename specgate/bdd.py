@@ -40,7 +40,7 @@ def _results(path: Path, found: list[str]) -> list[ResultElement] | None:
     except ResultsError as exc:
         found.append(str(exc))
         return None
-    if not elements:
+    if not any(e.selected for e in elements):  # deselected entries do not count (OC-BDD-7004)
         found.append(f"{path}: the run selected zero scenarios")
     return elements
 

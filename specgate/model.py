@@ -11,8 +11,11 @@ Decides the shape of what the readers produce and the gates and renderers consum
   OC-BDD-7002).
 - ``Outcome`` and ``worst``: the one vocabulary of run outcomes; ``StepResult`` and
   ``ResultElement``: one scenario entry of one results file, keeping the runner's own status
-  word only for messages; ``ScenarioRun``: a scenario's outcome combined over results files
-  (OC-BDD-7006 compares its per-file outcomes).
+  word only for messages, whether the run selected it, its skip reason and duration;
+  ``ScenarioRun``: a scenario's outcome combined over results files (OC-BDD-7006 compares its
+  per-file outcomes) with its skip or not-run reason, first failed step and duration;
+  ``RunInfo``: the run a report shows (commit, date, runners, partial); ``error_lines``: the
+  lines of an error message a person reads first (shared by the gate and the renderers).
 
 Values only: no I/O, no parsing.
 """
@@ -46,6 +49,7 @@ __all__ = [
     "ScenarioRun",
     "Step",
     "StepResult",
+    "error_lines",
     "worst",
 ]
 
@@ -257,6 +261,15 @@ class ResultElement:
     status: Outcome | None
     steps: tuple[StepResult, ...]
     error: str
+    reason: str = ""
+    """The skip reason the runner recorded (specgate's behave formatter or pytest plugin)."""
+    selected: bool = True
+    """False when the run did not select the scenario (``--tags``, ``-n``, ``-m``, ``-k``): the
+    entry then means "not run", however the runner's status word reads."""
+    duration_s: float | None = None
+    """Seconds its steps took, when the runner reported step durations."""
+    runner_version: str = ""
+    """The runner's version, when the results file records it."""
 
     @property
     def step_outcomes(self) -> tuple[Outcome, ...]:
@@ -268,6 +281,8 @@ class ResultElement:
 
     def outcome(self, expected_steps: int) -> Outcome:
         """Outcome given how many steps the scenario has in its feature file."""
+        if not self.selected:
+            return Outcome.NOT_RUN
         steps = set(self.step_outcomes)
         for outcome in (Outcome.FAILED, Outcome.UNDEFINED):
             if outcome in steps:
@@ -310,6 +325,24 @@ class RunInfo:
     date: str = ""
     runners: tuple[str, ...] = ()
     partial: bool = False
+
+
+def error_lines(error: str, limit: int = 6) -> list[str]:
+    """The lines of a runner's error message a person reads first, at most ``limit``.
+
+    pytest's failure report ends in ``E   `` lines (the assertion and its explanation): those
+    are taken. A Python traceback: its last lines (the exception). Anything else (behave's
+    ``ASSERT FAILED: ...``): its first lines. Blank lines are dropped, long lines cut at 200."""
+    lines = [line.rstrip() for line in error.splitlines() if line.strip()]
+    pytest_e = [line[1:].strip() for line in lines if line.startswith("E ")]
+    if pytest_e:
+        lines = pytest_e
+    elif any(line.startswith("Traceback (most recent call last)") for line in lines):
+        lines = lines[-limit:]
+    cut = [line if len(line) <= 200 else line[:199] + "…" for line in lines[:limit]]
+    if len(lines) > limit:
+        cut[-1] = cut[-1] + " …"
+    return cut
 
 
 NOT_RUN = ScenarioRun(Outcome.NOT_RUN, (), (), "")

@@ -2,7 +2,10 @@
 
 Decides which scenario a results entry belongs to (feature path by suffix, then line, then
 name, example row values and step texts), each scenario's outcome combined over the results
-files (it passes only if it passed in every file that reports it), and, computed here once for
+files (it passes only if it passed in every file that ran it; an entry its run did not select
+counts only when no file ran the scenario: it is then "not run", reason "not selected", and a
+scenario no file reports is "not run", reason "in no results file"), its skip reason, its
+duration (the longest over the files) and its first failed step, and, computed here once for
 ``spec-trace --require-parity`` and ``bdd-gate``, whether the results files disagree about a
 scenario (OC-BDD-7006). Pure: results and scenarios in, runs out.
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from specgate.model import NOT_RUN, Outcome, ResultElement, Scenario, ScenarioRun, worst
@@ -94,15 +97,89 @@ class Mapped:
     warnings: tuple[str, ...]
 
 
+NOT_SELECTED = "not selected"
+"""The reason of a scenario that a results file reports but its run did not select."""
+NOT_REPORTED = "in no results file"
+"""The reason of a scenario that no results file reports."""
+
+_BAD = (Outcome.FAILED, Outcome.UNDEFINED)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    shown: str
+    outcome: Outcome
+    element: ResultElement
+
+
+def failed_step_index(scenario: Scenario, run: ScenarioRun) -> int | None:
+    """Index of the first failed or undefined step of a failed or undefined run, else None.
+
+    A step whose own outcome is failed or undefined comes first; for an undefined run without
+    one (pytest-bdd leaves an undefined step out), the first step that did not pass."""
+    if run.outcome not in _BAD:
+        return None
+    for i, outcome in enumerate(run.steps[: len(scenario.steps)]):
+        if outcome in _BAD:
+            return i
+    if run.outcome is Outcome.UNDEFINED:
+        for i, outcome in enumerate(run.steps[: len(scenario.steps)]):
+            if outcome is not Outcome.PASSED:
+                return i
+    return None
+
+
+def _combine(scenario: Scenario, entries: Sequence[_Entry]) -> ScenarioRun:
+    """One scenario's run over its entries: an entry the run did not select counts only when
+    no entry ran it (it then says why it was not run)."""
+    count = len(scenario.steps)
+    per_file: dict[str, Outcome] = {}
+    for e in entries:
+        prior = per_file.get(e.shown)
+        per_file[e.shown] = e.outcome if prior is None else worst([prior, e.outcome])
+    ran = [e for e in entries if e.outcome is not Outcome.NOT_RUN]
+    outcome = worst(e.outcome for e in ran) if ran else Outcome.NOT_RUN
+    steps = tuple(
+        worst(
+            e.element.step_outcomes[i] if i < len(e.element.steps) else Outcome.NOT_RUN for e in ran
+        )
+        if ran
+        else Outcome.NOT_RUN
+        for i in range(count)
+    )
+    error = next((e.element.error for e in ran if e.outcome in _BAD and e.element.error), "")
+    error = error or next((e.element.error for e in ran if e.element.error), "")
+    if outcome is Outcome.NOT_RUN:
+        reason = NOT_SELECTED
+    elif outcome is Outcome.SKIPPED:
+        reason = next((e.element.reason for e in ran if e.element.reason), "")
+    else:
+        reason = ""
+    durations = [e.element.duration_s for e in ran if e.element.duration_s is not None]
+    run = ScenarioRun(
+        outcome,
+        tuple(per_file.items()),
+        steps,
+        error,
+        reason=reason,
+        duration_s=max(durations) if durations else None,
+    )
+    index = failed_step_index(scenario, run)
+    if index is None:
+        return run
+    step = scenario.steps[index]
+    return replace(run, failed_step=f"{step.keyword.strip()} {step.text}")
+
+
 def map_results(
     scenarios: Sequence[Scenario],
     files: Sequence[tuple[str, Sequence[ResultElement]]],
     features_dir: Path,
 ) -> Mapped:
-    """Each scenario's combined run (keyed by ``Scenario.key``) plus warnings for results
-    that match no scenario."""
+    """Each scenario's combined run (keyed by ``Scenario.key``; one for every scenario, a
+    scenario no file reports is not run) plus warnings for results that match no scenario."""
     index = ScenarioIndex(scenarios, features_dir)
-    seen: dict[str, list[tuple[str, Outcome, tuple[Outcome, ...], str]]] = {}
+    seen: dict[str, list[_Entry]] = {}
     warnings: list[str] = []
     for shown, elements in files:
         for element in elements:
@@ -114,27 +191,15 @@ def map_results(
                 )
                 continue
             outcome = element.outcome(len(scenario.steps))
-            seen.setdefault(scenario.key, []).append(
-                (shown, outcome, element.step_outcomes, element.error)
-            )
+            seen.setdefault(scenario.key, []).append(_Entry(shown, outcome, element))
     runs: dict[str, ScenarioRun] = {}
-    by_key = {s.key: s for s in scenarios}
-    for key, entries in seen.items():
-        count = len(by_key[key].steps)
-        if len(entries) == 1:  # the common case: one result for the scenario
-            shown, outcome, steps, error = entries[0]
-            padded = steps[:count] + (Outcome.NOT_RUN,) * (count - len(steps))
-            runs[key] = ScenarioRun(outcome, ((shown, outcome),), padded, error)
-            continue
-        per_file: dict[str, Outcome] = {}
-        for shown, outcome, _, _ in entries:
-            per_file[shown] = worst([per_file.get(shown, Outcome.PASSED), outcome])
-        steps = tuple(
-            worst(e[2][i] if i < len(e[2]) else Outcome.NOT_RUN for e in entries)
-            for i in range(count)
-        )
-        error = next((e[3] for e in entries if e[3]), "")
-        runs[key] = ScenarioRun(worst(per_file.values()), tuple(per_file.items()), steps, error)
+    for scenario in scenarios:
+        entries = seen.get(scenario.key)
+        if entries:
+            runs[scenario.key] = _combine(scenario, entries)
+        else:
+            steps = (Outcome.NOT_RUN,) * len(scenario.steps)
+            runs[scenario.key] = ScenarioRun(Outcome.NOT_RUN, (), steps, "", NOT_REPORTED)
     return Mapped(runs, tuple(warnings))
 
 
@@ -154,4 +219,13 @@ def runner_mismatch(
     return per_file if len(kinds) > 1 else None
 
 
-__all__ = ["NOT_RUN", "Mapped", "ScenarioIndex", "map_results", "runner_mismatch"]
+__all__ = [
+    "NOT_REPORTED",
+    "NOT_RUN",
+    "NOT_SELECTED",
+    "Mapped",
+    "ScenarioIndex",
+    "failed_step_index",
+    "map_results",
+    "runner_mismatch",
+]

@@ -8,19 +8,29 @@ and pytest-bdd cucumber JSON) and the review lock (``--lock``, default
 ``spec/trace.lock.yaml``) and, with ``--proof-strength``, each requirement's proof strength
 (the mutation score of its own scenarios), and builds the requirement x scenario x outcome matrix.
 
-The gate fails on: a MUST requirement with no passing scenario; a tag naming an unknown (or
-retired) ID (``--allow-undefined ORCH`` accepts undefined umbrella IDs of that prefix); a
-scenario without a tag naming a defined requirement (OC-BDD-7005; off with
+The gate fails on: a failing (or undefined) scenario of a requirement at a gated level
+(``--gate-level must``, the default, or ``should`` or ``may``: that level and those above it),
+even beside passing ones and even when waived; a gated requirement with no passing scenario
+(no scenario at all, or only skipped ones; one whose scenarios were all not run only with
+``--require-complete``); with ``--require-complete``, any scenario not run; a tag naming an
+unknown (or retired) ID (``--allow-undefined ORCH`` accepts undefined umbrella IDs of that
+prefix); a scenario without a tag naming a defined requirement (OC-BDD-7005; off with
 ``--no-require-tags``); a suspect requirement, whose text changed since it was reviewed (or
 that scenarios cite but nobody ever reviewed); with ``--require-parity``, a scenario whose
 outcome differs between the results files (OC-BDD-7006); with ``--proof-floor``, a MUST
 requirement whose proof strength is measured below the floor.
 
+A partial run (scenarios not selected by ``behave --tags``/``-n`` or ``pytest -m``/``-k``, or
+in no results file) is labelled as such; its unselected scenarios are "not run", never
+"skipped". The run's commit (``--commit``, else ``git rev-parse HEAD``), date (``--date``, else
+the newest results file's modification time, UTC) and runners head the report.
+
 ``spec-trace review ID [ID...]`` (or ``review --all``) records the current fingerprints in the
 lock once the scenarios have been checked against the new text.
 
-Output: a summary table and the violations, or ``--json``; ``--html OUT`` writes a
-self-contained report page.
+Output: the run, a summary table, the violations and each failed scenario with its failed step
+and message, or ``--json``; ``--html OUT`` writes a self-contained report page (file links
+relative to it, or under ``--source-url``).
 
 Exit codes: 0 gate passed (or review done); 1 gate failed; 2 usage or input error (missing
 or unreadable requirements, feature or results files, unknown ID given to review).
@@ -37,8 +47,8 @@ from typing import Any
 
 from specgate.cache import cache_dir_from, no_gc
 from specgate.errors import FeatureParseError, ResultsError, SpecgateError
-from specgate.gates.trace import build_matrix
-from specgate.model import ResultElement
+from specgate.gates.trace import GATE_LEVELS, build_matrix
+from specgate.model import ResultElement, RunInfo
 from specgate.paths import display_path
 from specgate.readers.features import read_features
 from specgate.readers.proof import load_proof_strength
@@ -49,6 +59,7 @@ from specgate.readers.requirements import (
     render_lock,
 )
 from specgate.readers.results import read_results
+from specgate.readers.runinfo import git_commit, newest_mtime, runner_label
 from specgate.render.html import render_html
 from specgate.render.json import trace_json
 from specgate.render.text import trace_report
@@ -66,6 +77,32 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--lock", default="spec/trace.lock.yaml", help="review lock (default: spec/trace.lock.yaml)"
+    )
+
+
+def _gate_options(parser: argparse.ArgumentParser) -> None:
+    """The options that decide what fails the gate and what the report says about the run."""
+    parser.add_argument(
+        "--gate-level",
+        choices=list(GATE_LEVELS),
+        default="must",
+        help="the lowest level whose failing scenarios or missing passing scenarios fail the "
+        "gate: must (default), should (MUST and SHOULD) or may",
+    )
+    parser.add_argument(
+        "--require-complete",
+        action="store_true",
+        help="fail when a scenario was not run (not selected by --tags/-m/-k, or in no "
+        "results file); without it a partial run gates only what ran",
+    )
+    parser.add_argument(
+        "--commit",
+        help="the commit the report names (default: `git rev-parse HEAD`, empty outside git)",
+    )
+    parser.add_argument(
+        "--date",
+        help="the date the report names (default: the newest results file's modification "
+        "time, ISO 8601 UTC)",
     )
 
 
@@ -128,8 +165,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PERCENT",
         help="with --proof-strength: fail for a MUST requirement measured below this",
     )
+    _gate_options(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--html", metavar="OUT", help="write a self-contained HTML report")
+    parser.add_argument(
+        "--source-url",
+        metavar="URL",
+        help="with --html: link files to URL + path + '#L' + line (a forge's blob URL, e.g. "
+        "https://github.com/o/r/blob/{commit}/; {commit} is the run's commit) instead of "
+        "relative to the report",
+    )
     parser.add_argument("--cache-dir", help="parse cache (default: reports/.specgate-cache)")
     parser.add_argument("--no-cache", action="store_true", help="do not use a parse cache")
     return parser
@@ -207,6 +252,15 @@ def _load_results(
     return loaded, warnings
 
 
+def _run_info(args: argparse.Namespace, results: list[tuple[str, list[ResultElement]]]) -> RunInfo:
+    """The commit, date and runners the report names (``partial`` is the gate's to say)."""
+    return RunInfo(
+        commit=git_commit(Path.cwd()) if args.commit is None else args.commit,
+        date=newest_mtime([Path(p) for p in args.results]) if args.date is None else args.date,
+        runners=tuple(runner_label(shown, elements) for shown, elements in results),
+    )
+
+
 def _href_maker(html_path: Path) -> Any:
     base = html_path.resolve().parent
 
@@ -262,6 +316,9 @@ def _run(args: argparse.Namespace) -> int:
         waived=waived,
         proof=proof,
         proof_floor=args.proof_floor if args.proof_strength else None,
+        gate_levels=GATE_LEVELS[args.gate_level],
+        require_complete=args.require_complete,
+        info=_run_info(args, results),
     )
     if args.json:
         print(json.dumps(trace_json(matrix), indent=1, ensure_ascii=False))
@@ -269,8 +326,12 @@ def _run(args: argparse.Namespace) -> int:
         sys.stdout.write(trace_report(matrix))
     if args.html:
         html_path = Path(args.html)
+        try:
+            page = render_html(matrix, _href_maker(html_path), args.source_url)
+        except ValueError as exc:
+            return _err(str(exc))
         html_path.parent.mkdir(parents=True, exist_ok=True)
-        html_path.write_text(render_html(matrix, _href_maker(html_path)), encoding="utf-8")
+        html_path.write_text(page, encoding="utf-8")
         if not args.json:
             print(f"spec-trace: wrote {display_path(html_path)}")
     return EXIT_OK if matrix.ok else EXIT_GATE

@@ -14,6 +14,12 @@ produced with the installed tools):
   (``test_name[<row values joined by ->]``) and only the steps that ran: a step with no
   definition is left out, so a short list means an undefined step.
 
+Both shapes may carry what specgate's own runner plug-ins add (``specgate.behave_formatter``,
+``specgate.pytest_plugin``): per scenario entry ``selected`` (false: the run did not select it,
+so it was not run, whatever its status word says) and ``skip_reason``; per feature ``runner``
+(name and version). Step durations are read as seconds (behave writes seconds, pytest-bdd
+nanoseconds) and summed per scenario entry.
+
 Serves OC-BDD-7001 (the step words undefined, pending, ambiguous), OC-BDD-7004 and OC-BDD-7006.
 """
 
@@ -56,9 +62,23 @@ _BEHAVE_ROW_SUFFIX = re.compile(r" -- @\d+\.\d+(?: .*)?\Z")
 _PARAM = re.compile(r"\[(.*)\]\Z", re.DOTALL)
 
 
-def _steps(raw: Sequence[Any]) -> tuple[tuple[StepResult, ...], str]:
+_ERROR_HEAD, _ERROR_TAIL = 1500, 2500
+"""An error message longer than both is kept as its head and tail (the assertion is usually
+at one end: behave writes it first, pytest's report and tracebacks last)."""
+
+
+def _clip(text: str) -> str:
+    if len(text) <= _ERROR_HEAD + _ERROR_TAIL:
+        return text
+    return f"{text[:_ERROR_HEAD]}\n…\n{text[-_ERROR_TAIL:]}"
+
+
+def _steps(raw: Sequence[Any], unit: float) -> tuple[tuple[StepResult, ...], str, float | None]:
+    """The steps, the first error message and the summed duration (``unit``: seconds per
+    unit the runner writes durations in)."""
     steps: list[StepResult] = []
     error = ""
+    duration: float | None = None
     status_map = _STATUS_MAP
     for step in raw:
         if not isinstance(step, dict):
@@ -68,11 +88,16 @@ def _steps(raw: Sequence[Any]) -> tuple[tuple[StepResult, ...], str]:
         word = status if isinstance(status, str) else None
         outcome = status_map.get(word, Outcome.SKIPPED) if word is not None else Outcome.SKIPPED
         steps.append(StepResult(str(step.get("name", "")), word, outcome, "match" in step))
-        if not error and isinstance(result, dict) and result.get("error_message"):
+        if not isinstance(result, dict):
+            continue
+        took = result.get("duration")
+        if isinstance(took, int | float) and not isinstance(took, bool):
+            duration = (duration or 0.0) + took * unit
+        if not error and result.get("error_message"):
             message = result["error_message"]
-            text = "\n".join(message) if isinstance(message, list) else str(message)
-            error = text.strip()[-800:]
-    return tuple(steps), error
+            text = "\n".join(map(str, message)) if isinstance(message, list) else str(message)
+            error = _clip(text.strip())
+    return tuple(steps), error, duration
 
 
 def _split_location(location: str) -> tuple[str, int]:
@@ -97,12 +122,16 @@ def parse_results(data: object, results_file: str) -> list[ResultElement]:
             feature_uri = _split_location(str(feature["location"]))[0]
         else:
             raise ResultsError("a feature has neither 'uri' (cucumber) nor 'location' (behave)")
+        version = feature.get("runner")
+        runner_version = version if isinstance(version, str) else ""
+        unit = 1e-9 if cucumber else 1.0
         for element in feature.get("elements") or ():
             if not isinstance(element, dict):
                 raise ResultsError("an element is not an object")
             if element.get("type", "scenario") != "scenario":
                 continue
-            steps, error = _steps(element.get("steps") or ())
+            steps, error, duration = _steps(element.get("steps") or (), unit)
+            reason = element.get("skip_reason")
             name = str(element.get("name", ""))
             if cucumber:
                 uri, line = feature_uri, int(element.get("line", 0))
@@ -123,6 +152,10 @@ def parse_results(data: object, results_file: str) -> list[ResultElement]:
                     status=normalise_status(element.get("status")),
                     steps=steps,
                     error=error,
+                    reason=reason.strip() if isinstance(reason, str) else "",
+                    selected=element.get("selected") is not False,
+                    duration_s=duration,
+                    runner_version=runner_version,
                 )
             )
     return elements

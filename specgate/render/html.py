@@ -1,81 +1,93 @@
 """The traceability matrix as one self-contained HTML page for spec reviewers.
 
-Decides what a reviewer without a terminal sees: the gate verdict, summary counts by status and
-level, the violations, then every requirement with its level, status, text and linked
-scenarios (steps and outcomes), with filters by status, level and free text. Inline CSS and
-JS only, no external assets; output is deterministic (no timestamps). Filters can be preset
-from the URL fragment, e.g. ``report.html#status=failing&level=must&q=drain``.
+Decides what a reviewer without a terminal sees, top to bottom: the verdict banner (red with the
+violation count on any violation, green only when there is none), the run (commit, date,
+runners, results files, scenario outcomes and time, and "partial run: N of M scenarios ran" when
+scenarios were not selected), summary counts by status and level with what each status means,
+the violations, then every requirement with its level, status, text, source and linked
+scenarios. Each scenario shows its outcome, file:line, tags, duration, skip or not-run reason,
+failed step with its message, and steps.
+
+Links (``Links``): a file:line links to ``path#Lline`` relative to the page by default (so it
+opens from a checkout), or, with a source URL (``spec-trace --source-url``), to
+``URL + path + "#Lline"``, ``{commit}`` in the URL replaced by the run's commit. Paths are the
+ones spec-trace shows (relative to where it ran, normally the repository root).
+
+Inline CSS and JS only (``render/html_assets.py``); output is deterministic: the only date is
+the run's own (``RunInfo.date``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
+from pathlib import PurePosixPath, PureWindowsPath
+from urllib.parse import quote
 
 from specgate.gates.trace import Matrix, Row, Status
 from specgate.ids import Level
-from specgate.model import Outcome
+from specgate.model import Outcome, Scenario, ScenarioRun
+from specgate.render.html_assets import CSS, JS
 
-_CSS = """
-:root{--ok:#1a7f37;--bad:#cf222e;--warn:#9a6700;--sus:#8250df;--mute:#57606a;--line:#d0d7de}
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1200px;
-padding:1rem 1.5rem;color:#1f2328}
-h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.15rem;margin:1.4rem 0 .5rem}
-.verdict{padding:.6rem .9rem;border-radius:6px;font-weight:600}
-.verdict.ok{background:#dafbe1;color:var(--ok)}.verdict.fail{background:#ffebe9;color:var(--bad)}
-.cards{display:flex;flex-wrap:wrap;gap:.6rem;margin:.8rem 0}
-.card{border:1px solid var(--line);border-radius:6px;padding:.5rem .8rem;min-width:7rem;
-cursor:pointer;background:#fff;text-align:left;font:inherit}
-.card .count{display:block;font-size:1.6rem;font-weight:700}
-.card.covered .count{color:var(--ok)}.card.failing .count{color:var(--bad)}
-.card.uncovered .count{color:var(--warn)}.card.suspect .count{color:var(--sus)}
-table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid var(--line);
-padding:.35rem .5rem;vertical-align:top;text-align:left}
-table.counts td,table.counts th{text-align:right}table.counts th:first-child{text-align:left}
-.badge{display:inline-block;border-radius:1rem;padding:0 .55rem;font-size:.8rem;font-weight:600;
-border:1px solid currentColor;white-space:nowrap}
-.covered,.passed{color:var(--ok)}.failing,.failed{color:var(--bad)}
-.uncovered,.undefined,.waived{color:var(--warn)}.suspect{color:var(--sus)}
-.info,.retired,.skipped,.not-run{color:var(--mute)}
-td.text{color:#1f2328}.title{font-weight:600}.meta{color:var(--mute);font-size:.85rem}
-.filters{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;margin:.5rem 0 .8rem;
-position:sticky;top:0;background:#fff;padding:.5rem 0;border-bottom:1px solid var(--line)}
-.filters input{min-width:16rem}ul.scenarios{margin:.3rem 0;padding-left:1.1rem}
-ol.steps{margin:.2rem 0 .4rem;padding-left:1.3rem;color:#1f2328}
-ol.steps .kw{font-weight:600}pre.error{white-space:pre-wrap;background:#fff8f8;
-border-left:3px solid var(--bad);padding:.3rem .5rem;font-size:.8rem;max-height:12rem;overflow:auto}
-ul.violations li{margin:.2rem 0}tr[hidden]{display:none}
-"""
+__all__ = ["STATUS_MEANING", "Links", "render_html"]
 
-_JS = """
-(function(){
-  var rows=[].slice.call(document.querySelectorAll('#requirements tbody tr'));
-  var st=document.getElementById('f-status'),lv=document.getElementById('f-level'),
-      q=document.getElementById('f-text'),shown=document.getElementById('shown-count');
-  function apply(){
-    var s=st.value,l=lv.value,t=q.value.trim().toLowerCase(),n=0;
-    rows.forEach(function(r){
-      var ok=(!s||r.dataset.status===s)&&(!l||r.dataset.level===l)&&
-             (!t||r.dataset.search.indexOf(t)!==-1);
-      r.hidden=!ok; if(ok){n++;}
-    });
-    shown.textContent=String(n);
-    var p=[];if(s){p.push('status='+encodeURIComponent(s));}
-    if(l){p.push('level='+encodeURIComponent(l));}if(t){p.push('q='+encodeURIComponent(t));}
-    if(history.replaceState){history.replaceState(null,'',p.length?'#'+p.join('&'):' ');}
-  }
-  var h=new URLSearchParams(location.hash.replace(/^#/,''));
-  if(h.get('status')){st.value=h.get('status');}if(h.get('level')){lv.value=h.get('level');}
-  if(h.get('q')){q.value=h.get('q');}
-  [st,lv].forEach(function(e){e.addEventListener('change',apply);});
-  q.addEventListener('input',apply);
-  [].slice.call(document.querySelectorAll('.card[data-status]')).forEach(function(c){
-    c.addEventListener('click',function(){st.value=c.dataset.status;apply();});
-  });
-  apply();
-})();
-"""
+STATUS_MEANING = {
+    "covered": "a linked scenario passed and none failed",
+    "failing": "a linked scenario failed or has an undefined step",
+    "uncovered": "no linked scenario passed",
+    "waived": "uncovered, with a recorded reason (the waiver file)",
+    "suspect": "its text changed since it was reviewed, or scenarios cite it and it was never "
+    "reviewed",
+    "info": "an info-level requirement with nothing passed or failed (the info column counts "
+    "every info-level requirement, whatever its status)",
+    "retired": "a -DEPR ID, kept so old tags are recognised",
+}
+"""What each status means, shown under the summary table (a status without an entry is shown
+without explanation)."""
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where the page links a file to: ``href`` turns a path into one relative to the page;
+    ``base`` (a source URL with the commit filled in, ending in ``/``) replaces it when set."""
+
+    href: Callable[[str], str]
+    base: str | None = None
+
+    @staticmethod
+    def make(href: Callable[[str], str], source_url: str | None, commit: str) -> Links:
+        """Raises ``ValueError`` when ``source_url`` names ``{commit}`` and the commit is
+        unknown."""
+        if not source_url:
+            return Links(href)
+        if "{commit}" in source_url and not commit:
+            raise ValueError(
+                f"--source-url {source_url}: the URL names {{commit}} but this run's commit is "
+                "unknown"
+            )
+        base = source_url.replace("{commit}", commit)
+        return Links(href, base if base.endswith("/") else base + "/")
+
+    def to(self, path: str, line: int = 0, anchor: str = "") -> str:
+        """The URL of ``path`` at ``line`` (``#L<line>``) or at ``anchor``."""
+        fragment = f"#L{line}" if line else (f"#{anchor}" if anchor else "")
+        if not path:
+            return fragment
+        outside = (
+            PurePosixPath(path).is_absolute()
+            or PureWindowsPath(path).is_absolute()
+            or path.startswith("../")
+        )
+        if self.base is None or outside:
+            return quote(self.href(path)) + fragment
+        return self.base + quote(path) + fragment
+
+    def link(self, link: str) -> str:
+        """A requirement's link (``spec/x.md#anchor``)."""
+        target, _, anchor = link.partition("#")
+        return self.to(target, anchor=anchor)
 
 
 @lru_cache(maxsize=64)
@@ -83,62 +95,101 @@ def _badge(value: str) -> str:
     return f'<span class="badge {escape(value)}">{escape(value)}</span>'
 
 
-def _scenarios_html(matrix: Matrix, row: Row, by_key: dict[str, int]) -> str:
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.2f} s" if seconds < 60 else f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+
+
+def _scenario_search(scenario: Scenario) -> str:
+    tags = " ".join(f"@{t}" for t in scenario.tags)
+    return " ".join((scenario.name, scenario.feature_name, scenario.feature, tags)).lower()
+
+
+def _run_details(run: ScenarioRun) -> str:
+    """Why it did not run, or where it failed: the reason, the failed step, the message."""
+    parts = []
+    if run.reason and run.outcome in (Outcome.SKIPPED, Outcome.NOT_RUN):
+        outcome = str(run.outcome).replace("-", " ")
+        parts.append(f'<p class="reason">{escape(outcome)}: {escape(run.reason)}</p>')
+    if run.failed_step and run.outcome in (Outcome.FAILED, Outcome.UNDEFINED):
+        parts.append(
+            f'<p class="failed-step">{escape(str(run.outcome))} at step '
+            f"<code>{escape(run.failed_step)}</code></p>"
+        )
+    if run.error:
+        parts.append(f'<pre class="error">{escape(run.error)}</pre>')
+    return "".join(parts)
+
+
+def _scenario_html(matrix: Matrix, scenario: Scenario, links: Links) -> str:
+    run = matrix.run(scenario)
+    outcome = str(run.outcome)
+    steps = []
+    for i, step in enumerate(scenario.steps):
+        step_outcome = str(run.steps[i]) if i < len(run.steps) else str(Outcome.NOT_RUN)
+        steps.append(
+            f'<li class="{escape(step_outcome)}">'
+            f'<span class="kw">{escape(step.keyword)}</span> '
+            f"{escape(step.text)} {_badge(step_outcome)}</li>"
+        )
+    files = ", ".join(f"{escape(f)}: {escape(str(o))}" for f, o in run.by_file)
+    duration = (
+        f' <span class="duration">{_duration(run.duration_s)}</span>'
+        if run.duration_s is not None
+        else ""
+    )
+    tags = " ".join(f"@{t}" for t in scenario.tags)
+    return (
+        f'<li class="scenario" data-outcome="{escape(outcome)}" '
+        f'data-search="{escape(_scenario_search(scenario))}">{_badge(outcome)} '
+        f"{escape(scenario.feature_name)} › <b>{escape(scenario.name)}</b> "
+        f'<a class="source" href="{escape(links.to(scenario.feature, scenario.line))}">'
+        f"{escape(scenario.key)}</a>{duration}"
+        f'<div class="meta">{escape(tags)}{" · " + files if files else ""}</div>'
+        f'{_run_details(run)}<ol class="steps">{"".join(steps)}</ol></li>'
+    )
+
+
+def _scenarios_html(matrix: Matrix, row: Row, by_key: dict[str, int], links: Links) -> str:
     if not row.scenarios:
         return '<span class="meta">no scenario</span>'
     tally: dict[str, int] = {}
     items = []
     for key in row.scenarios:
         scenario = matrix.scenarios[by_key[key]]
-        run = matrix.run(scenario)
-        outcome = str(run.outcome)
+        outcome = str(matrix.run(scenario).outcome)
         tally[outcome] = tally.get(outcome, 0) + 1
-        steps = []
-        for i, step in enumerate(scenario.steps):
-            step_outcome = str(run.steps[i]) if i < len(run.steps) else str(Outcome.NOT_RUN)
-            steps.append(
-                f'<li class="{escape(step_outcome)}">'
-                f'<span class="kw">{escape(step.keyword)}</span> '
-                f"{escape(step.text)} {_badge(step_outcome)}</li>"
-            )
-        files = ", ".join(f"{escape(f)}: {escape(str(o))}" for f, o in run.by_file)
-        error = f'<pre class="error">{escape(run.error)}</pre>' if run.error else ""
-        items.append(
-            f'<li class="scenario" data-outcome="{escape(outcome)}">{_badge(outcome)} '
-            f"{escape(scenario.feature_name)} › <b>{escape(scenario.name)}</b> "
-            f'<span class="meta">{escape(scenario.key)}'
-            f"{' · ' + files if files else ''}</span>"
-            f'<ol class="steps">{"".join(steps)}</ol>{error}</li>'
-        )
+        items.append(_scenario_html(matrix, scenario, links))
     summary = ", ".join(f"{n} {o}" for o, n in sorted(tally.items()))
-    count = len(row.scenarios)
-    noun = "scenario" if count == 1 else "scenarios"
     return (
-        f"<details><summary>{count} {noun}: {escape(summary)}</summary>"
-        f'<ul class="scenarios">{"".join(items)}</ul></details>'
+        f'<details class="scenario-list"><summary>{_plural(len(row.scenarios), "scenario")}: '
+        f'{escape(summary)}</summary><ul class="scenarios">{"".join(items)}</ul></details>'
     )
 
 
-def _row_html(matrix: Matrix, row: Row, by_key: dict[str, int], href: Callable[[str], str]) -> str:
+def _row_html(matrix: Matrix, row: Row, by_key: dict[str, int], links: Links) -> str:
     req = row.req
-    search = " ".join((req.id, req.title, req.text, req.section)).lower()
+    search = " ".join((req.id, req.title, req.text, req.section, req.file)).lower()
     reviewed = (
         "never reviewed"
         if row.reviewed is None
         else ("reviewed" if row.reviewed == req.fingerprint else "changed since review")
     )
+    waiver = f'<div class="waiver">{escape(row.waiver)}</div>' if row.waiver else ""
     return (
         f'<tr id="{escape(req.id)}" data-status="{escape(str(row.status))}" '
         f'data-level="{escape(str(req.level))}" data-search="{escape(search)}">'
-        f'<td class="id"><a href="{escape(href(req.link))}">{escape(req.id)}</a></td>'
-        f"<td>{escape(str(req.level))}</td><td>{_badge(str(row.status))}"
-        + (f'<div class="waiver">{escape(row.waiver)}</div>' if row.waiver else "")
-        + "</td>"
+        f'<th scope="row" class="id"><a href="{escape(links.link(req.link))}">{escape(req.id)}'
+        f"</a></th><td>{escape(str(req.level))}</td><td>{_badge(str(row.status))}{waiver}</td>"
         f'<td class="text"><div class="title">{escape(req.title)}</div>'
         f"<details><summary>full text</summary><p>{escape(req.text)}</p>"
-        f'<p class="meta">section: {escape(req.section or "-")} · source: {escape(req.source)}'
-        f" · {escape(reviewed)}</p></details></td>"
-        f"<td>{_scenarios_html(matrix, row, by_key)}</td>"
+        f'<p class="meta">section: {escape(req.section or "-")} · source: '
+        f'<a class="source" href="{escape(links.to(req.file, req.line))}">'
+        f"{escape(req.source)}</a> · {escape(reviewed)}</p></details></td>"
+        f"<td>{_scenarios_html(matrix, row, by_key, links)}</td>"
         f"<td>{_proof_html(row)}</td></tr>"
     )
 
@@ -154,40 +205,93 @@ def _proof_html(row: Row) -> str:
     )
 
 
-def render_html(matrix: Matrix, href: Callable[[str], str] = lambda link: link) -> str:
-    """The whole page. ``href`` turns a requirement link (``spec/x.md#anchor``) into a URL
-    relative to where the page is written."""
-    counts = matrix.counts()
-    total = counts["total"]["total"]
-    by_key = {s.key: i for i, s in enumerate(matrix.scenarios)}
-    failing = counts[str(Status.FAILING)]["total"]
+def _ran(matrix: Matrix) -> int:
+    return sum(1 for s in matrix.scenarios if matrix.run(s).outcome is not Outcome.NOT_RUN)
+
+
+def _banner(matrix: Matrix) -> str:
+    partial = " This is a partial run (see Run)." if matrix.info.partial else ""
+    if not matrix.ok:
+        count = _plural(len(matrix.violations), "violation")
+        return (
+            f'<header class="banner fail" id="verdict" role="status">Gate FAILED: {count}, '
+            f'listed under <a href="#violations">Violations</a>.'
+            f"{partial}</header>"
+        )
+    failing = matrix.counts().get(str(Status.FAILING), {}).get("total", 0)
     note = (
-        f" {failing} requirement(s) still have failing scenarios; the test runs report those."
+        f" {_plural(failing, 'requirement')} still {'has' if failing == 1 else 'have'} failing "
+        "scenarios at levels the gate does not enforce (filter by status: failing)."
         if failing
         else ""
     )
-    verdict = (
-        '<p class="verdict ok" id="verdict">Gate passed: every MUST requirement has a passing '
-        f"scenario and nothing is suspect.{note}</p>"
-        if matrix.ok
-        else f'<p class="verdict fail" id="verdict">Gate FAILED: {len(matrix.violations)} '
-        "violation(s), listed below.</p>"
+    return (
+        '<header class="banner ok" id="verdict" role="status">Gate passed: no violations.'
+        f"{note}{partial}</header>"
     )
-    cards = "".join(
-        f'<button type="button" class="card {s}" data-status="{s}">'
-        f'<span class="count" id="count-{s}">{counts[s]["total"]}</span>{s}</button>'
-        for s in (str(x) for x in Status)
+
+
+def _run_html(matrix: Matrix) -> str:
+    info = matrix.info
+    outcomes = [f"{n} {o}" for o, n in matrix.outcome_counts().items() if n]
+    total = len(matrix.scenarios)
+    scenarios = _plural(total, "scenario") + (": " + ", ".join(outcomes) if outcomes else "")
+    durations = [d for s in matrix.scenarios if (d := matrix.run(s).duration_s) is not None]
+    time = f"<dt>scenario time</dt><dd>{_duration(sum(durations))} in all</dd>" if durations else ""
+    partial = (
+        f'<p class="partial" id="run-partial">partial run: {_ran(matrix)} of {total} scenarios '
+        "ran; the others were not selected</p>"
+        if info.partial
+        else ""
     )
+    return (
+        '<section id="run" aria-labelledby="run-h"><h2 id="run-h">Run</h2>'
+        f'{partial}<dl class="run">'
+        f'<dt>commit</dt><dd id="run-commit">{escape(info.commit or "unknown")}</dd>'
+        f'<dt>date</dt><dd id="run-date">{escape(info.date or "unknown")}</dd>'
+        f'<dt>runners</dt><dd id="run-runners">{escape(", ".join(info.runners) or "unknown")}</dd>'
+        "<dt>results files</dt>"
+        f'<dd id="run-results">{escape(", ".join(matrix.results_files) or "none")}</dd>'
+        f'<dt>scenarios</dt><dd id="run-outcomes">{escape(scenarios)}</dd>{time}</dl></section>'
+    )
+
+
+def _summary_html(matrix: Matrix) -> str:
+    counts = matrix.counts()
+    statuses = [s for s in counts if s != "total"]
     levels = [str(level) for level in Level]
-    head = "".join(f"<th>{lvl}</th>" for lvl in [*levels, "total"])
+    cards = "".join(
+        f'<button type="button" class="card {s}" data-status="{s}" title="show {s} only">'
+        f'<span class="count" id="count-{s}">{counts[s]["total"]}</span>{s}</button>'
+        for s in statuses
+    )
+    head = "".join(f'<th scope="col">level: {lvl}</th>' for lvl in levels)
     body = "".join(
-        f"<tr><th>{s}</th>"
+        f'<tr><th scope="row">status: {s}</th>'
         + "".join(f"<td>{counts[s][c]}</td>" for c in [*levels, "total"])
         + "</tr>"
-        for s in [*(str(x) for x in Status), "total"]
+        for s in statuses
     )
-    outcomes = matrix.outcome_counts()
-    outcome_text = ", ".join(f"{n} {o}" for o, n in outcomes.items())
+    totals = "".join(f"<td>{counts['total'][c]}</td>" for c in [*levels, "total"])
+    legend = "".join(
+        f"<dt>{_badge(s)}</dt><dd>{escape(STATUS_MEANING[s])}</dd>"
+        for s in statuses
+        if s in STATUS_MEANING
+    )
+    return (
+        '<section id="summary" aria-labelledby="summary-h"><h2 id="summary-h">Summary</h2>'
+        f'<div class="cards">{cards}</div><table class="counts"><caption>Requirements by '
+        "status (rows) and by level (columns). Each requirement has one status and one level, "
+        "so the status row <b>info</b> and the column <b>level: info</b> count different "
+        "things: the row counts info-level requirements with nothing run, the column every "
+        "info-level requirement whatever its status.</caption>"
+        f'<thead><tr><th scope="col">status \\ level</th>{head}<th scope="col">all levels</th>'
+        f'</tr></thead><tbody>{body}<tr class="total"><th scope="row">all statuses</th>'
+        f'{totals}</tr></tbody></table><dl class="legend">{legend}</dl></section>'
+    )
+
+
+def _violations_html(matrix: Matrix) -> str:
     violations = (
         '<ul class="violations">'
         + "".join(
@@ -205,31 +309,55 @@ def render_html(matrix: Matrix, href: Callable[[str], str] = lambda link: link) 
         if matrix.warnings
         else ""
     )
-    status_options = "".join(f'<option value="{s}">{s}</option>' for s in (str(x) for x in Status))
-    level_options = "".join(f'<option value="{lvl}">{lvl}</option>' for lvl in levels)
-    rows = "".join(_row_html(matrix, row, by_key, href) for row in matrix.rows)
-    sources = ", ".join(escape(f) for f in matrix.results_files) or "none"
+    return (
+        '<section id="violations" aria-labelledby="violations-h">'
+        f'<h2 id="violations-h">Violations ({len(matrix.violations)})</h2>{violations}'
+        f"{warnings}</section>"
+    )
+
+
+def _matrix_html(matrix: Matrix, links: Links) -> str:
+    total = len(matrix.rows)
+    by_key = {s.key: i for i, s in enumerate(matrix.scenarios)}
+    statuses = [s for s in matrix.counts() if s != "total"]
+    status_options = "".join(f'<option value="{s}">{s}</option>' for s in statuses)
+    level_options = "".join(f'<option value="{lvl}">{lvl}</option>' for lvl in map(str, Level))
+    rows = "".join(_row_html(matrix, row, by_key, links) for row in matrix.rows)
+    return (
+        '<section id="matrix" aria-labelledby="matrix-h"><h2 id="matrix-h">Requirements</h2>'
+        '<div class="filters" role="search">'
+        '<label for="f-status">Status</label><select id="f-status">'
+        f'<option value="">all</option>{status_options}</select>'
+        '<label for="f-level">Level</label><select id="f-level">'
+        f'<option value="">all</option>{level_options}</select>'
+        '<label for="f-text">Search</label><input id="f-text" type="search" '
+        'placeholder="IDs, words, scenario names, @tags, files">'
+        f'<span aria-live="polite">showing <b id="shown-count">{total}</b> of {total}</span>'
+        '</div><table id="requirements"><thead><tr><th scope="col">ID</th>'
+        '<th scope="col">Level</th><th scope="col">Status</th><th scope="col">Requirement</th>'
+        '<th scope="col">Scenarios</th>'
+        '<th scope="col" title="mutation score of its own scenarios">Proof</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table></section>"
+    )
+
+
+def render_html(
+    matrix: Matrix,
+    href: Callable[[str], str] = lambda path: path,
+    source_url: str | None = None,
+) -> str:
+    """The whole page. ``href`` turns a path (``spec/x.md``, ``features/a.feature``) into a URL
+    relative to where the page is written; ``source_url``, when given, is the prefix of every
+    file link instead (see ``Links``). Raises ``ValueError`` for a ``source_url`` naming
+    ``{commit}`` when the run's commit is unknown."""
+    links = Links.make(href, source_url, matrix.info.commit)
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Traceability report</title><style>{_CSS}</style></head><body>"
-        "<h1>Traceability report</h1>"
-        f'<p class="meta">{total} requirements · {len(matrix.scenarios)} scenarios '
-        f"({escape(outcome_text)}) · results: {sources}</p>"
-        f'{verdict}<section id="summary"><h2>Summary</h2><div class="cards">{cards}</div>'
-        f'<table class="counts"><thead><tr><th>status</th>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table></section>"
-        f'<section id="violations"><h2>Violations ({len(matrix.violations)})</h2>{violations}'
-        f"{warnings}</section>"
-        '<section id="matrix"><h2>Requirements</h2><div class="filters">'
-        f'<label>Status <select id="f-status"><option value="">all</option>{status_options}'
-        "</select></label>"
-        f'<label>Level <select id="f-level"><option value="">all</option>{level_options}'
-        "</select></label>"
-        '<label>Search <input id="f-text" type="search" placeholder="ID or words"></label>'
-        f'<span>showing <b id="shown-count">{total}</b> of {total}</span></div>'
-        '<table id="requirements"><thead><tr><th>ID</th><th>Level</th><th>Status</th>'
-        "<th>Requirement</th><th>Scenarios</th>"
-        '<th title="mutation score of its own scenarios">Proof</th></tr></thead>'
-        f"<tbody>{rows}</tbody></table></section><script>{_JS}</script></body></html>\n"
+        f"<title>Traceability report</title><style>{CSS}</style></head><body>"
+        f"{_banner(matrix)}<h1>Traceability report</h1>"
+        f'<p class="meta">{_plural(len(matrix.rows), "requirement")} · '
+        f"{_plural(len(matrix.scenarios), 'scenario')}</p>"
+        f"{_run_html(matrix)}{_summary_html(matrix)}{_violations_html(matrix)}"
+        f"{_matrix_html(matrix, links)}<script>{JS}</script></body></html>\n"
     )

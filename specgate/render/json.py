@@ -35,6 +35,11 @@ def _scenario(matrix: Matrix, s: Scenario) -> dict[str, Any]:
         "ids": list(s.id_tags),
         "outcome": str(run.outcome),
         "results": {f: str(o) for f, o in run.by_file},
+        "reason": run.reason,
+        "duration_s": run.duration_s,
+        "failed_step": run.failed_step,
+        "failed_step_line": matrix.failed_step_line(s),
+        "error": run.error,
         "steps": [
             {
                 "keyword": st.keyword,
@@ -47,9 +52,16 @@ def _scenario(matrix: Matrix, s: Scenario) -> dict[str, Any]:
 
 
 def trace_json(matrix: Matrix) -> dict[str, Any]:
-    """``spec-trace --json``: verdict, summary, requirements, scenarios, violations."""
+    """``spec-trace --json``: verdict, run, summary, requirements, scenarios, violations."""
+    info = matrix.info
     return {
         "ok": matrix.ok,
+        "run": {
+            "commit": info.commit,
+            "date": info.date,
+            "runners": list(info.runners),
+            "partial": info.partial,
+        },
         "summary": {"requirements": matrix.counts(), "scenarios": matrix.outcome_counts()},
         "results_files": list(matrix.results_files),
         "requirements": [

@@ -14,6 +14,7 @@ import pytest
 
 from harness.runners import apply_pytest_bdd_tag, feature_tags, register_pytest_bdd
 from harness.world import PoolWorld
+from specgate.pytest_plugin import register as register_cucumber_extras
 
 
 @pytest.fixture
@@ -29,6 +30,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register every feature tag as a marker (``-m decision``, ``-m OC-POOL-3011``)."""
     for tag in sorted(feature_tags(FEATURES)):
         config.addinivalue_line("markers", f"{tag}: feature tag (harness.runners.feature_tags)")
+    # --cucumberjson also gets skip reasons and deselected scenarios (for spec-trace).
+    register_cucumber_extras(config)
 
 
 def pytest_bdd_apply_tag(tag: str, function: Callable[..., object]) -> bool:

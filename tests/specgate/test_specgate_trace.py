@@ -94,7 +94,7 @@ def setup(
     write("spec/t.md", spec)
     assert extract.main([]) == 0
     write("features/t.feature", feature)
-    results = outcomes if outcomes is not None else {"first": PASS, "second": FAIL}
+    results = outcomes if outcomes is not None else {"first": PASS, "second": PASS}
     write("reports/behave.json", behave_results("features/t.feature", results))
     if review:
         assert trace.main(["review", "--all"]) == 0
@@ -120,16 +120,22 @@ def test_gate_passes_when_each_must_has_a_passing_scenario(
     setup(write)
     code, payload = run_json(capsys)
     assert (code, kinds(payload)) == (0, [])
-    assert statuses(payload) == {"OC-T-1001": "failing", "OC-T-1002": "covered"}
+    assert statuses(payload) == {"OC-T-1001": "covered", "OC-T-1002": "covered"}
 
 
-def test_planted_must_without_passing_scenario_fails_the_gate(
+SKIP: list[str | None] = ["skipped", "skipped"]
+
+
+def test_planted_must_with_only_skipped_scenarios_fails_the_gate(
     write: Write, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    setup(write, outcomes={"first": FAIL, "second": FAIL})
+    setup(write, outcomes={"first": SKIP, "second": SKIP})
     code, payload = run_json(capsys)
     assert code == 1
     assert kinds(payload) == [("must-not-passing", "OC-T-1001")]
+    assert payload["violations"][0]["message"] == (
+        "OC-T-1001 (spec/t.md:5) is a MUST requirement with no passing scenario (skipped)"
+    )
 
 
 def test_must_with_no_scenario_at_all_fails_the_gate(
@@ -241,11 +247,19 @@ def test_allowed_missing_results_count_as_not_run(
 ) -> None:
     setup(write)
     capsys.readouterr()
-    code = trace.main(["--results", "reports/none.json", "--allow-missing-results", "--json"])
+    args = ["--results", "reports/none.json", "--allow-missing-results", "--json"]
+    code = trace.main(args)
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert {(s["outcome"], s["reason"]) for s in payload["scenarios"]} == {
+        ("not-run", "in no results file")
+    }
+    assert payload["run"]["partial"] is True
+    assert kinds(payload) == []
+    code = trace.main([*args, "--require-complete"])
     payload = json.loads(capsys.readouterr().out)
     assert code == 1
-    assert {s["outcome"] for s in payload["scenarios"]} == {"not-run"}
-    assert kinds(payload) == [("must-not-passing", "OC-T-1001")]
+    assert kinds(payload) == [("must-not-passing", "OC-T-1001"), ("incomplete-run", "run")]
 
 
 def test_default_results_files_are_both_required(write: Write) -> None:
@@ -337,12 +351,29 @@ def test_real_behave_and_pytest_bdd_samples_map_onto_scenarios(
         "outline 3 check": ("passed", 2),
         "in rule": ("passed", 2),
     }
+    failed = {
+        s["name"]: (s["failed_step"], s["failed_step_line"], s["error"])
+        for s in payload["scenarios"]
+        if s["failed_step"]
+    }
+    assert failed == {
+        "failing one": ("When I fail", 14, "ASSERT FAILED: boom"),
+        "undefined one": ("When I am undefined", 18, ""),
+        "outline 2 check": ("When I count 2", 22, "ASSERT FAILED:"),
+    }
     assert payload["warnings"] == []
     ids_of = {s["name"]: s["ids"] for s in payload["scenarios"]}
     assert ids_of["outline 1 check"] == ["OC-DEMO-1001", "OC-DEMO-1003", "OC-DEMO-1004"]
     assert ids_of["outline 3 check"] == ["OC-DEMO-1001", "OC-DEMO-1003"]
     assert ids_of["in rule"] == ["OC-DEMO-1001", "ORCH-3010", "OC-DEMO-1005"]
-    assert code == 0
+    assert [(v["kind"], v["subject"]) for v in payload["violations"]] == [
+        ("failing-scenario", "OC-DEMO-1001"),
+        ("failing-scenario", "OC-DEMO-1001"),
+        ("failing-scenario", "OC-DEMO-1001"),
+        ("failing-scenario", "OC-DEMO-1003"),
+        ("failing-scenario", "OC-DEMO-1004"),
+    ]
+    assert code == 1
 
 
 def test_feature_parse_error_is_an_input_error(
@@ -356,12 +387,13 @@ def test_feature_parse_error_is_an_input_error(
 def test_human_output_lists_summary_and_violations(
     write: Write, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    setup(write, outcomes={"first": FAIL, "second": FAIL})
+    setup(write, outcomes={"first": SKIP, "second": SKIP})
     capsys.readouterr()
-    assert trace.main(["--results", "reports/behave.json"]) == 1
+    assert trace.main(["--results", "reports/behave.json", "--commit", "abc", "--date", "d"]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out[1].split() == ["status", "must", "should", "may", "info", "total"]
-    assert out[3].split() == ["failing", "1", "1", "0", "0", "2"]
+    assert out[1] == "run: commit abc; d; behave (reports/behave.json)"
+    assert out[2].split() == ["status", "must", "should", "may", "info", "total"]
+    assert out[6].split() == ["uncovered", "1", "1", "0", "0", "2"]
     assert "  [must-not-passing] OC-T-1001 (spec/t.md:5) is a MUST requirement" in "\n".join(out)
     assert out[-1] == "gate: FAILED (1 violation(s))"
 
@@ -447,7 +479,8 @@ def test_end_to_end_with_real_behave_and_pytest_bdd_runs(
         "first": dict.fromkeys(both, "passed"),
         "second": dict.fromkeys(both, "failed"),
     }
-    assert code == 0
+    assert kinds(payload) == [("failing-scenario", "OC-T-1001")]
+    assert code == 1
 
 
 def test_results_of_a_moved_scenario_are_matched_by_name(
@@ -462,7 +495,8 @@ def test_results_of_a_moved_scenario_are_matched_by_name(
     got = {s["name"]: (s["line"], s["outcome"]) for s in payload["scenarios"]}
     assert got == {"first": (7, "passed"), "second": (11, "failed")}
     assert payload["warnings"] == []
-    assert code == 0
+    assert kinds(payload) == [("failing-scenario", "OC-T-1001")]
+    assert code == 1
 
 
 def test_result_for_a_scenario_that_no_longer_exists_is_a_warning(
@@ -501,8 +535,8 @@ def test_oc_bdd_7005_umbrella_tag_alone_does_not_tag_a_scenario(
 def test_oc_bdd_7006_runner_mismatch_fails_only_when_parity_is_required(
     write: Write, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    setup(write, outcomes={"first": PASS, "second": FAIL})
-    write("reports/other.json", behave_results("features/t.feature", {"second": PASS}))
+    setup(write, outcomes={"first": PASS, "second": PASS})
+    write("reports/other.json", behave_results("features/t.feature", {"second": SKIP}))
     args = ["--results", "reports/behave.json", "reports/other.json", "--json"]
     capsys.readouterr()
     assert trace.main(args) == 0
@@ -530,11 +564,11 @@ def test_waived_must_without_scenario_is_shown_as_waived_and_passes_the_gate(
 def test_waiver_does_not_hide_a_failing_scenario(
     write: Write, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    setup(write, outcomes={"first": FAIL, "second": FAIL})
+    setup(write, outcomes={"first": PASS, "second": FAIL})
     write("spec/trace.waivers.yaml", 'waived:\n  OC-T-1001: "later"\n')
     code, payload = run_json(capsys)
     assert code == 1
-    assert ("must-not-passing", "OC-T-1001") in kinds(payload)
+    assert ("failing-scenario", "OC-T-1001") in kinds(payload)
 
 
 def test_planted_stale_waiver_on_a_covered_requirement_fails_the_gate(

@@ -94,6 +94,22 @@ def test_oc_bdd_7004_behave_results_with_zero_scenarios_fail(tmp_path: Path) -> 
     assert any("behave.json: the run selected zero scenarios" in v for v in found), found
 
 
+def test_oc_bdd_7004_behave_results_whose_scenarios_were_all_deselected_fail(
+    tmp_path: Path,
+) -> None:
+    deselected = {
+        "type": "scenario",
+        "name": "A widget holds",
+        "location": "features/w.feature:4",
+        "status": "skipped",
+        "selected": False,
+        "skip_reason": None,
+        "steps": [],
+    }
+    found = violations(tmp_path, behave=[{"location": "x.feature:1", "elements": [deselected]}])
+    assert any("behave.json: the run selected zero scenarios" in v for v in found), found
+
+
 def test_oc_bdd_7004_pytest_bdd_results_with_zero_scenarios_fail(tmp_path: Path) -> None:
     found = violations(tmp_path, pytest_bdd=[])
     assert any("pb.json: the run selected zero scenarios" in v for v in found), found
