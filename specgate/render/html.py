@@ -36,6 +36,8 @@ __all__ = ["STATUS_MEANING", "Links", "render_html"]
 STATUS_MEANING = {
     "covered": "a linked scenario passed and none failed",
     "failing": "a linked scenario failed or has an undefined step",
+    "not-run": "none of its scenarios ran (a partial run did not select them, or no results "
+    "file reports them); not gated unless the run must be complete (--require-complete)",
     "uncovered": "no linked scenario passed",
     "waived": "uncovered, with a recorded reason (the waiver file)",
     "suspect": "its text changed since it was reviewed, or scenarios cite it and it was never "
@@ -44,8 +46,8 @@ STATUS_MEANING = {
     "every info-level requirement, whatever its status)",
     "retired": "a -DEPR ID, kept so old tags are recognised",
 }
-"""What each status means, shown under the summary table (a status without an entry is shown
-without explanation)."""
+"""What each status means, shown under the summary table (every status has an entry: a test
+holds this table to ``specgate.gates.trace.Status``)."""
 
 
 @dataclass(frozen=True)

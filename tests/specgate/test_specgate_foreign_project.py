@@ -200,7 +200,8 @@ def _pipeline(tools: Path, project: Path) -> subprocess.CompletedProcess[str]:
     review = _run(tools, project, "spec-trace", "review", "--all", "--requirements",
                   "build/requirements", "--lock", "docs/trace.lock.yaml")  # fmt: skip
     assert review.returncode == 0, review.stdout + review.stderr
-    behave = _run(tools, project, "behave", "--no-capture", "-f", "json.pretty",
+    behave = _run(tools, project, "behave", "--no-capture", "-f",
+                   "specgate.behave_formatter:PrettyJSONFormatter",
                   "-o", "build/behave.json", "-f", "progress", "tests/acceptance")  # fmt: skip
     assert (project / "build" / "behave.json").is_file(), behave.stdout + behave.stderr
     return _run(tools, project, "spec-trace", "--requirements", "build/requirements",

@@ -20,7 +20,7 @@ from specgate import extract, trace
 from specgate.gates.trace import Matrix, Row, Status, Violation, ViolationKind
 from specgate.ids import Level
 from specgate.model import Outcome, Requirement, RunInfo, Scenario, ScenarioRun, Step
-from specgate.render.html import Links, render_html
+from specgate.render.html import STATUS_MEANING, Links, render_html
 from tests.specgate.chromium import Node, dump, parse, read_png, screenshot
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -402,3 +402,7 @@ def test_json_and_html_agree_on_statuses(report: Path, capsys: pytest.CaptureFix
     page = report.read_text(encoding="utf-8")
     for req in payload["requirements"]:
         assert f'<tr id="{req["id"]}" data-status="{req["status"]}"' in page
+
+
+def test_every_status_is_explained_under_the_summary() -> None:
+    assert set(STATUS_MEANING) == {str(s) for s in Status}
