@@ -39,6 +39,7 @@ from harness.world import PoolWorld
 __all__ = [
     "apply_pytest_bdd_tag",
     "feature_tags",
+    "marker_names",
     "register_behave",
     "register_pytest_bdd",
     "skip_scenario_without_gpu",
@@ -134,6 +135,11 @@ def apply_pytest_bdd_tag(tag: str, function: Callable[..., object]) -> bool:
     return True
 
 
+#: The suite's speed tags (README "Tests"): registered as marks even where no feature under the
+#: given folder carries one, so ``-m gpu`` is a known mark on any checkout, with or without
+#: ``@gpu`` scenarios, and ``--strict-markers`` never rejects it.
+SPEED_TAGS = ("decision", "process", GPU_TAG)
+
 _TAG = re.compile(r"(?<!\S)@([^\s@]+)")
 
 
@@ -145,3 +151,8 @@ def feature_tags(features: Path) -> set[str]:
             if line.lstrip().startswith("@"):
                 tags.update(_TAG.findall(line))
     return tags
+
+
+def marker_names(features: Path) -> set[str]:
+    """The marks to register for pytest-bdd: every feature tag and the speed tags."""
+    return feature_tags(features) | set(SPEED_TAGS)
