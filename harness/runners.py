@@ -15,7 +15,11 @@ Both runners get every step's real function, so each reports a step at its own f
   context attributes afterwards).
 
 ``@gpu`` scenarios are skipped with the reason where NVML finds no GPU, by both runners
-(:mod:`harness.gpu`). Serves OC-BDD-7006 (both runners execute the same glue).
+(:mod:`harness.gpu`). Under pytest every feature tag is a mark, and the speed tags
+(``decision``, ``process``, ``gpu``) are registered even where no feature has them
+(:func:`marker_names`), so ``-m gpu`` and ``-m OC-POOL-3011`` select what behave's
+``--tags=@gpu`` and ``--tags=@OC-POOL-3011`` do. Serves OC-BDD-7006 (both runners execute
+the same glue).
 """
 
 from __future__ import annotations

@@ -53,9 +53,13 @@ def test_decision_level_step_modules_do_not_load_the_http_server() -> None:
     assert done.stdout.strip() == "[]", done.stdout
 
 
-def test_behave_lists_every_step_at_its_own_file_and_line(behave_in_repo_copy: RunBehave) -> None:
+def test_behave_lists_every_step_at_its_own_file_and_line(
+    behave_in_repo_copy: RunBehave, tmp_path: Path
+) -> None:
     done = behave_in_repo_copy("--dry-run", "--no-summary", "-f", "steps.usage")
     assert done.returncode == 0, done.stdout + done.stderr
+    # -f replaced the console format only: the configured JSON report was written as well.
+    assert (tmp_path / "repo" / "reports" / "behave.json").is_file()
     shown = re.findall(r"^@(given|when|then)\('.*'\)\s+# (\S+):(\d+)$", done.stdout, re.M)
     expected = {
         (d.kind, os.path.relpath(d.func.__code__.co_filename, ROOT), d.func.__code__.co_firstlineno)
