@@ -5,7 +5,7 @@
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=ci/bootstrap.sh
-source "$ROOT/ci/bootstrap.sh" || exit 1
+source "$ROOT/ci/bootstrap.sh" test || exit 1
 cd "$ROOT"
 mkdir -p reports
 failed=()
@@ -24,7 +24,7 @@ step spec-lint     spec-lint
 step openapi       python ci/check_openapi.py
 step links         spec-links README.md spec specgate/README.md
 step pytest        pytest -q -p no:cacheprovider --cucumberjson=reports/pytest-bdd.json
-step behave        behave --no-capture -f specgate.behave_formatter:PrettyJSONFormatter -o reports/behave.json -f progress features
+step behave        behave  # pyproject.toml [tool.behave]: features/, reports/behave.json, progress
 step bdd-gate      bdd-gate --features features --steps harness --behave reports/behave.json --pytest-bdd reports/pytest-bdd.json --glossary spec/glossary/README.md
 # The scenarios alone must reject wrong code: a fixed, seeded sample of the decision modules'
 # mutants (bench/mutation.py; the full run's figures are in bench/results/mutation.json), then

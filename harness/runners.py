@@ -15,7 +15,11 @@ Both runners get every step's real function, so each reports a step at its own f
   context attributes afterwards).
 
 ``@gpu`` scenarios are skipped with the reason where NVML finds no GPU, by both runners
-(:mod:`harness.gpu`). Serves OC-BDD-7006 (both runners execute the same glue).
+(:mod:`harness.gpu`). Under pytest every feature tag is a mark, and the speed tags
+(``decision``, ``process``, ``gpu``) are registered even where no feature has them
+(:func:`marker_names`), so ``-m gpu`` and ``-m OC-POOL-3011`` select what behave's
+``--tags=@gpu`` and ``--tags=@OC-POOL-3011`` do. Serves OC-BDD-7006 (both runners execute
+the same glue).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from harness.world import PoolWorld
 __all__ = [
     "apply_pytest_bdd_tag",
     "feature_tags",
+    "marker_names",
     "register_behave",
     "register_pytest_bdd",
     "skip_scenario_without_gpu",
@@ -134,6 +139,11 @@ def apply_pytest_bdd_tag(tag: str, function: Callable[..., object]) -> bool:
     return True
 
 
+#: The suite's speed tags (README "Tests"): registered as marks even where no feature under the
+#: given folder carries one, so ``-m gpu`` is a known mark on any checkout, with or without
+#: ``@gpu`` scenarios, and ``--strict-markers`` never rejects it.
+SPEED_TAGS = ("decision", "process", GPU_TAG)
+
 _TAG = re.compile(r"(?<!\S)@([^\s@]+)")
 
 
@@ -145,3 +155,8 @@ def feature_tags(features: Path) -> set[str]:
             if line.lstrip().startswith("@"):
                 tags.update(_TAG.findall(line))
     return tags
+
+
+def marker_names(features: Path) -> set[str]:
+    """The marks to register for pytest-bdd: every feature tag and the speed tags."""
+    return feature_tags(features) | set(SPEED_TAGS)
