@@ -23,6 +23,7 @@ class Code(StrEnum):
     EMPTY_REQUIREMENT = "SG108"
     LINK_REFERENCE_DEFINITION = "SG109"
     UNREADABLE = "SG110"
+    UNPLACED_ID = "SG111"
 
 
 @dataclass(frozen=True, order=True)

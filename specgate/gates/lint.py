@@ -51,7 +51,8 @@ def check_corpus(files: Sequence[FileAnalysis]) -> Corpus:
                     req.line,
                     req.col,
                     Code.DUPLICATE_ID,
-                    f"{req.id} is defined twice: here and at {seen.source}",
+                    f"{req.id} is defined twice: here and at {seen.source} "
+                    "(that first one is kept)",
                     unsafe=True,
                 )
             )

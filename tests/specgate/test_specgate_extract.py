@@ -184,37 +184,62 @@ def test_check_reports_missing_and_extra_files(
     assert "--- spec/requirements/pool.yaml" in out
 
 
-def test_planted_duplicate_id_is_unsafe_and_names_both_places(
+def test_planted_duplicate_id_names_both_places_keeps_the_first_and_exits_2(
     write: Write, project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write("spec/a.md", "## S\n\n- [OC-A-1001] It MUST.\n")
-    write("spec/b.md", "## S\n\nText.\n\n- [OC-A-1001] It MUST too.\n")
+    write("spec/b.md", "## S\n\nText.\n\n- [OC-A-1001] It MUST too.\n- [OC-A-1002] It MAY.\n")
     assert extract.main([]) == 2
     err = capsys.readouterr().err
-    assert "spec/b.md:5:3: SG103 OC-A-1001 is defined twice: here and at spec/a.md:3" in err
-    assert not (project / "spec/requirements").exists()
+    assert (
+        "spec/b.md:5:3: SG103 OC-A-1001 is defined twice: here and at spec/a.md:3 "
+        "(that first one is kept)"
+    ) in err
+    assert by_id(project / "spec/requirements/a.yaml")["OC-A-1001"]["text"] == "It MUST."
+    assert [r["id"] for r in records(project / "spec/requirements/b.yaml")] == ["OC-A-1002"]
 
 
-def test_planted_u2011_hyphen_is_unsafe_with_line_column_and_code_point(
+def test_planted_u2011_hyphen_is_reported_and_the_good_ids_are_still_written(
     write: Write, project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write("spec/a.md", "## S\n\n- [OC-A-1001] It MUST.\n- [OC\u2011A-1002] It MUST.\n")
     assert extract.main([]) == 2
     err = capsys.readouterr().err
     assert "spec/a.md:4:6: SG101 look-alike hyphen U+2011 NON-BREAKING HYPHEN" in err
-    assert not (project / "spec/requirements").exists()
+    assert [r["id"] for r in records(project / "spec/requirements/a.yaml")] == ["OC-A-1001"]
 
 
-def test_keep_going_writes_safe_part_but_still_exits_2(write: Write, project: Path) -> None:
+def test_keep_going_is_still_accepted(write: Write, project: Path) -> None:
     write("spec/a.md", "## S\n\n- [OC-A-1001] It MUST.\n- [OC\u2011A-1002] It MUST.\n")
     assert extract.main(["--keep-going"]) == 2
     assert [r["id"] for r in records(project / "spec/requirements/a.yaml")] == ["OC-A-1001"]
 
 
-def test_malformed_definition_is_unsafe(write: Write, capsys: pytest.CaptureFixture[str]) -> None:
+def test_malformed_definition_is_reported_with_exit_2(
+    write: Write, capsys: pytest.CaptureFixture[str]
+) -> None:
     write("spec/a.md", "## S\n\n- [OC-A-1001] It MUST.\n- [OC-A-10] It MUST.\n")
     assert extract.main([]) == 2
     assert "spec/a.md:4:4: SG102" in capsys.readouterr().err
+
+
+def test_malformed_reference_in_prose_is_reported_too(
+    write: Write, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write("spec/a.md", "## S\n\n- [OC-A-1001] It MUST, unlike ORCH-12.\n")
+    assert extract.main([]) == 2
+    assert 'spec/a.md:3:31: SG102 malformed requirement ID "ORCH-12"' in capsys.readouterr().err
+
+
+def test_check_reports_problems_writes_nothing_and_exits_2(
+    write: Write, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write("spec/a.md", "## S\n\n- [OC-A-1001] It MUST.\n- [OC\u2011A-1002] It MUST.\n")
+    assert extract.main(["--check"]) == 2
+    captured = capsys.readouterr()
+    assert "spec/a.md:4:6: SG101" in captured.err
+    assert "+++ spec/requirements/a.yaml" in captured.out
+    assert not (project / "spec/requirements").exists()
 
 
 def test_missing_spec_dir_is_a_usage_error(project: Path) -> None:
