@@ -132,22 +132,29 @@ def is_id_header(cell: str) -> bool:
     return _ID_HEADER_RE.fullmatch(ids.plain_text(cell).strip()) is not None
 
 
-def table_definition(cells: list[str], id_column: int | None) -> tuple[int, Marker] | None:
-    """The one definition of a table row: (cell index, marker) or None.
+def table_definition(cells: list[str], id_column: int | None) -> tuple[int, Piece] | None:
+    """The one definition of a table row: (index of the cell holding the ID, the ID and the
+    rest of that cell) or None.
 
-    The ID column's cell when it holds an ID in any form; otherwise the first cell that opens
-    with a marker (a cell that is only ``[ID]`` or ``**ID**`` included).
+    The ID column's cell when it holds one ID in any form; otherwise the first cell that opens
+    with a marker (a cell that is only ``[ID]`` or ``**ID**`` included) or whose last sentence
+    is closed by a bracketed or bold ID.
     """
     if id_column is not None and id_column < len(cells):
         cell = cells[id_column]
         marker = bare_id(cell)
         if marker is not None and not cell[marker.end :].strip():
-            return id_column, marker
+            return id_column, Piece(marker, "")
     for index, cell in enumerate(cells):
-        found = _markers(cell)
-        if found and found[0].start == 0:
-            return index, found[0]
+        split = split_block(cell)
+        if split.pieces and not split.preamble:
+            first = split.pieces[0]
+            return index, Piece(first.marker, _without(cell, first.marker))
     return None
+
+
+def _without(cell: str, marker: Marker) -> str:
+    return (cell[: marker.start] + " " + cell[marker.end :]).strip()
 
 
 def heading_definition(content: str) -> tuple[Marker, str] | None:

@@ -157,10 +157,9 @@ class _Walker:
                     line,
                     col,
                     Code.UNPLACED_ID,
-                    f"normative text cites {names} but no ID here defines a requirement (an "
-                    "ID defines one in brackets, bold or as 'ID:' at the start of the line or "
-                    "of a sentence, or in brackets after the last sentence); nothing extracted: "
-                    f'"{_excerpt(content)}"',
+                    f"normative text cites {names}, but not where an ID defines a "
+                    "requirement (opening the line or a sentence, or in brackets right after "
+                    f'a sentence\'s end); nothing extracted: "{_excerpt(content)}"',
                     unsafe=True,
                 )
             )
@@ -207,11 +206,11 @@ class _Walker:
         if header:
             found = [i for i, cell in enumerate(cells) if is_id_header(cell)]
             self.id_column = found[0] if found else None
-        hit = None if header else table_definition(cells, self.id_column)
+        hit = table_definition(cells, None if header else self.id_column)
         if hit is not None:
-            index, marker = hit
-            rest = cells[index][marker.end :].strip()
-            kept = [*cells[:index], rest, *cells[index + 1 :]]
+            index, piece = hit
+            kept = [*cells[:index], piece.text, *cells[index + 1 :]]
+            marker = piece.marker
             col = self.col_of(line, cells[index][marker.start : marker.end])
             self.define(marker.req_id, line, col, " | ".join(c for c in kept if c))
             return
