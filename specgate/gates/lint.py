@@ -3,7 +3,7 @@
 Decides the corpus-wide checks on top of each file's own diagnostics (read by
 ``specgate.readers.specs``): an ID defined twice, within or across specs (SG103, both places
 named), and a retired ``-DEPR`` ID whose base ID is defined again (SG104); which definition of
-an ID wins (the first, in corpus order); and which diagnostics make extraction unsafe.
+an ID wins (the first, in corpus order); and which diagnostics lose or risk an ID (``unsafe``).
 ``check_corpus`` is pure; ``analyze_corpus`` reads the specs first.
 """
 

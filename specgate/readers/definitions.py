@@ -75,7 +75,7 @@ NO_DEFINITIONS = Split("", ())
 
 def _markers(content: str) -> list[Marker]:
     """Every marker in ``content`` outside inline code spans."""
-    if "-" not in content:
+    if "-" not in content or _MARKER_RE.search(content) is None:
         return []
     searched = ids.blank_code_spans(content)
     found: list[Marker] = []

@@ -132,7 +132,7 @@ class _Walker:
             base = self.lines[line - 1].find(segment)
             if base >= 0:
                 return line, base + offset - start + 1
-        return line, self.col_of(line, content[offset : offset + 12].split()[0])
+        return line, self.col_of(line, (content[offset:].split(maxsplit=1) or [" "])[0])
 
     def define(self, req_id: str, line: int, col: int, text: str) -> _Def:
         definition = _Def(req_id, line, col, self.section, self.anchor, [text])

@@ -57,7 +57,8 @@ def token_diagnostics(
                 )
         elif not _in_ranges(line, code_ranges):
             col = token.start - starts[line - 1]
-            if _in_code_span(text[starts[line - 1] : token.start + 80].split("\n")[0], col):
+            end = text.find("\n", token.start)
+            if _in_code_span(text[starts[line - 1] : end if end >= 0 else len(text)], col):
                 continue
             found.append(
                 Diagnostic(
