@@ -160,9 +160,7 @@ def _without(cell: str, marker: Marker) -> str:
 def heading_definition(content: str) -> tuple[Marker, str] | None:
     """An ID opening a heading (any form) or closing it (brackets or bold): (marker, rest)."""
     marker = bare_id(content)
-    if marker is not None and (
-        marker.end == len(content) or content[marker.end] in _HEADING_SEPARATORS
-    ):
+    if marker is not None and (marker.end == len(content) or content[marker.end].isspace()):
         return marker, content[marker.end :].strip(_HEADING_SEPARATORS)
     found = _markers(content)
     if found and found[-1].trailing_ok and not content[found[-1].end :].strip():

@@ -396,3 +396,7 @@ def test_normative_preamble_before_a_definition_is_an_orphan() -> None:
 def test_malformed_ids_in_code_spans_and_blocks_are_not_reported() -> None:
     markdown = "## S\n\n- [ORCH-109] Ok MUST, unlike `ORCH-12`.\n\n```\nORCH-12\n```\n"
     assert problems(markdown) == []
+
+
+def test_a_heading_naming_an_id_range_defines_nothing() -> None:
+    assert defined("## ORCH-2101..2104 endpoints\n\nThey exist.\n") == []
