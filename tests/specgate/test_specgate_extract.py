@@ -366,7 +366,7 @@ def problems(markdown: str) -> list[str]:
         pytest.param(
             "## S\n\n- A MUST b, see [ORCH-101]\n- C MUST d (ORCH-102).\n"
             "- E. [ORCH-103](x.md) MUST.\n- `[ORCH-104]` F MUST.\n"
-            "- As ORCH-105 says, G MUST. ORCH-106 too.\n",
+            "- As ORCH-105 says, G MUST. ORCH-106 too.\n- ORCH-107 H MUST.\n",
             [],
             id="references-only",
         ),
