@@ -1,6 +1,6 @@
 """Lint diagnostics shared by spec-lint, spec-extract and spec-trace.
 
-Decides the stable diagnostic codes, which of them make extraction unsafe, and the one-line
+Decides the stable diagnostic codes, which of them lose or risk an ID, and the one-line
 ``file:line:col: CODE message`` format. Values only, no I/O.
 """
 
@@ -23,14 +23,16 @@ class Code(StrEnum):
     EMPTY_REQUIREMENT = "SG108"
     LINK_REFERENCE_DEFINITION = "SG109"
     UNREADABLE = "SG110"
+    UNPLACED_ID = "SG111"
 
 
 @dataclass(frozen=True, order=True)
 class Diagnostic:
     """One problem at ``file:line:col`` (1-based; col 1 when the whole line or file is meant).
 
-    ``unsafe`` marks problems that make extraction unsafe (a requirement would be lost or
-    ambiguous): spec-extract refuses to write when any is present.
+    ``unsafe`` marks problems that lose a requirement or make one ambiguous (look-alike or
+    malformed IDs, duplicates, invisible definitions, unreadable files, IDs cited where they
+    define nothing): spec-extract prints them and exits 2, still writing every good ID.
     """
 
     file: str

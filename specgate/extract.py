@@ -6,9 +6,10 @@ level, link, source, fingerprint}``. Files are rewritten only when their content
 generated files of removed specs are deleted, so a second run changes nothing.
 
 Exit codes: 0 done / up to date; 1 ``--check`` found stale, missing or extra files (a unified
-diff is printed); 2 usage error or lint errors that make extraction unsafe (look-alike hyphens,
-duplicate definitions, malformed or invisible definitions), printed as
-``file:line:col: CODE message``; nothing is written then unless ``--keep-going``.
+diff is printed); 2 usage error, or problems that cost or risk an ID (look-alike hyphens,
+malformed IDs, duplicate definitions, invisible definitions, unreadable files, normative text
+citing IDs that define nothing), each printed as ``file:line:col: CODE message``. Never
+all-or-nothing: every well-formed definition is still written (the first of a duplicate).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="spec-extract",
         description="Generate one requirements YAML per Markdown spec.",
         epilog="exit codes: 0 ok / up to date; 1 --check found differences; "
-        "2 usage error or unsafe lint errors",
+        "2 usage error, or IDs lost or at risk (listed; the rest is still written)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -119,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--keep-going",
         action="store_true",
-        help="write what can be extracted despite unsafe errors (still exits 2)",
+        help="accepted for old scripts: what can be extracted is always written",
     )
     parser.add_argument("--cache-dir", help="parse cache (default: reports/.specgate-cache)")
     parser.add_argument("--no-cache", action="store_true", help="do not use a parse cache")
@@ -139,12 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     unsafe = corpus.unsafe
     for diag in unsafe:
         print(diag.format(), file=sys.stderr)
-    if unsafe and not args.keep_going:
+    if unsafe:
         print(
-            f"spec-extract: {len(unsafe)} error(s) make extraction unsafe; nothing written",
+            f"spec-extract: {len(unsafe)} problem(s) above lose or risk an ID; "
+            "every well-formed ID is still extracted",
             file=sys.stderr,
         )
-        return 2
     todo = plan(requirement_files(corpus, out_dir), out_dir)
     failed = 2 if unsafe else 0
     if args.check:

@@ -165,7 +165,7 @@ KEYWORD_RE = re.compile(
     r"(?<![A-Za-z0-9])(MUST NOT|SHALL NOT|SHOULD NOT|MUST|SHALL|SHOULD|REQUIRED|RECOMMENDED|"
     r"MAY|OPTIONAL)(?![A-Za-z0-9])"
 )
-_CODE_SPAN_RE = re.compile(r"(`+)(.+?)\1", re.DOTALL)
+CODE_SPAN_RE = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 _RANK = {Level.MUST: 3, Level.SHOULD: 2, Level.MAY: 1, Level.INFO: 0}
 
 
@@ -173,7 +173,7 @@ def blank_code_spans(text: str) -> str:
     """Replace inline code spans by spaces (same length): quoted keywords do not count."""
     if "`" not in text:
         return text
-    return _CODE_SPAN_RE.sub(lambda m: " " * len(m.group(0)), text)
+    return CODE_SPAN_RE.sub(lambda m: " " * len(m.group(0)), text)
 
 
 def find_keywords(text: str) -> list[re.Match[str]]:
@@ -209,7 +209,9 @@ def collapse_ws(text: str) -> str:
     return _WS_RE.sub(" ", text).strip()
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9\[(\"'])")
+# A sentence ends at ., ! or ? (closing quotes and brackets kept) before whitespace and the next
+# sentence's first character, or before the "- " that opens a nested list item's text.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9\[(\"']|- )")
 _EMPHASIS_PAIRS = (
     re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"),
     re.compile(r"(?<![A-Za-z0-9_])__(?=\S)(.+?)(?<=\S)__(?![A-Za-z0-9_])"),
@@ -225,7 +227,7 @@ def plain_text(text: str) -> str:
         return _strip_emphasis(text)
     out = []
     last = 0
-    for match in _CODE_SPAN_RE.finditer(text):
+    for match in CODE_SPAN_RE.finditer(text):
         out.append(_strip_emphasis(text[last : match.start()]))
         out.append(match.group(2).strip() if match.group(2).strip() else match.group(2))
         last = match.end()

@@ -5,12 +5,13 @@ Decides whether the specs are well-formed. Errors, one per line as
 
 - SG101 look-alike hyphen (U+2010, U+2011, en dash, minus sign, ...) in an ID-shaped token
 - SG102 malformed ID-like token (``OC-POOL-30``, ``ORCH-12``, ``[oc-pool-3001]``)
-- SG103 an ID defined twice (within or across specs; both places are named)
+- SG103 an ID defined twice (within or across specs; both places are named, the first is kept)
 - SG104 a retired ``-DEPR`` ID whose base ID is defined again
 - SG105 a spec without any RFC-2119 keyword; SG106 a spec that defines no ID
 - SG107 a normative sentence (uppercase RFC-2119 keyword) outside any requirement
 - SG108 a requirement without text; SG109 ``[ID]:`` swallowed as a link reference definition
 - SG110 a spec that is not valid UTF-8
+- SG111 normative text outside any requirement citing a well-formed ID in no defining place
 
 Exit codes: 0 clean; 1 errors found; 2 usage error. ``--json`` prints one JSON object instead.
 """

@@ -3,7 +3,7 @@
 Decides the corpus-wide checks on top of each file's own diagnostics (read by
 ``specgate.readers.specs``): an ID defined twice, within or across specs (SG103, both places
 named), and a retired ``-DEPR`` ID whose base ID is defined again (SG104); which definition of
-an ID wins (the first, in corpus order); and which diagnostics make extraction unsafe.
+an ID wins (the first, in corpus order); and which diagnostics lose or risk an ID (``unsafe``).
 ``check_corpus`` is pure; ``analyze_corpus`` reads the specs first.
 """
 
@@ -51,7 +51,8 @@ def check_corpus(files: Sequence[FileAnalysis]) -> Corpus:
                     req.line,
                     req.col,
                     Code.DUPLICATE_ID,
-                    f"{req.id} is defined twice: here and at {seen.source}",
+                    f"{req.id} is defined twice: here and at {seen.source} "
+                    "(that first one is kept)",
                     unsafe=True,
                 )
             )

@@ -1,19 +1,19 @@
 """Markdown specs read into requirements and file-local lint diagnostics.
 
-Decides where requirements are defined (an ID in square brackets opening a list item, a
-paragraph or the first cell of a table row), what their text, section, level, anchor and
-fingerprint are, and every lint problem visible within one spec file: look-alike hyphens,
-malformed IDs, files without keywords or IDs, normative sentences without an ID, empty
-requirements, invisible link-reference definitions, bad UTF-8 (SG101, SG102, SG105 to SG110).
+Walks one document's blocks (paragraphs, list items, table rows, headings) and decides, with
+``specgate.readers.definitions`` (which ID in a block defines what), each requirement's text
+(nested items and paragraphs included; a heading's ID owns everything below it up to the next
+heading of the same or a higher level), section, level, anchor and fingerprint, and every lint
+problem visible within one spec file: look-alike hyphens, malformed IDs, files without keywords
+or IDs, normative sentences without an ID or citing IDs that define nothing, empty
+requirements, invisible link-reference definitions, bad UTF-8 (SG101, SG102, SG105 to SG111).
 Cross-file checks (duplicates, retired IDs defined again) are ``specgate.gates.lint``'s.
 ``analyze_text`` is pure; ``read_specs`` reads files (cached by content).
 """
 
 from __future__ import annotations
 
-import bisect
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,15 +28,27 @@ from specgate.diagnostics import Code, Diagnostic
 from specgate.ids import Level, TokenKind
 from specgate.model import Requirement
 from specgate.paths import display_path
-from specgate.readers.markdown import Slugger, block_parser, inline_text, line_starts
+from specgate.readers.definitions import (
+    heading_definition,
+    is_id_header,
+    split_block,
+    table_definition,
+)
+from specgate.readers.markdown import Slugger, block_parser, inline_text
+from specgate.readers.tokens import refdef_diagnostics, token_diagnostics
 
 CACHE_VERSION = f"analysis;markdown-it-py-{markdown_it.__version__};" + code_version(
-    "readers/specs.py", "model.py", "ids.py", "readers/markdown.py", "diagnostics.py"
+    "readers/specs.py",
+    "readers/definitions.py",
+    "readers/tokens.py",
+    "model.py",
+    "ids.py",
+    "readers/markdown.py",
+    "diagnostics.py",
 )
 
-_DEF_START = re.compile(r"\[([^\]\s]+)\](?![(\[])")
+VALID = TokenKind.VALID
 _BOILERPLATE = re.compile(r"RFC\s*2119|RFC\s*8174|BCP\s*14")
-_REFDEF_LINE = re.compile(r"^[ \t>]*(?:[-*+][ \t]+|\d{1,9}[.)][ \t]+)?\[([^\]\n]+)\]:")
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,8 @@ class _Def:
     section: str
     anchor: str
     parts: list[str]
+    title: str = ""  # a heading definition's own title (the heading without its ID)
+    fallback: str = ""  # its text when nothing stands below the heading
 
 
 @dataclass
@@ -86,16 +100,19 @@ class _Walker:
     anchor: str = ""
     slugger: Slugger = field(default_factory=Slugger)
     items: list[_Item] = field(default_factory=list)
+    headings: list[tuple[int, _Def]] = field(default_factory=list)
+    id_column: int | None = None
     defs: list[_Def] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     has_keyword: bool = False
-    bad_def_lines: set[int] = field(default_factory=set)
 
     def owner(self) -> _Def | None:
+        """The definition that owns plain content here: the innermost list item that opened
+        with a definition, else the innermost heading that carries an ID."""
         for item in reversed(self.items):
             if item.definition is not None:
                 return item.definition
-        return None
+        return self.headings[-1][1] if self.headings else None
 
     def col_of(self, line: int, needle: str) -> int:
         if 1 <= line <= len(self.lines):
@@ -104,35 +121,51 @@ class _Walker:
                 return pos + 1
         return 1
 
-    def start_def(self, content: str, line: int) -> tuple[_Def, str] | None:
-        """A definition when ``content`` opens with ``[ID]``; records malformed openers."""
-        match = _DEF_START.match(content)
-        if match is None:
-            return None
-        label = match.group(1)
-        if not ids.is_valid_id(label):
-            candidate = ids.CANDIDATE_RE.fullmatch(label)
-            if candidate is not None:
-                self.bad_def_lines.add(line)
-            return None
-        definition = _Def(
-            label, line, self.col_of(line, f"[{label}]"), self.section, self.anchor, []
-        )
+    def position(self, content: str, first_line: int, offset: int) -> tuple[int, int]:
+        """File line and column of ``content[offset]`` (a block's text that starts at
+        ``first_line``; container markers and indentation were stripped from each line)."""
+        line = first_line + content.count("\n", 0, offset)
+        start = content.rfind("\n", 0, offset) + 1
+        end = content.find("\n", offset)
+        segment = content[start : end if end >= 0 else len(content)]
+        if 1 <= line <= len(self.lines):
+            base = self.lines[line - 1].find(segment)
+            if base >= 0:
+                return line, base + offset - start + 1
+        return line, self.col_of(line, (content[offset:].split(maxsplit=1) or [" "])[0])
+
+    def define(self, req_id: str, line: int, col: int, text: str) -> _Def:
+        definition = _Def(req_id, line, col, self.section, self.anchor, [text])
         self.defs.append(definition)
-        return definition, content[match.end() :].strip()
+        return definition
 
     def check_normative(self, content: str, first_line: int) -> None:
+        """SG107 (or SG111 when it cites IDs) for normative text that no definition owns."""
         found = ids.find_keywords(content)
         if not found:
             return
         self.has_keyword = True
-        if _BOILERPLATE.search(content):
+        if _BOILERPLATE.search(content) or _broken_definition(content):
+            return  # the broken ID is reported as SG101/SG102
+        cited = [t for t in ids.scan_tokens(ids.blank_code_spans(content)) if t.kind is VALID]
+        if cited:
+            line, col = self.position(content, first_line, cited[0].start)
+            names = ", ".join(dict.fromkeys(t.text for t in cited))
+            self.diagnostics.append(
+                Diagnostic(
+                    self.path,
+                    line,
+                    col,
+                    Code.UNPLACED_ID,
+                    f"normative text cites {names}, but not where an ID defines a "
+                    "requirement (opening the line or a sentence, or in brackets right after "
+                    f'a sentence\'s end); nothing extracted: "{_excerpt(content)}"',
+                    unsafe=True,
+                )
+            )
             return
         keyword = found[0]
         line = first_line + content.count("\n", 0, keyword.start())
-        sentence = ids.collapse_ws(content)
-        if len(sentence) > 70:
-            sentence = sentence[:69] + "…"
         self.diagnostics.append(
             Diagnostic(
                 self.path,
@@ -140,54 +173,83 @@ class _Walker:
                 self.col_of(line, keyword.group(1)),
                 Code.NORMATIVE_WITHOUT_ID,
                 f"normative sentence ({keyword.group(1)}) without a defining requirement ID: "
-                f'"{sentence}"',
+                f'"{_excerpt(content)}"',
             )
         )
 
-    def paragraph(self, content: str, line: int, first_in_item: bool) -> None:
-        started = self.start_def(content, line)
-        if started is not None:
-            definition, rest = started
-            definition.parts.append(rest)
-            if first_in_item:
-                self.items[-1].definition = definition
+    def plain(self, content: str, line: int, first_in_item: bool) -> None:
+        """Content that defines nothing: part of its owner's text, else checked as prose."""
+        owner = self.owner()
+        if owner is None:
+            self.check_normative(content, line)
             return
         if ids.find_keywords(content):
             self.has_keyword = True
-        if line in self.bad_def_lines:
-            return  # opens with a broken ID: reported as SG101/SG102, not as an orphan
-        owner = self.owner()
-        if owner is not None:
-            owner.parts.append(("- " if first_in_item else "") + content)
-        else:
-            self.check_normative(content, line)
+        owner.parts.append(("- " if first_in_item else "") + content)
 
-    def table_row(self, cells: list[str], line: int) -> None:
+    def paragraph(self, content: str, line: int, first_in_item: bool) -> None:
+        split = split_block(content)
+        if not split.pieces:
+            self.plain(content, line, first_in_item)
+            return
+        if split.preamble:
+            self.plain(split.preamble, line, first_in_item)
+        latest = None
+        for piece in split.pieces:
+            at_line, col = self.position(content, line, piece.marker.start)
+            latest = self.define(piece.marker.req_id, at_line, col, piece.text)
+        if first_in_item and latest is not None:
+            self.items[-1].definition = latest
+
+    def table_row(self, cells: list[str], line: int, header: bool) -> None:
         cells = [c.strip() for c in cells]
-        started = self.start_def(cells[0], line) if cells else None
-        if started is not None:
-            definition, rest = started
-            definition.parts.append(" | ".join(c for c in [rest, *cells[1:]] if c))
+        if header:
+            found = [i for i, cell in enumerate(cells) if is_id_header(cell)]
+            self.id_column = found[0] if found else None
+        hit = table_definition(cells, None if header else self.id_column)
+        if hit is not None:
+            index, piece = hit
+            kept = [*cells[:index], piece.text, *cells[index + 1 :]]
+            marker = piece.marker
+            col = self.col_of(line, cells[index][marker.start : marker.end])
+            self.define(marker.req_id, line, col, " | ".join(c for c in kept if c))
             return
-        joined = " | ".join(cells)
-        if line in self.bad_def_lines:
-            self.has_keyword = self.has_keyword or bool(ids.find_keywords(joined))
-            return
-        owner = self.owner()
-        if owner is not None:
-            if ids.find_keywords(joined):
-                self.has_keyword = True
-            owner.parts.append(joined)
-        else:
-            self.check_normative(joined, line)
+        self.plain(" | ".join(cells), line, False)
 
-    def heading(self, tag: str, content: str) -> None:
+    def heading(self, tag: str, content: str, line: int) -> None:
         text = inline_text(content)
         anchor = self.slugger.slug(text)
         if tag == "h1":
             self.section, self.anchor = "", ""
         else:
             self.section, self.anchor = text, anchor
+        depth = int(tag[1:])
+        while self.headings and self.headings[-1][0] >= depth:
+            self.headings.pop()
+        found = heading_definition(content)
+        if found is not None:
+            marker, rest = found
+            col = self.col_of(line, content[marker.start : marker.end])
+            definition = self.define(marker.req_id, line, col, "")
+            definition.title, definition.fallback = ids.title_of(rest), rest
+            self.headings.append((depth, definition))
+
+
+def _excerpt(content: str) -> str:
+    sentence = ids.collapse_ws(content)
+    return sentence if len(sentence) <= 70 else sentence[:69] + "…"
+
+
+def _broken_definition(content: str) -> bool:
+    """A malformed or look-alike ID where a definition would stand (opening or closing the
+    block): the token is reported, so the block is not reported again as an orphan."""
+    for token in ids.scan_tokens(content):
+        if token.kind in (TokenKind.MALFORMED, TokenKind.LOOKALIKE):
+            before = content[: token.start].strip("[*_ \t")
+            after = content[token.start + len(token.text) :].strip("]*_:.;, \t\n")
+            if not before or not after:
+                return True
+    return False
 
 
 def _walk(walker: _Walker, tokens: Sequence[MdToken]) -> list[tuple[int, int]]:
@@ -195,6 +257,7 @@ def _walk(walker: _Walker, tokens: Sequence[MdToken]) -> list[tuple[int, int]]:
     code_ranges: list[tuple[int, int]] = []
     row: list[str] | None = None
     row_line = 0
+    header = False
     for i, tok in enumerate(tokens):
         first_in_item = False
         if walker.items and tok.nesting >= 0 and tok.level == walker.items[-1].level + 1:
@@ -203,90 +266,26 @@ def _walk(walker: _Walker, tokens: Sequence[MdToken]) -> list[tuple[int, int]]:
         kind = tok.type
         line = tok.map[0] + 1 if tok.map else 0
         if kind == "heading_open":
-            walker.heading(tok.tag, tokens[i + 1].content)
+            walker.heading(tok.tag, tokens[i + 1].content, line)
         elif kind == "list_item_open":
             walker.items.append(_Item(tok.level))
         elif kind == "list_item_close":
             walker.items.pop()
         elif kind == "paragraph_open":
             walker.paragraph(tokens[i + 1].content, line, first_in_item)
+        elif kind == "table_open":
+            walker.id_column = None
         elif kind == "tr_open":
-            row, row_line = [], line
+            row, row_line, header = [], line, False
         elif kind == "inline" and row is not None and tokens[i - 1].type in ("th_open", "td_open"):
             row.append(tok.content)
+            header = header or tokens[i - 1].type == "th_open"
         elif kind == "tr_close" and row is not None:
-            walker.table_row(row, row_line)
+            walker.table_row(row, row_line, header)
             row = None
         elif kind in ("fence", "code_block", "html_block") and tok.map:
             code_ranges.append((tok.map[0] + 1, tok.map[1]))
     return code_ranges
-
-
-def _in_ranges(line: int, ranges: Sequence[tuple[int, int]]) -> bool:
-    return any(lo <= line <= hi for lo, hi in ranges)
-
-
-def _token_diagnostics(
-    path: str, text: str, code_ranges: Sequence[tuple[int, int]], bad_def_lines: set[int]
-) -> list[Diagnostic]:
-    found: list[Diagnostic] = []
-    starts = line_starts(text)
-    for token in ids.scan_tokens(text):
-        if token.kind in (TokenKind.VALID, TokenKind.IGNORED):
-            continue
-        line = bisect.bisect_right(starts, token.start)
-        if token.kind is TokenKind.LOOKALIKE:
-            for offset, ch in token.lookalikes:
-                name = unicodedata.name(ch, "UNNAMED")
-                found.append(
-                    Diagnostic(
-                        path,
-                        line,
-                        offset - starts[line - 1] + 1,
-                        Code.LOOKALIKE_HYPHEN,
-                        f"look-alike hyphen U+{ord(ch):04X} {name} in ID-shaped token "
-                        f'"{token.text}"; only ASCII hyphen-minus (U+002D) is allowed',
-                        unsafe=True,
-                    )
-                )
-        elif not _in_ranges(line, code_ranges):
-            found.append(
-                Diagnostic(
-                    path,
-                    line,
-                    token.start - starts[line - 1] + 1,
-                    Code.MALFORMED_ID,
-                    f'malformed requirement ID "{token.text}" (expected ORCH-NNN[NN] or '
-                    "OC-AREA-NNN[NN], uppercase, optional -DEPR)",
-                    unsafe=line in bad_def_lines,
-                )
-            )
-    return found
-
-
-def _refdef_diagnostics(
-    path: str, lines: Sequence[str], code_ranges: Sequence[tuple[int, int]]
-) -> list[Diagnostic]:
-    found: list[Diagnostic] = []
-    for number, raw in enumerate(lines, start=1):
-        if "]:" not in raw:
-            continue
-        match = _REFDEF_LINE.match(raw)
-        if match is None or _in_ranges(number, code_ranges):
-            continue
-        if ids.CANDIDATE_RE.fullmatch(match.group(1)):
-            found.append(
-                Diagnostic(
-                    path,
-                    number,
-                    match.start(1),
-                    Code.LINK_REFERENCE_DEFINITION,
-                    f'"[{match.group(1)}]:" is a Markdown link reference definition and is '
-                    "invisible; drop the colon to define the requirement",
-                    unsafe=True,
-                )
-            )
-    return found
 
 
 def analyze_text(text: str, path: str) -> FileAnalysis:
@@ -297,13 +296,13 @@ def analyze_text(text: str, path: str) -> FileAnalysis:
     code_ranges = _walk(walker, block_parser().parse(text))
     requirements = []
     for d in walker.defs:
-        body = ids.collapse_ws(" ".join(p for p in d.parts if p))
+        body = ids.collapse_ws(" ".join(p for p in d.parts if p) or d.fallback)
         level = ids.level_of(body)
         link = f"{path}#{d.anchor}" if d.anchor else path
         requirements.append(
             Requirement(
                 id=d.req_id,
-                title=ids.title_of(body),
+                title=d.title or ids.title_of(body),
                 text=body,
                 section=d.section,
                 level=level,
@@ -321,8 +320,8 @@ def analyze_text(text: str, path: str) -> FileAnalysis:
                 Diagnostic(path, d.line, d.col, Code.EMPTY_REQUIREMENT, f"{d.req_id} has no text")
             )
     diagnostics = walker.diagnostics
-    diagnostics += _token_diagnostics(path, text, code_ranges, walker.bad_def_lines)
-    diagnostics += _refdef_diagnostics(path, lines, code_ranges)
+    diagnostics += token_diagnostics(path, text, code_ranges)
+    diagnostics += refdef_diagnostics(path, lines, code_ranges)
     if not walker.has_keyword:
         diagnostics.append(
             Diagnostic(

@@ -13,6 +13,7 @@ import yaml
 
 from specgate import extract
 from specgate.ids import fingerprint
+from specgate.readers.specs import analyze_text
 
 Write = Callable[[str, str], Path]  # the `write` fixture of conftest.py
 
@@ -184,37 +185,62 @@ def test_check_reports_missing_and_extra_files(
     assert "--- spec/requirements/pool.yaml" in out
 
 
-def test_planted_duplicate_id_is_unsafe_and_names_both_places(
+def test_planted_duplicate_id_names_both_places_keeps_the_first_and_exits_2(
     write: Write, project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write("spec/a.md", "## S\n\n- [OC-A-1001] It MUST.\n")
-    write("spec/b.md", "## S\n\nText.\n\n- [OC-A-1001] It MUST too.\n")
+    write("spec/b.md", "## S\n\nText.\n\n- [OC-A-1001] It MUST too.\n- [OC-A-1002] It MAY.\n")
     assert extract.main([]) == 2
     err = capsys.readouterr().err
-    assert "spec/b.md:5:3: SG103 OC-A-1001 is defined twice: here and at spec/a.md:3" in err
-    assert not (project / "spec/requirements").exists()
+    assert (
+        "spec/b.md:5:3: SG103 OC-A-1001 is defined twice: here and at spec/a.md:3 "
+        "(that first one is kept)"
+    ) in err
+    assert by_id(project / "spec/requirements/a.yaml")["OC-A-1001"]["text"] == "It MUST."
+    assert [r["id"] for r in records(project / "spec/requirements/b.yaml")] == ["OC-A-1002"]
 
 
-def test_planted_u2011_hyphen_is_unsafe_with_line_column_and_code_point(
+def test_planted_u2011_hyphen_is_reported_and_the_good_ids_are_still_written(
     write: Write, project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write("spec/a.md", "## S\n\n- [OC-A-1001] It MUST.\n- [OC\u2011A-1002] It MUST.\n")
     assert extract.main([]) == 2
     err = capsys.readouterr().err
     assert "spec/a.md:4:6: SG101 look-alike hyphen U+2011 NON-BREAKING HYPHEN" in err
-    assert not (project / "spec/requirements").exists()
+    assert [r["id"] for r in records(project / "spec/requirements/a.yaml")] == ["OC-A-1001"]
 
 
-def test_keep_going_writes_safe_part_but_still_exits_2(write: Write, project: Path) -> None:
+def test_keep_going_is_still_accepted(write: Write, project: Path) -> None:
     write("spec/a.md", "## S\n\n- [OC-A-1001] It MUST.\n- [OC\u2011A-1002] It MUST.\n")
     assert extract.main(["--keep-going"]) == 2
     assert [r["id"] for r in records(project / "spec/requirements/a.yaml")] == ["OC-A-1001"]
 
 
-def test_malformed_definition_is_unsafe(write: Write, capsys: pytest.CaptureFixture[str]) -> None:
+def test_malformed_definition_is_reported_with_exit_2(
+    write: Write, capsys: pytest.CaptureFixture[str]
+) -> None:
     write("spec/a.md", "## S\n\n- [OC-A-1001] It MUST.\n- [OC-A-10] It MUST.\n")
     assert extract.main([]) == 2
     assert "spec/a.md:4:4: SG102" in capsys.readouterr().err
+
+
+def test_malformed_reference_in_prose_is_reported_too(
+    write: Write, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write("spec/a.md", "## S\n\n- [OC-A-1001] It MUST, unlike ORCH-12.\n")
+    assert extract.main([]) == 2
+    assert 'spec/a.md:3:31: SG102 malformed requirement ID "ORCH-12"' in capsys.readouterr().err
+
+
+def test_check_reports_problems_writes_nothing_and_exits_2(
+    write: Write, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write("spec/a.md", "## S\n\n- [OC-A-1001] It MUST.\n- [OC\u2011A-1002] It MUST.\n")
+    assert extract.main(["--check"]) == 2
+    captured = capsys.readouterr()
+    assert "spec/a.md:4:6: SG101" in captured.err
+    assert "+++ spec/requirements/a.yaml" in captured.out
+    assert not (project / "spec/requirements").exists()
 
 
 def test_missing_spec_dir_is_a_usage_error(project: Path) -> None:
@@ -237,3 +263,140 @@ def test_console_script_runs_in_a_subprocess(write: Write, project: Path) -> Non
     )
     assert done.returncode == 1, done.stderr
     assert "+++ spec/requirements/pool.yaml" in done.stdout
+
+
+# --- where an ID defines a requirement (specgate/readers/definitions.py) ---------------------
+
+
+def defined(markdown: str) -> list[tuple[str, int, int, str, str]]:
+    """(id, line, col, text, level) of each requirement of a spec, in document order."""
+    found = analyze_text(markdown, "s.md").requirements
+    return [(r.id, r.line, r.col, r.text, str(r.level)) for r in found]
+
+
+def problems(markdown: str) -> list[str]:
+    return [
+        d.format().split(" ", 2)[0] + " " + d.code
+        for d in analyze_text(markdown, "s.md").diagnostics
+    ]
+
+
+@pytest.mark.parametrize(
+    ("markdown", "want"),
+    [
+        pytest.param(
+            "## S\n\n* Workers **MUST** be one-model processes. [ORCH-3001]\n",
+            [("ORCH-3001", 3, 44, "Workers **MUST** be one-model processes.", "must")],
+            id="end-of-bullet",
+        ),
+        pytest.param(
+            "## S\n\n- Workers MUST x. [ORCH-1001] Quotas MAY y. [ORCH-1002]\n",
+            [
+                ("ORCH-1001", 3, 19, "Workers MUST x.", "must"),
+                ("ORCH-1002", 3, 45, "Quotas MAY y.", "may"),
+            ],
+            id="two-trailing-on-one-line",
+        ),
+        pytest.param(
+            "## S\n\n- Workers MUST be\n  one-model processes. [ORCH-1001].\n",
+            [("ORCH-1001", 4, 24, "Workers MUST be one-model processes.", "must")],
+            id="trailing-on-a-continuation-line-with-a-final-period",
+        ),
+        pytest.param(
+            "## S\n\nORCH-3003: Admission MUST be fair. ORCH-3004: Quotas MAY exist.\n",
+            [
+                ("ORCH-3003", 3, 1, "Admission MUST be fair.", "must"),
+                ("ORCH-3004", 3, 36, "Quotas MAY exist.", "may"),
+            ],
+            id="id-colon-twice",
+        ),
+        pytest.param(
+            "## S\n\n- [ORCH-101] A MUST b. [ORCH-102] C SHOULD d, see [ORCH-103].\n",
+            [
+                ("ORCH-101", 3, 3, "A MUST b.", "must"),
+                ("ORCH-102", 3, 24, "C SHOULD d, see [ORCH-103].", "should"),
+            ],
+            id="leading-twice-and-a-reference",
+        ),
+        pytest.param(
+            "## S\n\n**ORCH-3003**: A MUST b.\n\n**[ORCH-3004]** C MAY d.\n\n- __ORCH-3005__ E.\n",
+            [
+                ("ORCH-3003", 3, 1, "A MUST b.", "must"),
+                ("ORCH-3004", 5, 1, "C MAY d.", "may"),
+                ("ORCH-3005", 7, 3, "E.", "info"),
+            ],
+            id="bold",
+        ),
+        pytest.param(
+            "## S\n\nThe pool restarts. ORCH-3004: Quotas MAY exist.\n",
+            [("ORCH-3004", 3, 20, "Quotas MAY exist.", "may")],
+            id="prose-before-a-sentence-opening-id",
+        ),
+        pytest.param(
+            "## S\n\n| Req ID | Text |\n|---|---|\n| ORCH-3005 | The queue MUST be bounded. |\n",
+            [("ORCH-3005", 5, 3, "The queue MUST be bounded.", "must")],
+            id="id-column",
+        ),
+        pytest.param(
+            "## S\n\n| Text | Level |\n|---|---|\n| The queue MUST be bounded. [ORCH-3005] | x |\n",
+            [("ORCH-3005", 5, 30, "The queue MUST be bounded. | x", "must")],
+            id="id-closing-a-cell",
+        ),
+        pytest.param(
+            "## S\n\n| Text | |\n|---|---|\n| The queue MUST be bounded. | [ORCH-3005] |\n",
+            [("ORCH-3005", 5, 32, "The queue MUST be bounded.", "must")],
+            id="id-in-its-own-last-cell",
+        ),
+        pytest.param(
+            "## S\n\n### ORCH-3006 Deadlines\n\nRequests MUST finish.\n\n- One.\n\n#### Deeper\n\n"
+            "Kept.\n\n### Next\n\nNot kept.\n",
+            [("ORCH-3006", 3, 5, "Requests MUST finish. - One. Kept.", "must")],
+            id="heading-owns-text-below-until-same-level",
+        ),
+        pytest.param(
+            "## S\n\n### [ORCH-3006]: Clients MAY extend deadlines\n\n## T\n",
+            [("ORCH-3006", 3, 5, "Clients MAY extend deadlines", "may")],
+            id="heading-without-body",
+        ),
+        pytest.param(
+            "## S\n\n### ORCH-3006 Deadlines\n\n- [ORCH-3007] Own MUST x.\n- Shared.\n",
+            [("ORCH-3006", 3, 5, "- Shared.", "info"), ("ORCH-3007", 5, 3, "Own MUST x.", "must")],
+            id="heading-body-excludes-nested-definitions",
+        ),
+        pytest.param(
+            "## S\n\n- A MUST b, see [ORCH-101]\n- C MUST d (ORCH-102).\n"
+            "- E. [ORCH-103](x.md) MUST.\n- `[ORCH-104]` F MUST.\n"
+            "- As ORCH-105 says, G MUST. ORCH-106 too.\n- ORCH-107 H MUST.\n",
+            [],
+            id="references-only",
+        ),
+    ],
+)
+def test_definition_rule(markdown: str, want: list[tuple[str, int, int, str, str]]) -> None:
+    assert defined(markdown) == want
+
+
+def test_unplaced_id_in_normative_text_is_reported_where_it_is() -> None:
+    markdown = "## S\n\n- [ORCH-109] Ok MUST.\n\n* Workers MUST be processes [ORCH-3001]\n"
+    assert problems(markdown) == ["s.md:5:30: SG111"]
+    message = analyze_text(markdown, "s.md").diagnostics[0].message
+    assert message.startswith("normative text cites ORCH-3001, but not where an ID defines")
+
+
+def test_normative_text_with_an_id_only_in_code_is_a_plain_orphan() -> None:
+    assert problems("## S\n\n- [ORCH-109] Ok.\n\n`ORCH-101:` it MUST.\n") == ["s.md:5:16: SG107"]
+
+
+def test_normative_preamble_before_a_definition_is_an_orphan() -> None:
+    markdown = "## S\n\nWorkers MUST x. ORCH-3004: Quotas MAY exist.\n"
+    assert problems(markdown) == ["s.md:3:9: SG107"]
+    assert [r[0] for r in defined(markdown)] == ["ORCH-3004"]
+
+
+def test_malformed_ids_in_code_spans_and_blocks_are_not_reported() -> None:
+    markdown = "## S\n\n- [ORCH-109] Ok MUST, unlike `ORCH-12`.\n\n```\nORCH-12\n```\n"
+    assert problems(markdown) == []
+
+
+def test_a_heading_naming_an_id_range_defines_nothing() -> None:
+    assert defined("## ORCH-2101..2104 endpoints\n\nThey exist.\n") == []

@@ -112,3 +112,13 @@ def test_long_title_is_trimmed_at_a_word() -> None:
     title = ids.title_of("word " * 60)
     assert len(title) <= ids.TITLE_LIMIT
     assert title.endswith("word…")
+
+
+def test_title_stops_before_a_nested_item() -> None:
+    assert ids.title_of("The pool SHOULD report progress. - Plain nested detail.") == (
+        "The pool SHOULD report progress."
+    )
+
+
+def test_title_keeps_a_hyphen_inside_a_sentence() -> None:
+    assert ids.title_of("Ports 80 - 90 are used. More.") == "Ports 80 - 90 are used."
