@@ -13,7 +13,7 @@ Decides the shape of what the readers produce and the gates and renderers consum
   ``ResultElement``: one scenario entry of one results file, keeping the runner's own status
   word only for messages, whether the run selected it, its skip reason and duration;
   ``ScenarioRun``: a scenario's outcome combined over results files (OC-BDD-7006 compares its
-  per-file outcomes) with its skip or not-run reason, first failed step and duration;
+  per-file outcomes) with its skip or not-run reason and duration;
   ``RunInfo``: the run a report shows (commit, date, runners, partial); ``error_lines``: the
   lines of an error message a person reads first (shared by the gate and the renderers).
 
@@ -126,6 +126,11 @@ class Step:
     text: str
     kind: str
     line: int
+
+    @property
+    def written(self) -> str:
+        """The step as the feature file writes it: ``Then it stops``."""
+        return f"{self.keyword.strip()} {self.text}"
 
 
 @dataclass(frozen=True)
@@ -308,8 +313,6 @@ class ScenarioRun:
     error: str
     reason: str = ""
     """Why it was skipped or not run (a skip reason, "not selected"), else empty."""
-    failed_step: str = ""
-    """The first failed or undefined step as written (keyword and text), else empty."""
     duration_s: float | None = None
     """Seconds the scenario took (the longest over the results files), when reported."""
 

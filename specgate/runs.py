@@ -5,7 +5,8 @@ name, example row values and step texts), each scenario's outcome combined over 
 files (it passes only if it passed in every file that ran it; an entry its run did not select
 counts only when no file ran the scenario: it is then "not run", reason "not selected", and a
 scenario no file reports is "not run", reason "in no results file"), its skip reason, its
-duration (the longest over the files) and its first failed step, and, computed here once for
+duration (the longest over the files), which step of a failed run failed first (derived from
+the run, never stored beside it), and, computed here once for
 ``spec-trace --require-parity`` and ``bdd-gate``, whether the results files disagree about a
 scenario (OC-BDD-7006). Pure: results and scenarios in, runs out.
 """
@@ -14,10 +15,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from specgate.model import NOT_RUN, Outcome, ResultElement, Scenario, ScenarioRun, worst
+from specgate.model import NOT_RUN, Outcome, ResultElement, Scenario, ScenarioRun, Step, worst
 
 
 class _FeatureIndex:
@@ -112,21 +113,18 @@ class _Entry:
     element: ResultElement
 
 
-def failed_step_index(scenario: Scenario, run: ScenarioRun) -> int | None:
-    """Index of the first failed or undefined step of a failed or undefined run, else None.
+def failed_step(scenario: Scenario, run: ScenarioRun) -> Step | None:
+    """The first failed or undefined step of a failed or undefined run, else None.
 
     A step whose own outcome is failed or undefined comes first; for an undefined run without
     one (pytest-bdd leaves an undefined step out), the first step that did not pass."""
     if run.outcome not in _BAD:
         return None
-    for i, outcome in enumerate(run.steps[: len(scenario.steps)]):
-        if outcome in _BAD:
-            return i
-    if run.outcome is Outcome.UNDEFINED:
-        for i, outcome in enumerate(run.steps[: len(scenario.steps)]):
-            if outcome is not Outcome.PASSED:
-                return i
-    return None
+    outcomes = list(zip(scenario.steps, run.steps, strict=False))
+    found = next((step for step, o in outcomes if o in _BAD), None)
+    if found is None and run.outcome is Outcome.UNDEFINED:
+        found = next((step for step, o in outcomes if o is not Outcome.PASSED), None)
+    return found
 
 
 def _combine(scenario: Scenario, entries: Sequence[_Entry]) -> ScenarioRun:
@@ -156,7 +154,7 @@ def _combine(scenario: Scenario, entries: Sequence[_Entry]) -> ScenarioRun:
     else:
         reason = ""
     durations = [e.element.duration_s for e in ran if e.element.duration_s is not None]
-    run = ScenarioRun(
+    return ScenarioRun(
         outcome,
         tuple(per_file.items()),
         steps,
@@ -164,11 +162,6 @@ def _combine(scenario: Scenario, entries: Sequence[_Entry]) -> ScenarioRun:
         reason=reason,
         duration_s=max(durations) if durations else None,
     )
-    index = failed_step_index(scenario, run)
-    if index is None:
-        return run
-    step = scenario.steps[index]
-    return replace(run, failed_step=f"{step.keyword.strip()} {step.text}")
 
 
 def map_results(
@@ -225,7 +218,7 @@ __all__ = [
     "NOT_SELECTED",
     "Mapped",
     "ScenarioIndex",
-    "failed_step_index",
+    "failed_step",
     "map_results",
     "runner_mismatch",
 ]

@@ -43,9 +43,10 @@ from specgate.model import (
     RunInfo,
     Scenario,
     ScenarioRun,
+    Step,
     error_lines,
 )
-from specgate.runs import failed_step_index, runner_mismatch
+from specgate.runs import failed_step, runner_mismatch
 
 
 class Status(StrEnum):
@@ -112,10 +113,9 @@ class Matrix:
     def run(self, scenario: Scenario) -> ScenarioRun:
         return self.runs.get(scenario.key, NOT_RUN)
 
-    def failed_step_line(self, scenario: Scenario) -> int | None:
-        """The feature-file line of the scenario's first failed or undefined step, if any."""
-        index = failed_step_index(scenario, self.run(scenario))
-        return None if index is None else scenario.steps[index].line
+    def failed_step(self, scenario: Scenario) -> Step | None:
+        """The scenario's first failed or undefined step, if it failed."""
+        return failed_step(scenario, self.run(scenario))
 
     def failed(self) -> tuple[Scenario, ...]:
         """The scenarios whose run failed or has an undefined step, in suite order."""
@@ -174,10 +174,9 @@ def failing_message(req: Requirement, scenario: Scenario, run: ScenarioRun) -> s
     what = "has an undefined step" if run.outcome is Outcome.UNDEFINED else "failed"
     level = req.level.value.upper()
     text = f"{req.id} ({req.source}, {level}): {scenario.key} {scenario.name!r} {what}"
-    index = failed_step_index(scenario, run)
-    if index is not None:
-        step = scenario.steps[index]
-        text += f" at step {scenario.feature}:{step.line} {run.failed_step!r}"
+    step = failed_step(scenario, run)
+    if step is not None:
+        text += f" at step {scenario.feature}:{step.line} {step.written!r}"
     first = error_lines(run.error, 1)
     return f"{text}: {first[0]}" if first else text
 

@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 from specgate.gates.trace import Matrix, Row, Status
 from specgate.ids import Level
-from specgate.model import Outcome, Scenario, ScenarioRun
+from specgate.model import Outcome, Scenario, ScenarioRun, Step
 from specgate.render.html_assets import CSS, JS
 
 __all__ = ["STATUS_MEANING", "Links", "render_html"]
@@ -110,16 +110,16 @@ def _scenario_search(scenario: Scenario) -> str:
     return " ".join((scenario.name, scenario.feature_name, scenario.feature, tags)).lower()
 
 
-def _run_details(run: ScenarioRun) -> str:
+def _run_details(run: ScenarioRun, failed: Step | None) -> str:
     """Why it did not run, or where it failed: the reason, the failed step, the message."""
     parts = []
     if run.reason and run.outcome in (Outcome.SKIPPED, Outcome.NOT_RUN):
         outcome = str(run.outcome).replace("-", " ")
         parts.append(f'<p class="reason">{escape(outcome)}: {escape(run.reason)}</p>')
-    if run.failed_step and run.outcome in (Outcome.FAILED, Outcome.UNDEFINED):
+    if failed is not None:
         parts.append(
             f'<p class="failed-step">{escape(str(run.outcome))} at step '
-            f"<code>{escape(run.failed_step)}</code></p>"
+            f"<code>{escape(failed.written)}</code></p>"
         )
     if run.error:
         parts.append(f'<pre class="error">{escape(run.error)}</pre>')
@@ -144,6 +144,7 @@ def _scenario_html(matrix: Matrix, scenario: Scenario, links: Links) -> str:
         else ""
     )
     tags = " ".join(f"@{t}" for t in scenario.tags)
+    details = _run_details(run, matrix.failed_step(scenario))
     return (
         f'<li class="scenario" data-outcome="{escape(outcome)}" '
         f'data-search="{escape(_scenario_search(scenario))}">{_badge(outcome)} '
@@ -151,7 +152,7 @@ def _scenario_html(matrix: Matrix, scenario: Scenario, links: Links) -> str:
         f'<a class="source" href="{escape(links.to(scenario.feature, scenario.line))}">'
         f"{escape(scenario.key)}</a>{duration}"
         f'<div class="meta">{escape(tags)}{" · " + files if files else ""}</div>'
-        f'{_run_details(run)}<ol class="steps">{"".join(steps)}</ol></li>'
+        f'{details}<ol class="steps">{"".join(steps)}</ol></li>'
     )
 
 

@@ -25,6 +25,7 @@ def _requirement(req: Requirement) -> dict[str, Any]:
 
 def _scenario(matrix: Matrix, s: Scenario) -> dict[str, Any]:
     run = matrix.run(s)
+    failed = matrix.failed_step(s)
     return {
         "key": s.key,
         "feature": s.feature,
@@ -37,8 +38,8 @@ def _scenario(matrix: Matrix, s: Scenario) -> dict[str, Any]:
         "results": {f: str(o) for f, o in run.by_file},
         "reason": run.reason,
         "duration_s": run.duration_s,
-        "failed_step": run.failed_step,
-        "failed_step_line": matrix.failed_step_line(s),
+        "failed_step": failed.written if failed else "",
+        "failed_step_line": failed.line if failed else None,
         "error": run.error,
         "steps": [
             {

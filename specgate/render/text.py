@@ -60,9 +60,9 @@ def failure_lines(matrix: Matrix) -> list[str]:
     for scenario in failed:
         run = matrix.run(scenario)
         lines.append(f"  {scenario.key}  {scenario.name}  [{run.outcome}]")
-        line = matrix.failed_step_line(scenario)
-        if line is not None:
-            lines.append(f"    step {scenario.feature}:{line}  {run.failed_step}")
+        step = matrix.failed_step(scenario)
+        if step is not None:
+            lines.append(f"    step {scenario.feature}:{step.line}  {step.written}")
         lines.extend(f"    | {text}" for text in error_lines(run.error, MESSAGE_LINES))
     return lines
 

@@ -28,7 +28,7 @@ from specgate.model import (
     StepResult,
     error_lines,
 )
-from specgate.runs import map_results, runner_mismatch
+from specgate.runs import failed_step, map_results, runner_mismatch
 
 REQ = Requirement(
     id="OC-T-1001",
@@ -185,9 +185,11 @@ def test_a_skipped_scenario_keeps_its_reason_and_a_failed_one_its_step() -> None
     skipped = _combined(_entry("a.json", ("skipped", "skipped"), reason="no GPU"))
     assert (skipped.outcome, skipped.reason) == (Outcome.SKIPPED, "no GPU")
     failed = _combined(_entry("a.json", ("passed", "failed")))
-    assert (failed.outcome, failed.failed_step, failed.error) == (
+    step = failed_step(SCENARIO, failed)
+    assert (failed.outcome, step and step.written, step and step.line, failed.error) == (
         Outcome.FAILED,
         "Then it stops",
+        5,
         "boom",
     )
     assert failed.duration_s == 0.5
