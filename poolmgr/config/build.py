@@ -96,6 +96,8 @@ def _pool(p: Mapping[str, Any]) -> PoolConfig:
         probe=ProbePolicy(**p["probe"]),
         drain_deadline_ms=p["drain_deadline_ms"],
         lease_ttl_ms=p["lease_ttl_ms"],
+        stop_grace_ms=p["stop_grace_ms"],
+        preload_timeout_ms=p["preload_timeout_ms"],
         stub=None if stub is None else StubFaults(**stub),
     )
 

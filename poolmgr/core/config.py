@@ -88,6 +88,10 @@ class PoolConfig:
     probe: ProbePolicy
     drain_deadline_ms: int
     lease_ttl_ms: int
+    stop_grace_ms: int
+    """SIGTERM to SIGKILL when the engine is stopped (OC-POOL-3031; the spec's 10 s)."""
+    preload_timeout_ms: int
+    """How long an engine may take to become ready before the start counts as failed."""
     stub: StubFaults | None
 
     def mask_request(self) -> MaskRequest:
