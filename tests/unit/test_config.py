@@ -14,7 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from poolmgr.cli import check_config_main
+from poolmgr.cli.check_config import check_config_main
 from poolmgr.config import (
     config_schema,
     default_config,

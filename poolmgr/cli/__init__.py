@@ -1,0 +1,46 @@
+"""The ``poolmgr`` command line.
+
+- ``poolmgr check-config FILE...``: validate config files (exit 0 valid, 2 invalid; OC-CFG-5002).
+- ``poolmgr plan [--config FILE] [--json]``: show each pool's launch plan (visible devices,
+  engine flags, capped context) and preflight verdict against the GPU inventory (the config's
+  static one, else NVML) and this host's free RAM. Exit 0 when every pool fits, 1 otherwise.
+- ``poolmgr serve [--config FILE] [--host H] [--port P]``: run the manager and its control plane.
+- ``poolmgr version``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from poolmgr import __version__
+from poolmgr.cli import check_config, plan
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="poolmgr", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    check_config.add_parser(sub)
+    plan.add_parser(sub)
+    serve = sub.add_parser("serve", help="run the pool manager and its HTTP control plane")
+    serve.add_argument("--config", metavar="FILE", help="config file (default: embedded)")
+    serve.add_argument("--host", help="listen address (default: the config's manager.host)")
+    serve.add_argument("--port", type=int, help="listen port; 0 picks a free one")
+    sub.add_parser("version", help="print the version")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        from poolmgr.serve import main as serve_main  # FastAPI and uvicorn only when serving
+
+        return serve_main(args)
+    if args.command == "check-config":
+        return check_config.check_config_main(list(args.files))
+    if args.command == "plan":
+        return plan.plan_main(args)
+    print(f"poolmgr {__version__}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
