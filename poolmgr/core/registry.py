@@ -206,6 +206,14 @@ class Registry:
         with self._lock:
             return self._get(pool_id).leases.release(lease_id, self.clock.now_ms())
 
+    def renew_lease(self, pool_id: str, lease_id: str, *, ttl_ms: int | None = None) -> Lease:
+        """Extend an active lease from now; ended or unknown leases raise (OC-POOL-3045).
+
+        A draining pool still renews: its active leases run until the drain's deadline.
+        """
+        with self._lock:
+            return self._get(pool_id).leases.renew(lease_id, self.clock.now_ms(), ttl_ms)
+
     def active_leases(self, pool_id: str) -> int:
         with self._lock:
             return self._get(pool_id).leases.active

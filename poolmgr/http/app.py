@@ -3,9 +3,10 @@
 Decides how the pieces of :mod:`poolmgr.http` are put together: the bearer token is read once
 from where the config says (OC-CTL-4006) and registered with the redactor; every JSON body
 passes through the redactor (OC-CTL-4007); the request context sets and echoes the correlation
-id (OC-CTL-4005); errors answer the envelope (OC-CTL-4004); the routers serve pools, replica
-sets, drain and reload, leases, metrics and the manager's health (OC-CTL-4001..4003,
-OC-POOL-3040..3044); and the OpenAPI document is generated in a stable form (OC-CTL-4008).
+id (OC-CTL-4005); errors answer the envelope, a 405 with ``Allow`` (OC-CTL-4004,
+OC-CTL-4012); the routers serve pools, replica sets, drain and reload, leases, metrics and the
+manager's health (OC-CTL-4001..4003, 4010..4014, OC-POOL-3040..3045); and the OpenAPI
+document is generated in a stable form (OC-CTL-4008).
 """
 
 import json
@@ -14,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from poolmgr import __version__
 from poolmgr.assemble import build_registry
@@ -27,6 +29,7 @@ from poolmgr.http.errors import install_error_handlers
 from poolmgr.http.openapi import install_openapi
 from poolmgr.http.plane import Controller, Plane, redacted_json
 from poolmgr.http.routers import routers
+from poolmgr.http.walltime import WallClock, system_wall_ms
 from poolmgr.telemetry.metrics import PoolMetrics
 from poolmgr.telemetry.redact import Redactor, default_redactor
 
@@ -42,12 +45,14 @@ def create_app(
     redactor: Redactor | None = None,
     environ: Mapping[str, str] | None = None,
     ready: Callable[[], bool] | None = None,
+    wall_clock: WallClock = system_wall_ms,
 ) -> FastAPI:
     """The control-plane app over ``registry``, driving ``controller``.
 
     The expected bearer token is read once, here, from where ``config.manager.auth`` says
     (``read_auth_token``; raises :class:`~poolmgr.core.errors.ConfigError` when it is missing) and
-    registered with the redactor. ``ready`` answers ``/readyz`` (default: always ready).
+    registered with the redactor. ``ready`` answers ``/readyz`` (default: always ready);
+    ``wall_clock`` (epoch milliseconds) dates lease expiries for clients (OC-CTL-4010).
     """
     red = redactor or default_redactor()
     token = read_auth_token(config, environ)
@@ -68,10 +73,14 @@ def create_app(
         redoc_url=None,
     )
     app.add_middleware(RequestContext, redactor=red)
-    install_error_handlers(app, registry, response_class)
-    plane = Plane(registry, controller, config, metrics, auth, ready)
-    for router in routers(plane):
+    plane = Plane(registry, controller, config, metrics, auth, ready, wall_ms=wall_clock)
+    built = routers(plane)
+    for router in built:
         app.include_router(router)
+    own = [route for route in app.router.routes if isinstance(route, Route)]  # /openapi.json
+    install_error_handlers(
+        app, registry, response_class, routes=[*own, *(route for r in built for route in r.routes)]
+    )
     install_openapi(app)
     return app
 

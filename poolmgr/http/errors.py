@@ -10,7 +10,8 @@ message, pool_id, engine, retriable, retry_after_ms, policy_label}``, never a tr
   exception nobody expected answer ``INTERNAL`` with a generic message naming the correlation
   id, while the traceback goes to the log only (see also :mod:`poolmgr.http.context`).
 - Validation errors answer 400 ``INVALID_PARAMS`` naming the field; unknown routes and
-  methods answer 404 ``NOT_FOUND`` and 405 ``METHOD_NOT_ALLOWED``.
+  methods answer 404 ``NOT_FOUND`` and 405 ``METHOD_NOT_ALLOWED``, the latter with an
+  ``Allow`` header naming every method of the path (OC-CTL-4012).
 - Refusals that may pass (``POOL_UNREADY``, ``POOL_UNAVAILABLE``, ``REPLICA_EXHAUSTED``,
   ``NOT_READY``) are ``retriable`` and carry ``retry_after_ms`` and ``Retry-After``
   (OC-POOL-3044).
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from fastapi import FastAPI, Request, Response
@@ -31,6 +32,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 
 from poolmgr.core.errors import ErrorCode, PoolError, PoolUnready
 from poolmgr.core.registry import Registry
@@ -41,6 +44,7 @@ __all__ = [
     "STATUS_OF",
     "ApiError",
     "ErrorEnvelope",
+    "allowed_methods",
     "error_responses",
     "install_error_handlers",
     "internal_message",
@@ -125,9 +129,15 @@ def _retry_after_ms(exc: PoolError) -> int | None:
 class _Envelopes:
     """Builds envelope responses: the engine named from the registry, every string redacted."""
 
-    def __init__(self, registry: Registry, response_class: type[JSONResponse]) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        response_class: type[JSONResponse],
+        routes: Sequence[BaseRoute],
+    ) -> None:
         self.registry = registry
         self.response_class = response_class
+        self.routes = routes
 
     def _engine_of(self, pool_id: str | None) -> str | None:
         if pool_id is None:
@@ -190,7 +200,7 @@ class _Envelopes:
             problems.append(f"{loc or 'request'}: {msg}")
         return self.respond(ErrorCode.INVALID_PARAMS, "; ".join(problems) or "invalid request")
 
-    async def starlette(self, _: Request, exc: Exception) -> Response:
+    async def starlette(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         by_status = {
             404: (ErrorCode.NOT_FOUND, "no such route"),
@@ -200,16 +210,37 @@ class _Envelopes:
         status = exc.status_code
         if status >= 500 or status < 400:
             code, message, status = ErrorCode.INTERNAL, "internal error", 500
-        response = self.respond(code, message)
+        headers = {"Allow": allowed_methods(self.routes, request.scope)} if status == 405 else None
+        response = self.respond(code, message, headers=headers)
         response.status_code = status
         return response
 
 
+def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> str:
+    """The ``Allow`` value of a 405: every method of every route whose path matches (OC-CTL-4012).
+
+    Starlette names only the methods of the first route that matched the path; a path served
+    by several routes (one per method) needs them all, so the app's routes are asked here.
+    """
+    methods: set[str] = set()
+    for route in routes:
+        matched, _ = route.matches(scope)
+        if matched is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(
-    app: FastAPI, registry: Registry, response_class: type[JSONResponse]
+    app: FastAPI,
+    registry: Registry,
+    response_class: type[JSONResponse],
+    routes: Sequence[BaseRoute] = (),
 ) -> None:
-    """Answer typed, validation and routing errors of ``app`` with the envelope."""
-    envelopes = _Envelopes(registry, response_class)
+    """Answer typed, validation and routing errors of ``app`` with the envelope.
+
+    ``routes`` are the app's routes, asked for the ``Allow`` header of a 405.
+    """
+    envelopes = _Envelopes(registry, response_class, routes)
     app.add_exception_handler(PoolError, envelopes.typed)
     app.add_exception_handler(RequestValidationError, envelopes.invalid)
     app.add_exception_handler(StarletteHTTPException, envelopes.starlette)

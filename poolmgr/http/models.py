@@ -3,15 +3,16 @@
 Decides what a client may send (strict bodies: unknown fields, wrong types and out-of-range
 values are refused, OC-CTL-4004) and what it gets back: pool and replica-set listings
 (OC-CTL-4001), a pool's health (OC-CTL-4002, OC-POOL-3003), accepted drains and reloads
-(OC-CTL-4003), granted leases (OC-POOL-3040) and the manager's own health. The class names are
+(OC-CTL-4003, OC-CTL-4014), granted and renewed leases (OC-POOL-3040, OC-POOL-3045,
+OC-CTL-4010) and the manager's own health. The class names are
 the OpenAPI component names (spec/openapi.json, OC-CTL-4008); renaming one changes the
 contract.
 """
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from poolmgr.core.decisions import PoolState, ReloadOutcome
 from poolmgr.core.registry import PoolSnapshot
@@ -19,8 +20,11 @@ from poolmgr.core.registry import PoolSnapshot
 __all__ = [
     "MAX_DEADLINE_MS",
     "Accepted",
+    "DeadlineSource",
     "DrainRequest",
     "LeaseGranted",
+    "LeaseRenewal",
+    "LeaseRenewed",
     "LeaseRequest",
     "ManagerHealth",
     "ManagerReady",
@@ -41,8 +45,14 @@ class _Strict(BaseModel):
 
 
 class DrainRequest(_Strict):
-    deadline_ms: int = Field(
-        ge=0, le=MAX_DEADLINE_MS, description="How long active leases may run before the stop."
+    deadline_ms: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_DEADLINE_MS,
+        description=(
+            "How long active leases may run before the stop; the pool's configured "
+            "drain_deadline_ms when absent (OC-CTL-4014)."
+        ),
     )
 
 
@@ -59,6 +69,18 @@ class ReloadRequest(_Strict):
 class LeaseRequest(_Strict):
     ttl_ms: int | None = Field(default=None, ge=1, le=MAX_DEADLINE_MS)
     job_id: str | None = Field(default=None, min_length=1, max_length=256)
+
+
+class LeaseRenewal(_Strict):
+    ttl_ms: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_DEADLINE_MS,
+        description=(
+            "The lease lasts at least this long from the renewal (never shorter than it "
+            "already does); the pool's default lease lifetime when absent (OC-POOL-3045)."
+        ),
+    )
 
 
 class PoolEntry(BaseModel):
@@ -149,21 +171,49 @@ class PoolHealth(BaseModel):
     metrics: PoolMetricsView
 
 
+DeadlineSource = Literal["request", "pool_config", "manager_default"]
+
+
 class Accepted(BaseModel):
     pool_id: str
     action: str
-    deadline_ms: int
+    deadline_ms: int = Field(description="The drain deadline that applies")
+    deadline_source: DeadlineSource = Field(
+        description=(
+            "Where the deadline comes from: the request, the pool's configured "
+            "drain_deadline_ms, or the manager's default for a pool the config does not list"
+        )
+    )
     new_model_ref: str | None = None
+
+
+_EXPIRES_AT_MS = "Expiry on the manager's monotonic clock (the clock of every *_at_ms field)"
+_EXPIRES_AT = (
+    "Expiry as an RFC 3339 UTC time with milliseconds, read from the manager's wall clock "
+    "at the answer (OC-CTL-4010)"
+)
+_RFC3339: Final[dict[str, JsonValue]] = {
+    "format": "date-time",
+    "examples": ["2026-12-01T02:03:04.567Z"],
+}
 
 
 class LeaseGranted(BaseModel):
     lease_id: str
     pool_id: str
     engine_url: str | None = Field(description="Base URL of the pool's engine; null if none runs")
-    expires_at_ms: int = Field(
-        description="Expiry on the manager's monotonic clock (the clock of every *_at_ms field)"
-    )
+    expires_at_ms: int = Field(description=_EXPIRES_AT_MS)
+    expires_at: str = Field(description=_EXPIRES_AT, json_schema_extra=_RFC3339)
     ttl_ms: int = Field(description="How long the lease lasts from its grant")
+    job_id: str | None
+
+
+class LeaseRenewed(BaseModel):
+    lease_id: str
+    pool_id: str
+    expires_at_ms: int = Field(description=_EXPIRES_AT_MS)
+    expires_at: str = Field(description=_EXPIRES_AT, json_schema_extra=_RFC3339)
+    ttl_ms: int = Field(description="How long the lease has left at this answer")
     job_id: str | None
 
 

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from poolmgr.core.config import Config
 from poolmgr.core.registry import Registry
 from poolmgr.http.auth import BearerAuth
+from poolmgr.http.walltime import WallClock, system_wall_ms
 from poolmgr.telemetry.metrics import PoolMetrics
 from poolmgr.telemetry.redact import Redactor
 
@@ -43,6 +44,8 @@ class Plane:
     auth: BearerAuth
     ready: Callable[[], bool] | None
     """Answers ``/readyz``; ``None`` means always ready."""
+    wall_ms: WallClock = system_wall_ms
+    """The wall clock that turns monotonic expiries into UTC times (OC-CTL-4010)."""
 
 
 def redacted_json(redactor: Redactor) -> type[JSONResponse]:

@@ -6,8 +6,10 @@ lines):
 
 - secrets registered explicitly (the control-plane token) and the values of environment
   variables with a secret name, masked wherever they appear as literal text;
-- ``Bearer <credential>``, credentials embedded in URLs (``https://user:pass@host`` becomes
-  ``https://***@host``), and URL query parameters with a secret name;
+- ``Bearer <credential>`` (a value: never a vocabulary word such as "token", so the prose
+  "a bearer token is required." stays readable, OC-CTL-4015), credentials embedded in URLs
+  (``https://user:pass@host`` becomes ``https://***@host``), and URL query parameters with a
+  secret name;
 - the values of command-line flags with a secret name (``--api-key X``, ``--api-key=X``).
 
 A name is secret when it contains one of the words. Environment variable names are the one
@@ -55,13 +57,16 @@ MIN_SECRET_LEN: Final = 4
 _WORDS: Final = "|".join(SECRET_WORDS)
 _SECRET_NAME = re.compile(_WORDS, re.IGNORECASE)
 _ENV_NAME = re.compile(rf"(?:^|_)(?:{_WORDS})$|{'|'.join(_ANYWHERE_WORDS)}", re.IGNORECASE)
+# RFC 6750's b64token: the characters a bearer credential is made of.
 _CREDENTIAL_CHARS: Final = r"A-Za-z0-9._~+/=\-"
-# "a bearer token is required" is prose, not a credential: a vocabulary word standing alone
-# after "bearer" is left alone (a real credential equal to such a word is a registered
-# secret, masked anyway).
-_BEARER = re.compile(
-    rf"(?i)\b(bearer)(\s+)(?!(?:{_WORDS})s?(?![{_CREDENTIAL_CHARS}]))[{_CREDENTIAL_CHARS}]+"
+_BEARER = re.compile(rf"(?i)\b(bearer)(\s+)([{_CREDENTIAL_CHARS}]+)")
+_PROSE_WORDS: Final = frozenset(
+    form
+    for word in (*SECRET_WORDS, "credential", "auth", "authorization", "header", "scheme")
+    for form in (word, word + "s")
 )
+"""Words that follow "bearer" in prose ("a bearer token is required"): vocabulary, not values."""
+_SENTENCE_END: Final = ".,;:!?"
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#@\s]+@")
 _QUERY_SECRET = re.compile(rf"(?i)([?&;][^=&;#\s]*(?:{_WORDS})[^=&;#\s]*=)[^&;#\s]+")
 
@@ -93,6 +98,18 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
             out.append(arg)
             hide_next = secret
     return out
+
+
+def _mask_bearer(match: re.Match[str]) -> str:
+    """Mask the credential after "Bearer"; a vocabulary word there is prose and stays.
+
+    The vocabulary test ignores sentence punctuation after the word ("... a bearer token.");
+    a real credential equal to such a word is still masked as a registered secret.
+    """
+    scheme, space, credential = match.groups()
+    if credential.rstrip(_SENTENCE_END).lower() in _PROSE_WORDS:
+        return match.group(0)
+    return f"{scheme}{space}{MASK}"
 
 
 class Redactor:
@@ -128,7 +145,7 @@ class Redactor:
         if "=" in out:
             out = _QUERY_SECRET.sub(rf"\1{MASK}", out)
         if "earer" in out or "EARER" in out:
-            out = _BEARER.sub(rf"\1\2{MASK}", out)
+            out = _BEARER.sub(_mask_bearer, out)
         return out
 
     def redact_value(self, value: Any) -> Any:

@@ -1,10 +1,15 @@
-"""Drain and reload over a real socket, real supervisor (OC-CTL-4003, OC-POOL-3031..3034)."""
+"""Drain and reload over a real socket (OC-CTL-4003, OC-CTL-4014, OC-POOL-3031..3034).
+
+Most tests run the real supervisor; the default deadline is checked over a hand-driven
+registry whose controller records the deadline it was given.
+"""
 
 from __future__ import annotations
 
+import pytest
 import requests
 
-from tests.api.helpers import LiveManager
+from tests.api.helpers import AppServer, LiveManager, fake_app
 
 
 def post(live: LiveManager, path: str, body: object) -> requests.Response:
@@ -18,6 +23,7 @@ def test_oc_ctl_4003_drain_answers_202_and_the_pool_ends_stopped(live: LiveManag
         "pool_id": "drainer",
         "action": "drain",
         "deadline_ms": 1_000,
+        "deadline_source": "request",
         "new_model_ref": None,
     }
     health = live.wait_health("drainer", lambda h: h["state"] == "stopped", what="stopped")
@@ -98,13 +104,43 @@ def test_oc_ctl_4004_drain_of_unknown_pool_is_404(live: LiveManager) -> None:
     assert response.json()["code"] == "NOT_FOUND"
 
 
-def test_oc_ctl_4004_drain_without_deadline_names_the_field(live: LiveManager) -> None:
-    response = post(live, "/v1/pools/alpha/drain", {})
-    assert response.status_code == 400
-    body = response.json()
-    assert body["code"] == "INVALID_PARAMS"
-    assert "deadline_ms" in body["message"]
-    assert live.health("alpha")["ready"] is True
+DEADLINE_POOLS = """
+pools:
+  - {id: alpha, engine: stub, model: "stub://a", devices: [], cpu: true, drain_deadline_ms: 4321}
+"""
+
+
+@pytest.mark.parametrize("body", [None, {}, {"deadline_ms": None}])
+def test_oc_ctl_4014_drain_without_a_deadline_uses_the_pool_configured_one(body: object) -> None:
+    app, _, controller, _ = fake_app(DEADLINE_POOLS)
+    with AppServer(app) as server:
+        response = requests.post(f"{server.url}/v1/pools/alpha/drain", json=body, timeout=5)
+    assert response.status_code == 202
+    assert response.json() == {
+        "pool_id": "alpha",
+        "action": "drain",
+        "deadline_ms": 4_321,
+        "deadline_source": "pool_config",
+        "new_model_ref": None,
+    }
+    assert controller.calls == [("drain", "alpha", "4321")]
+
+
+def test_oc_ctl_4014_a_requested_deadline_wins_and_is_named_as_the_request() -> None:
+    app, _, controller, _ = fake_app(DEADLINE_POOLS)
+    with AppServer(app) as server:
+        response = post_to(server.url, "/v1/pools/alpha/drain", {"deadline_ms": 0})
+        reload = post_to(server.url, "/v1/pools/alpha/reload", {"new_model_ref": "stub://b"})
+    assert (response.json()["deadline_ms"], response.json()["deadline_source"]) == (0, "request")
+    assert (reload.json()["deadline_ms"], reload.json()["deadline_source"]) == (
+        4_321,
+        "pool_config",
+    )
+    assert controller.calls == [("drain", "alpha", "0"), ("reload", "alpha", "stub://b", "4321")]
+
+
+def post_to(url: str, path: str, body: object) -> requests.Response:
+    return requests.post(f"{url}{path}", json=body, timeout=5)
 
 
 def test_oc_ctl_4004_reload_with_wrong_type_names_the_field(live: LiveManager) -> None:

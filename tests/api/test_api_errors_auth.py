@@ -1,7 +1,8 @@
 """Error envelope, correlation ids and bearer authentication over a real socket.
 
 The control plane runs over a hand-driven registry and a fake controller, so every error can
-be provoked on purpose. Serves OC-CTL-4004, OC-CTL-4005 and OC-CTL-4006.
+be provoked on purpose. Serves OC-CTL-4004, OC-CTL-4005, OC-CTL-4006, OC-CTL-4012, OC-CTL-4013
+and OC-CTL-4015.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import requests
 
 from poolmgr.config import parse_config
 from poolmgr.core.errors import ConfigError, EngineError, ErrorCode, ModelFileError, PoolError
-from tests.api.helpers import TWO_POOLS, AppServer, FakeController, fake_app
+from poolmgr.http.app import create_app
+from poolmgr.telemetry.metrics import PoolMetrics
+from tests.api.helpers import TWO_POOLS, AppServer, FakeController, fake_app, ready_registry
 
 ENVELOPE = {"code", "message", "pool_id", "engine", "retriable", "retry_after_ms", "policy_label"}
 TOKEN = "t0ken-for-tests-0123456789"
@@ -59,6 +62,55 @@ def test_oc_ctl_4004_wrong_method_is_405_envelope(
     response = requests.put(f"{server.url}/v1/pools", timeout=5)
     assert response.status_code == 405
     assert response.json()["code"] == "METHOD_NOT_ALLOWED"
+    assert response.headers["Allow"] == "GET"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/healthz", "GET, HEAD"),
+        ("POST", "/readyz", "GET, HEAD"),
+        ("GET", "/v1/pools/alpha/leases", "POST"),
+        ("PATCH", "/v1/pools/alpha/leases/some-lease", "DELETE"),
+        ("GET", "/v1/pools/alpha/leases/some-lease/renew", "POST"),
+        ("DELETE", "/v1/pools/alpha/drain", "POST"),
+        ("POST", "/metrics", "GET"),
+        ("POST", "/openapi.json", "GET, HEAD"),
+    ],
+)
+def test_oc_ctl_4012_every_405_names_the_methods_of_its_path(
+    fake_server: tuple[AppServer, FakeController], method: str, path: str, allow: str
+) -> None:
+    server, _ = fake_server
+    response = requests.request(method, f"{server.url}{path}", timeout=5)
+    assert response.status_code == 405
+    assert response.json()["code"] == "METHOD_NOT_ALLOWED"
+    assert response.headers["Allow"] == allow
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_oc_ctl_4013_head_on_the_manager_health_answers_the_get_status_without_a_body(
+    fake_server: tuple[AppServer, FakeController], path: str
+) -> None:
+    server, _ = fake_server
+    assert requests.get(f"{server.url}{path}", timeout=5).status_code == 200
+    response = requests.head(f"{server.url}{path}", timeout=5)
+    assert (response.status_code, response.content) == (200, b"")
+    assert "X-Correlation-Id" in response.headers
+
+
+def test_oc_ctl_4013_head_on_readyz_while_not_ready_answers_503_without_a_body() -> None:
+    config = parse_config(TWO_POOLS, "<test>")
+    registry = ready_registry(config)
+    app = create_app(
+        registry, FakeController(), config, PoolMetrics(registry), environ={}, ready=lambda: False
+    )
+    with AppServer(app) as server:
+        got = requests.get(f"{server.url}/readyz", timeout=5)
+        head = requests.head(f"{server.url}/readyz", timeout=5)
+    assert (got.status_code, got.json()["code"]) == (503, "NOT_READY")
+    assert (head.status_code, head.content) == (503, b"")
+    assert head.headers["Retry-After"] == got.headers["Retry-After"] == "1"
 
 
 def test_oc_ctl_4004_unexpected_exception_is_500_internal_without_details(
@@ -213,7 +265,8 @@ def test_oc_ctl_4006_mutation_without_token_is_401(auth_server: AppServer) -> No
     )
     assert response.status_code == 401
     assert response.json()["code"] == "UNAUTHORIZED"
-    assert response.json()["message"] == "a bearer token is required"  # prose, not masked
+    # OC-CTL-4015: prose about the token is vocabulary, not a value, and reads as written.
+    assert response.json()["message"] == "a bearer token is required"
     assert response.headers["WWW-Authenticate"] == "Bearer"
     assert "X-Correlation-Id" in response.headers
 

@@ -7,6 +7,9 @@ wherever a client could (job ids, model refs, correlation ids, pool ids in paths
 bearer token, malformed bodies) and proves that none of them appears in any response body or
 header, in ``/metrics``, on stdout or stderr, or in the manager's JSON log. The canary values,
 the transcript and the exercise live in :mod:`harness.canary` (the secrets scenario runs them too).
+
+The redactor masks values, never vocabulary: prose that names a secret ("a bearer token is
+required.") stays readable while the credential after ``Bearer`` is masked (OC-CTL-4015).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import pytest
 import yaml
 
 from harness.canary import CANARIES, ENV_KEY, TOKEN, URL_PASS, Transcript, exercise
+from poolmgr.telemetry.redact import Redactor
 from tests.api.helpers import FAST_RESTARTS, Served, stub_pool
 
 
@@ -108,3 +112,35 @@ def test_oc_ctl_4007_secret_never_appears_in_engine_logs(
     engine_logs = sorted((served.stderr_path.parent / "logs").glob("*.log"))
     assert [p.name for p in engine_logs] == ["alpha.log", "beta.log"]
     assert not any(secret in p.read_text() for p in engine_logs)
+
+
+# --- values, never vocabulary (OC-CTL-4015) -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "a bearer token is required",
+        "the request lacks a bearer token.",
+        "send bearer tokens, not passwords",
+        "a bearer credential is required",
+        "Bearer Key: see the docs",
+        "no bearer secret; no bearer password!",
+    ],
+)
+def test_oc_ctl_4015_words_that_name_secrets_are_not_masked(prose: str) -> None:
+    assert Redactor(environ={}).redact(prose) == prose
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("Authorization: Bearer tok3n-abc.def", "Authorization: Bearer ***"),
+        ("Bearer token-abc", "Bearer ***"),
+        ("bearer eyJhbGciOi.eyJzdWIi.c2ln==", "bearer ***"),
+        ("sent Bearer abc123.", "sent Bearer ***"),
+        (f"sent Bearer {TOKEN}", "sent Bearer ***"),
+    ],
+)
+def test_oc_ctl_4015_bearer_credentials_are_masked(text: str, masked: str) -> None:
+    assert Redactor(environ={}).redact(text) == masked

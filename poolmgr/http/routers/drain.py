@@ -2,23 +2,25 @@
 
 Decides that an unknown pool answers 404 before the controller is asked, that a conflict the
 controller knows at once answers 409 (its :class:`~poolmgr.core.errors.InvalidTransition`),
-and that a reload without a deadline uses the pool's configured drain deadline.
+and that a drain or reload without a deadline (no body, ``{}`` or ``null``) uses the pool's
+configured ``drain_deadline_ms``; the 202 answer names the deadline that applies and where it
+comes from (OC-CTL-4014).
 """
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Annotated, Final
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 
 from poolmgr.http.errors import error_responses
-from poolmgr.http.models import Accepted, DrainRequest, ReloadRequest
+from poolmgr.http.models import Accepted, DeadlineSource, DrainRequest, ReloadRequest
 from poolmgr.http.plane import Plane
 
 __all__ = ["DEFAULT_DRAIN_DEADLINE_MS", "router"]
 
 DEFAULT_DRAIN_DEADLINE_MS: Final = 30_000
-"""Drain deadline of a reload on a pool the config does not list."""
+"""Drain deadline of a drain or reload on a pool the config does not list."""
 
 log = logging.getLogger(__name__)
 
@@ -40,21 +42,28 @@ def router(plane: Plane) -> APIRouter:
             extra={"event": f"{action}_accepted", "pool_id": pool_id, "deadline_ms": deadline},
         )
 
+    def deadline_of(pool_id: str, asked: int | None) -> tuple[int, DeadlineSource]:
+        """The deadline a drain or reload uses, and where it comes from (OC-CTL-4014)."""
+        if asked is not None:
+            return asked, "request"
+        try:
+            return config.pool(pool_id).drain_deadline_ms, "pool_config"
+        except KeyError:  # a registry pool the config does not list
+            return DEFAULT_DRAIN_DEADLINE_MS, "manager_default"
+
     @api.post(
         "/v1/pools/{pool_id}/drain",
         status_code=202,
         response_model=Accepted,
         responses=error_responses(400, 401, 403, 404, 409),
-        summary="Start a drain; the outcome shows on health (OC-CTL-4003)",
+        summary="Start a drain; the outcome shows on health (OC-CTL-4003, OC-CTL-4014)",
     )
-    async def drain(pool_id: str, body: DrainRequest) -> Accepted:
-        await accept(
-            pool_id,
-            "drain",
-            lambda: controller.drain(pool_id, body.deadline_ms),
-            body.deadline_ms,
+    async def drain(pool_id: str, body: Annotated[DrainRequest | None, Body()] = None) -> Accepted:
+        deadline, source = deadline_of(pool_id, (body or DrainRequest()).deadline_ms)
+        await accept(pool_id, "drain", lambda: controller.drain(pool_id, deadline), deadline)
+        return Accepted(
+            pool_id=pool_id, action="drain", deadline_ms=deadline, deadline_source=source
         )
-        return Accepted(pool_id=pool_id, action="drain", deadline_ms=body.deadline_ms)
 
     @api.post(
         "/v1/pools/{pool_id}/reload",
@@ -65,12 +74,7 @@ def router(plane: Plane) -> APIRouter:
     )
     async def reload(pool_id: str, body: ReloadRequest) -> Accepted:
         registry.snapshot(pool_id)
-        deadline = body.deadline_ms
-        if deadline is None:
-            try:
-                deadline = config.pool(pool_id).drain_deadline_ms
-            except KeyError:  # a registry pool the config does not list
-                deadline = DEFAULT_DRAIN_DEADLINE_MS
+        deadline, source = deadline_of(pool_id, body.deadline_ms)
         await accept(
             pool_id,
             "reload",
@@ -81,6 +85,7 @@ def router(plane: Plane) -> APIRouter:
             pool_id=pool_id,
             action="reload",
             deadline_ms=deadline,
+            deadline_source=source,
             new_model_ref=body.new_model_ref,
         )
 

@@ -1,9 +1,13 @@
-"""Leases: take a slot of a Ready pool (201) and give it back (204) (OC-POOL-3040..3044).
+"""Leases: take a slot (201), renew it (200) and give it back (204) (OC-POOL-3040..3045).
 
-Decides the HTTP side of leasing only: the registry decides grants and refusals, and its typed
-refusals (``REPLICA_EXHAUSTED``, ``POOL_UNREADY``, ``POOL_UNAVAILABLE``, ``NOT_FOUND``,
-``CONFLICT``) reach the client through :mod:`poolmgr.http.errors` with their retry hints. A
-grant names the engine's URL and is logged with the lease and job ids.
+Decides the HTTP side of leasing only: the registry decides grants, renewals and refusals, and
+its typed refusals (``REPLICA_EXHAUSTED``, ``POOL_UNREADY``, ``POOL_UNAVAILABLE``,
+``NOT_FOUND``, ``CONFLICT``) reach the client through :mod:`poolmgr.http.errors` with their
+retry hints. A renewal of a lease that already ended (returned, expired or voided) answers 409
+``CONFLICT`` naming how it ended; an unknown lease or pool answers 404 (OC-CTL-4011). Grants
+and renewals tell the expiry twice: on the manager's monotonic clock (``expires_at_ms``) and as
+an RFC 3339 UTC time (``expires_at``), converted here with the plane's wall clock
+(OC-CTL-4010). Grants, renewals and returns are logged with the lease and job ids.
 """
 
 import logging
@@ -12,19 +16,44 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Response
 
 from poolmgr.core.errors import ErrorCode
+from poolmgr.core.leases import Lease
 from poolmgr.http.errors import ApiError, error_responses
-from poolmgr.http.models import LeaseGranted, LeaseRequest
+from poolmgr.http.models import LeaseGranted, LeaseRenewal, LeaseRenewed, LeaseRequest
 from poolmgr.http.plane import Plane
+from poolmgr.http.walltime import wall_time_of
 
 __all__ = ["router"]
 
 log = logging.getLogger(__name__)
 
 
+def _log(event: str, text: str, lease: Lease) -> None:
+    log.info(
+        "%s on %s",
+        text,
+        lease.pool_id,
+        extra={
+            "event": event,
+            "pool_id": lease.pool_id,
+            "lease_id": lease.lease_id,
+            "job_id": lease.job_id,
+        },
+    )
+
+
+def _bad_ttl(pool_id: str, exc: ValueError) -> ApiError:
+    return ApiError(ErrorCode.INVALID_PARAMS, f"body.ttl_ms: {exc}", pool_id=pool_id)
+
+
 def router(plane: Plane) -> APIRouter:
-    """``POST /v1/pools/{pool_id}/leases`` and ``DELETE /v1/pools/{pool_id}/leases/{lease_id}``."""
+    """``POST /v1/pools/{pool_id}/leases``, ``POST .../leases/{lease_id}/renew``, ``DELETE``."""
     api = APIRouter(dependencies=plane.auth.write)
     registry, controller = plane.registry, plane.controller
+
+    def expires_at(lease: Lease, monotonic_now_ms: int) -> str:
+        return wall_time_of(
+            lease.expires_at_ms, monotonic_now_ms=monotonic_now_ms, wall_now_ms=plane.wall_ms()
+        )
 
     @api.post(
         "/v1/pools/{pool_id}/leases",
@@ -40,26 +69,41 @@ def router(plane: Plane) -> APIRouter:
         try:
             lease = registry.acquire_lease(pool_id, ttl_ms=req.ttl_ms, job_id=req.job_id)
         except ValueError as exc:
-            raise ApiError(
-                ErrorCode.INVALID_PARAMS, f"body.ttl_ms: {exc}", pool_id=pool_id
-            ) from None
-        log.info(
-            "lease granted on %s",
-            pool_id,
-            extra={
-                "event": "lease_granted",
-                "pool_id": pool_id,
-                "lease_id": lease.lease_id,
-                "job_id": lease.job_id,
-            },
-        )
+            raise _bad_ttl(pool_id, exc) from None
+        _log("lease_granted", "lease granted", lease)
         response.headers["Location"] = f"/v1/pools/{pool_id}/leases/{lease.lease_id}"
         return LeaseGranted(
             lease_id=lease.lease_id,
             pool_id=pool_id,
             engine_url=controller.engine_url(pool_id),
             expires_at_ms=lease.expires_at_ms,
+            expires_at=expires_at(lease, registry.clock.now_ms()),
             ttl_ms=lease.expires_at_ms - lease.granted_at_ms,
+            job_id=lease.job_id,
+        )
+
+    @api.post(
+        "/v1/pools/{pool_id}/leases/{lease_id}/renew",
+        response_model=LeaseRenewed,
+        responses=error_responses(400, 401, 403, 404, 409),
+        summary="Extend a lease from now; never shortens it (OC-POOL-3045, OC-CTL-4011)",
+    )
+    async def renew_lease(
+        pool_id: str, lease_id: str, body: Annotated[LeaseRenewal | None, Body()] = None
+    ) -> LeaseRenewed:
+        req = body or LeaseRenewal()
+        try:
+            lease = registry.renew_lease(pool_id, lease_id, ttl_ms=req.ttl_ms)
+        except ValueError as exc:
+            raise _bad_ttl(pool_id, exc) from None
+        now_ms = registry.clock.now_ms()
+        _log("lease_renewed", "lease renewed", lease)
+        return LeaseRenewed(
+            lease_id=lease.lease_id,
+            pool_id=pool_id,
+            expires_at_ms=lease.expires_at_ms,
+            expires_at=expires_at(lease, now_ms),
+            ttl_ms=lease.expires_at_ms - now_ms,
             job_id=lease.job_id,
         )
 
@@ -72,16 +116,7 @@ def router(plane: Plane) -> APIRouter:
     )
     async def release_lease(pool_id: str, lease_id: str) -> Response:
         lease = registry.release_lease(pool_id, lease_id)
-        log.info(
-            "lease returned on %s",
-            pool_id,
-            extra={
-                "event": "lease_returned",
-                "pool_id": pool_id,
-                "lease_id": lease.lease_id,
-                "job_id": lease.job_id,
-            },
-        )
+        _log("lease_returned", "lease returned", lease)
         return Response(status_code=204)
 
     return api
