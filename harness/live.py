@@ -14,7 +14,7 @@ Decides how a scenario runs the whole manager and how it always ends it:
 - at most one manager runs per test process: starting one stops the previous one, a weak
   finaliser stops it when its scenario's world goes away, and ``atexit`` stops the last one.
 
-Serves the process-level scenarios of OC-CTL-4001..4006, OC-POOL-3003, 3005, 3010, 3011,
+Serves the process-level scenarios of OC-CTL-4001..4006, 4010..4015, OC-POOL-3003, 3005, 3010, 3011,
 3015, 3017, 3031, 3034, 3040, 3041, 3050, 3060 and OC-MET-6001.
 """
 
@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -70,6 +71,10 @@ class LiveManager:
         self.last: requests.Response | None = None
         self.sent_correlation_id: str | None = None
         self.lease_ids: list[str] = []
+        self.granted: list[dict[str, Any]] = []
+        """The bodies of the leases granted to the scenario's clients, in order."""
+        self.last_window_ms: tuple[int, int] = (0, 0)
+        """The client's wall clock (epoch ms) just before and just after the last request."""
         self.killed_pids: list[int] = []
         self.engines_seen: dict[int, psutil.Process] = {}
         self.stopped: StopOutcome | None = None
@@ -193,6 +198,7 @@ class LiveManager:
     ) -> requests.Response:
         """One call to the control plane; ``keep`` records it as the scenario's last answer."""
         assert self.url, "the manager is not running"
+        before = time.time_ns() // 1_000_000
         response = self._session.request(
             method,
             f"{self.url}{path}",
@@ -202,6 +208,7 @@ class LiveManager:
         )
         if keep:
             self.last = response
+            self.last_window_ms = (before, -(-time.time_ns() // 1_000_000))
         return response
 
     def get_json(self, path: str) -> Any:

@@ -14,6 +14,7 @@ from harness.steps import (
     gguf_model,  # the model file: its GGUF header, damaged or not, and the shape read
     gpu,  # @gpu: NVML
     leases,  # slot leases
+    leases_live,  # @process: renewal, input edges, drain default (loads the HTTP server)
     leases_table,  # one pool's lease bookkeeping on its own
     lifecycle,  # pools: start, preload, faults, probes
     lifecycle_drain,  # pools: drain and reload
@@ -38,6 +39,7 @@ __all__ = [
     "gguf_model",
     "gpu",
     "leases",
+    "leases_live",
     "leases_table",
     "lifecycle",
     "lifecycle_drain",

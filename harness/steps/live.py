@@ -4,8 +4,9 @@ Each step talks to a real ``poolmgr serve`` subprocess (:class:`~harness.live.Li
 over real sockets: its HTTP control plane, its ``/metrics`` text, and the stub-engine processes
 it starts (seen with psutil, killed with real signals). Waiting is bounded polling of the API.
 The world's manager is created by :func:`harness.live.live_manager_of` on first use and stopped
-after the scenario (see that module for the teardown). This module and
-:mod:`harness.steps.secrets` are the only step modules that load the HTTP server.
+after the scenario (see that module for the teardown). This module,
+:mod:`harness.steps.secrets` and :mod:`harness.steps.leases_live` are the only step modules
+that load the HTTP server.
 
 Serves OC-CTL-4001..4006, OC-POOL-3003, 3005, 3010, 3011, 3015, 3017, 3030, 3031, 3034, 3040,
 3041, 3050, 3060, 3062 and OC-MET-6001 at process level.
