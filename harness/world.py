@@ -209,6 +209,8 @@ class PoolWorld:
     gpu: GpuPart = field(default_factory=GpuPart)
     live: LiveManager | None = None
     """Made by :func:`harness.live.live_manager_of` for the process-level scenarios only."""
+    engine_children: list[tuple[int, float]] = field(default_factory=list)
+    """Engine children a process-level scenario saw: (pid, start time), oldest first."""
 
     # --- pools ------------------------------------------------------------------
 
