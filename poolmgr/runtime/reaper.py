@@ -134,26 +134,25 @@ class _Tree:
         """SIGKILL the engine's group and every process below the reaper, until none is left.
 
         Hand-written over psutil's tree walk: the processes may fork while they are being
-        killed, so it repeats (bounded) until a walk finds nothing alive.
+        killed, so it repeats (bounded) until no child is left to reap and a walk finds nothing
+        alive. It reaps with ``waitpid`` itself (never psutil's ``wait``, which would take the
+        engine's exit status away from :meth:`reap_ready`).
         """
         with contextlib.suppress(OSError):
             os.killpg(self.engine_pid, signal.SIGKILL)
         me = psutil.Process()
         deadline = time.monotonic() + _SWEEP_BOUND_S
         while time.monotonic() < deadline:
-            alive = []
+            alive = 0
             with contextlib.suppress(psutil.Error):
                 for proc in me.children(recursive=True):
                     with contextlib.suppress(psutil.Error):
                         if proc.status() != psutil.STATUS_ZOMBIE:
                             proc.kill()
-                            alive.append(proc)
+                            alive += 1
             if self.reap_ready(block=False) and not alive:
                 return
-            if not alive:
-                time.sleep(0.005)  # zombies of other parents: give their parents a moment
-                continue
-            psutil.wait_procs(alive, timeout=0.2)
+            time.sleep(0.002)
 
 
 def _exit_like(status: int | None) -> int:
