@@ -211,8 +211,8 @@ def main(args: Sequence[str] | None = None) -> int:
         return 2
     _answer(control, {"pid": engine.pid})
     tree = _Tree(engine.pid)
-    # Reap until the engine is gone, or a stop signal (the manager's death) ends the wait.
 
+    # From here a stop signal (the manager's death) kills the tree at once.
     def on_stop_now(signum: int, _frame: FrameType | None) -> None:
         stopping.append(signum)
         tree.kill_all()
@@ -221,7 +221,7 @@ def main(args: Sequence[str] | None = None) -> int:
         signal.signal(sig, on_stop_now)
     if stopping:
         tree.kill_all()
-    while tree.status is None:
+    while tree.status is None:  # reap until the engine is gone
         if tree.reap_ready(block=True) and tree.status is None:
             break  # no child at all: nothing left to wait for
     tree.kill_all()
