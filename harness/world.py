@@ -119,6 +119,7 @@ class PoolSpec:
     backoff_max_ms: int = 300_000
     lease_ttl_ms: int = 300_000
     probe_failure_threshold: int = 3
+    preload_timeout_ms: int = 600_000
 
 
 @dataclass
@@ -180,6 +181,7 @@ class PoolsPart:
                 f"    slots: {spec.slots}",
                 f"    lease_ttl_ms: {spec.lease_ttl_ms}",
                 f"    probe: {{failure_threshold: {spec.probe_failure_threshold}}}",
+                f"    preload_timeout_ms: {spec.preload_timeout_ms}",
                 f"    backoff: {{initial_ms: {spec.backoff_initial_ms}, "
                 f"max_ms: {spec.backoff_max_ms}, multiplier: 2, jitter: none}}",
                 f"    breaker: {{failure_threshold: {spec.breaker_threshold}, "
@@ -207,6 +209,8 @@ class PoolWorld:
     gpu: GpuPart = field(default_factory=GpuPart)
     live: LiveManager | None = None
     """Made by :func:`harness.live.live_manager_of` for the process-level scenarios only."""
+    engine_children: list[tuple[int, float]] = field(default_factory=list)
+    """Engine children a process-level scenario saw: (pid, start time), oldest first."""
 
     # --- pools ------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ def build_machine(
         CircuitBreaker(pool.breaker),
         probe_failure_threshold=pool.probe.failure_threshold,
         heartbeat_stale_ms=heartbeat_stale_ms,
+        preload_timeout_ms=pool.preload_timeout_ms,
     )
 
 

@@ -18,6 +18,7 @@ from harness.steps import (
     leases_table,  # one pool's lease bookkeeping on its own
     lifecycle,  # pools: start, preload, faults, probes
     lifecycle_drain,  # pools: drain and reload
+    lifecycle_live,  # @process: engine process trees, preload deadlines (loads the HTTP server)
     lifecycle_states,  # pools brought into each state, late events, what they report
     live,  # @process: a real manager (loads the HTTP server)
     metrics,  # metric label budgets
@@ -43,6 +44,7 @@ __all__ = [
     "leases_table",
     "lifecycle",
     "lifecycle_drain",
+    "lifecycle_live",
     "lifecycle_states",
     "live",
     "metrics",

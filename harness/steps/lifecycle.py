@@ -5,14 +5,16 @@ Each step feeds events to the registry through the scenario's
 :class:`~harness.world.PoolWorld` (which answers ordered spawns as a supervisor would) and reads
 its snapshots; time moves on a manual clock only.
 
-Serves OC-POOL-3001..3005, 3010..3014, 3016, 3017, 3031..3034, 3040..3044, 3051, 3061
-and OC-MET-6002 (decision level).
+Serves OC-POOL-3001..3005, 3010..3014, 3016, 3017, 3031..3034, 3040..3044, 3051, 3061,
+3063 and OC-MET-6002 (decision level).
 
 Registered in the step table with :func:`harness.registry.step` (OC-BDD-7006); every Then-step
 asserts (OC-BDD-7003).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from harness.assertions import assert_equal
 from harness.registry import step
@@ -257,3 +259,24 @@ def then_cpu_in_listing(world: PoolWorld, pool: str) -> None:
 @step("when", 'the engine of "{pool}" finishes preloading with {slots:d} slots')
 def preload_done_slots(world: PoolWorld, pool: str, slots: int) -> None:
     world.dispatch(pool, PreloadSucceeded("b1000", "sha256:b1000", slots))
+
+
+@step("given", 'a pool "{pool}" with {slots:d} slots that must finish preloading within {ms:d} ms')
+def given_pool_preload_timeout(world: PoolWorld, pool: str, slots: int, ms: int) -> None:
+    world.pools.add(PoolSpec(pool, slots=slots, preload_timeout_ms=ms))
+
+
+@step("when", 'the engine of "{pool}" never finishes preloading, {n:d} starts in a row')
+def preload_never_finishes(world: PoolWorld, pool: str, n: int) -> None:
+    """Each start's engine hangs in its preload past the deadline; the next start comes due."""
+    timeout_ms = world.pools.specs[pool].preload_timeout_ms
+    for attempt in range(n):
+        world.advance(timeout_ms)
+        if attempt + 1 < n:
+            world.wait_for_restart(pool)
+
+
+@step("given", 'the pool "{pool}" must finish preloading within {ms:d} ms')
+def given_preload_timeout(world: PoolWorld, pool: str, ms: int) -> None:
+    spec = world.pools.specs[pool]
+    world.pools.specs[pool] = dataclasses.replace(spec, preload_timeout_ms=ms)

@@ -60,6 +60,8 @@ class StubFaults:
     hang_after_ms: int | None
     cpu_fallback: bool
     """The stub reports that it fell back to the CPU (to exercise OC-POOL-3012)."""
+    fork_child: bool
+    """The stub starts a child in a session of its own (to exercise OC-POOL-3064)."""
 
 
 @dataclass(frozen=True)

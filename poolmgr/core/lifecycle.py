@@ -17,7 +17,7 @@ Invariant (OC-POOL-3001): the machine is Ready only while the engine incarnation
 watching has reported a successful preload and no fatal failure has come after it.
 
 Requirements served: OC-POOL-3001, 3002, 3003, 3004, 3010, 3011, 3012, 3013, 3014, 3016,
-3031, 3032, 3033, 3034.
+3031, 3032, 3033, 3034, 3063 (the preload deadline, :mod:`poolmgr.core.preload`).
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ from poolmgr.core.events import (
     StartRequested,
     Tick,
 )
+from poolmgr.core.preload import PreloadDeadline
 from poolmgr.core.restarts import Gate, RestartPolicy
 from poolmgr.core.vocab import Cause, DrainReason
 
@@ -109,6 +110,7 @@ class PoolMachine:
         *,
         probe_failure_threshold: int,
         heartbeat_stale_ms: int,
+        preload_timeout_ms: int,
     ) -> None:
         if probe_failure_threshold < 1:
             raise ValueError("probe_failure_threshold must be >= 1")
@@ -120,6 +122,7 @@ class PoolMachine:
         self.restarts = RestartPolicy(backoff, breaker)
         self.probe_failure_threshold = probe_failure_threshold
         self.heartbeat_stale_ms = heartbeat_stale_ms
+        self.preload_deadline = PreloadDeadline(preload_timeout_ms)
 
         self._state = PoolState.STOPPED
         self.preload_ok = False
@@ -251,6 +254,7 @@ class PoolMachine:
         gate = _WAITING.get(self._state)
         if gate is None:
             self._check_heartbeat(now)
+            self._check_preload_deadline(now)
             return
         still = self.restarts.poll(now, gate)
         if still is None:
@@ -275,6 +279,13 @@ class PoolMachine:
                 now,
             )
 
+    def _check_preload_deadline(self, now: int) -> None:
+        """Fail a preload that outlived ``preload_timeout_ms`` (OC-POOL-3063)."""
+        if self._state is PoolState.PRELOADING and not self._engine_expected_exit:
+            message = self.preload_deadline.expired(now)
+            if message is not None:
+                self._fatal(now, Cause.PRELOAD_TIMEOUT, message, engine_alive=True)
+
     # --- recording decisions --------------------------------------------------------
 
     def _do(self, action: Action) -> None:
@@ -287,6 +298,10 @@ class PoolMachine:
         if state is not self._state:
             self._tell(StateChanged(self._state, state))
             self._state = state
+            if state is PoolState.PRELOADING:
+                self.preload_deadline.arm(self.clock.now_ms())
+            else:
+                self.preload_deadline.disarm()
 
     # --- transitions --------------------------------------------------------------
 

@@ -34,6 +34,7 @@ class Cause(StrEnum):
     RELOAD_FAILED = "reload_failed"
     PLACEMENT_INVALID = "placement_invalid"
     CIRCUIT_OPEN = "circuit_open"
+    PRELOAD_TIMEOUT = "preload_timeout"
 
     @property
     def is_driver_fault(self) -> bool:

@@ -261,6 +261,8 @@ def stub_fault_args(faults: StubFaults | None) -> list[str]:
             args += [flag, str(value)]
     if faults.cpu_fallback:
         args.append("--cpu-fallback")
+    if faults.fork_child:
+        args.append("--fork-child")
     return args
 
 

@@ -1,13 +1,15 @@
-"""Engine processes as the operating system sees them: groups, parent death, signals, ports.
+"""Engine processes as the operating system sees them: reapers, groups, signals, ports.
 
 Owns how one engine process is started and ended; it decides nothing about *when*:
 
-* :func:`spawn_in_group` starts the engine in its own process group (a new session), so a stop
-  or a kill reaches everything the engine forked, with a parent-death signal set through libc
-  ``prctl`` so that no engine outlives the manager, abrupt kills included (OC-POOL-3015); the
-  environment and flags are the launch plan's (OC-POOL-3020);
+* :func:`spawn_engine` starts the engine below a per-engine reaper
+  (:mod:`poolmgr.runtime.reaper`): the engine runs in a process group of its own, with a
+  parent-death signal, below a child subreaper that also dies with the manager and takes the
+  engine's whole tree with it, abrupt kills of the manager included (OC-POOL-3015,
+  OC-POOL-3064); the environment and flags are the launch plan's (OC-POOL-3020);
 * :func:`killpg` signals a whole group; :func:`kill_after_grace` is the second half of a
-  graceful stop, SIGTERM then a grace period then SIGKILL (OC-POOL-3031);
+  graceful stop, SIGTERM then the pool's grace period ``stop_grace_ms`` then SIGKILL
+  (OC-POOL-3031);
 * :func:`pick_free_port` and :func:`base_url`: where the engine listens;
 * :func:`shown_command`: the command line as it may be logged, with the values of secret-looking
   flags hidden (OC-CTL-4007).
@@ -16,34 +18,33 @@ Owns how one engine process is started and ended; it decides nothing about *when
 from __future__ import annotations
 
 import asyncio
-import ctypes
+import json
 import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from poolmgr.telemetry.redact import redact_argv
 
 __all__ = [
-    "DEFAULT_STOP_GRACE_S",
+    "Spawned",
     "Stop",
     "base_url",
     "kill_after_grace",
     "killpg",
     "pick_free_port",
     "shown_command",
-    "spawn_in_group",
+    "spawn_engine",
 ]
 
 _LOG = logging.getLogger("poolmgr.runtime.process")
-
-DEFAULT_STOP_GRACE_S = 5.0
-"""Time between SIGTERM and SIGKILL when an engine is stopped gracefully."""
 
 
 class Stop(StrEnum):
@@ -53,63 +54,94 @@ class Stop(StrEnum):
     KILL = "kill"  # SIGKILL now
 
 
-# --------------------------------------------------------------------------- parent death
+# --------------------------------------------------------------------------- spawning
 
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-
-
-def _load_libc() -> Any | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
+_REAPER_MODULE = "poolmgr.runtime.reaper"
+_REAPER_ANSWER_S = 30.0
+"""Bound on the reaper's answer (its interpreter start plus the engine's fork and exec)."""
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
-# Loaded once, before any fork: the child must not load libraries between fork and exec.
-_LIBC = _load_libc()
+@dataclass(frozen=True)
+class Spawned:
+    """A started engine: the transport of its reaper, and the engine's own pid (its group)."""
+
+    transport: asyncio.SubprocessTransport
+    pid: int
 
 
-def _child_setup(parent_pid: int) -> Callable[[], None]:
-    """``preexec_fn`` for an engine: die with SIGKILL when the manager dies (OC-POOL-3015).
-
-    Linux delivers the parent-death signal when the thread that forked the child ends, which
-    for the supervisor is its event-loop thread. If the manager died between ``fork`` and
-    ``prctl`` the child is already orphaned, so it checks its parent afterwards and ends
-    itself. Elsewhere the process-group cleanup in
-    :meth:`~poolmgr.runtime.supervisor.Supervisor.stop` is what remains.
-    """
-
-    def setup() -> None:
-        if _LIBC is not None:
-            _LIBC.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        if os.getppid() != parent_pid:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return setup
+def _reaper_env() -> dict[str, str]:
+    """The manager's environment, with this poolmgr importable by the reaper's interpreter."""
+    env = dict(os.environ)
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = _PACKAGE_ROOT if not path else f"{_PACKAGE_ROOT}{os.pathsep}{path}"
+    return env
 
 
-async def spawn_in_group(
+async def spawn_engine(
     protocol: asyncio.SubprocessProtocol, argv: Sequence[str], env: Mapping[str, str]
-) -> asyncio.SubprocessTransport:
-    """Start ``argv`` in a process group of its own, output merged into ``protocol``.
+) -> Spawned:
+    """Start ``argv`` with ``env`` below its own reaper, output merged into ``protocol``.
 
-    stdin is ``/dev/null``; stderr goes to stdout. Raises :class:`OSError` when the program
-    cannot be started. The process group id is the returned transport's pid.
+    The reaper (:mod:`poolmgr.runtime.reaper`) runs in a session of its own and starts the
+    engine as its child, in a process group of its own whose id is the returned ``pid``; the
+    transport's exit is the reaper's, which ends only after the engine and the rest of its tree
+    and mirrors the engine's exit status (OC-POOL-3015, OC-POOL-3064). stdin is ``/dev/null``,
+    stderr goes to stdout. Raises :class:`OSError` when the engine cannot be started.
     """
     loop = asyncio.get_running_loop()
-    transport, _ = await loop.subprocess_exec(
-        lambda: protocol,
-        *argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=dict(env),
-        start_new_session=True,  # its own process group: stop and kill reach it all
-        preexec_fn=_child_setup(os.getpid()),
-    )
-    return transport
+    ours, theirs = socket.socketpair()
+    try:
+        transport, _ = await loop.subprocess_exec(
+            lambda: protocol,
+            sys.executable,
+            "-m",
+            _REAPER_MODULE,
+            str(theirs.fileno()),
+            str(os.getpid()),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=_reaper_env(),
+            start_new_session=True,  # Ctrl-C at the manager's terminal reaches no engine
+            pass_fds=(theirs.fileno(),),
+        )
+    except OSError:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+    try:
+        reply = await asyncio.wait_for(_launch(loop, ours, argv, env), _REAPER_ANSWER_S)
+    except (OSError, TimeoutError, ValueError) as exc:
+        transport.close()  # kills the reaper if it still runs
+        raise OSError(f"the engine's reaper did not answer: {exc!r}") from exc
+    finally:
+        ours.close()
+    if "pid" in reply:
+        return Spawned(transport, int(reply["pid"]))
+    transport.close()
+    raise OSError(int(reply.get("errno") or 0) or None, str(reply.get("error")))
+
+
+async def _launch(
+    loop: asyncio.AbstractEventLoop,
+    sock: socket.socket,
+    argv: Sequence[str],
+    env: Mapping[str, str],
+) -> dict[str, Any]:
+    """Send the launch request to the reaper; its one-line JSON answer."""
+    sock.setblocking(False)
+    request = json.dumps({"argv": list(argv), "env": dict(env)}).encode() + b"\n"
+    await loop.sock_sendall(sock, request)
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = await loop.sock_recv(sock, 65536)
+        if not chunk:
+            raise ValueError(f"the reaper closed its socket (answered {data!r})")
+        data += chunk
+    reply: dict[str, Any] = json.loads(data)
+    return reply
 
 
 # --------------------------------------------------------------------------- signals

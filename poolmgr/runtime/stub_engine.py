@@ -15,7 +15,9 @@ engine, so the supervisor's real process, socket and log handling is exercised w
   abort), ``--cuda-error-after-ms`` (llama.cpp's CUDA error lines, exit 1; OC-POOL-3010),
   ``--hang-after-ms`` (accepts connections, never answers; OC-POOL-3016) and ``--cpu-fallback``
   (logs the CUDA-init failure and serves anyway, like the real engine's silent spillover;
-  OC-POOL-3012).
+  OC-POOL-3012); ``--fork-child`` starts, before it loads, a child process in a session of its
+  own that sleeps and is never waited for (an engine's helper that would escape a process-group
+  kill; OC-POOL-3064), and logs ``stub-engine: forked child pid N``.
 
 Logs go to stderr, line by line. With ``--port 0`` the first line on stdout is
 ``stub-engine: listening on http://127.0.0.1:PORT``. SIGTERM and SIGINT end it at once with
@@ -28,6 +30,7 @@ import argparse
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -61,6 +64,7 @@ class StubSettings(argparse.Namespace):
     cuda_error_after_ms: int | None
     hang_after_ms: int | None
     cpu_fallback: bool
+    fork_child: bool
 
 
 def _non_negative(text: str) -> int:
@@ -94,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cuda-error-after-ms", type=_non_negative, default=None)
     parser.add_argument("--hang-after-ms", type=_non_negative, default=None)
     parser.add_argument("--cpu-fallback", action="store_true")
+    parser.add_argument("--fork-child", action="store_true")
     return parser
 
 
@@ -268,6 +273,22 @@ def _preload(settings: StubSettings) -> str | None:
     return None
 
 
+_CHILD_LIFETIME_S = 600
+"""How long a forked child sleeps: longer than any scenario, short if something leaks it."""
+
+
+def _fork_child() -> None:
+    """A child in a session of its own, left running: only a reaper can still find it."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", f"import time; time.sleep({_CHILD_LIFETIME_S})", "stub-child"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    _log(f"stub-engine: forked child pid {child.pid}")
+
+
 def _arm_faults(state: _State) -> None:
     s = state.settings
 
@@ -316,6 +337,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _log("warning: no usable GPU found, --gpu-layers option will be ignored")
         _log("warning: one possible reason is that llama.cpp was compiled without GPU support")
 
+    if settings.fork_child:
+        _fork_child()
     state = _State(settings)
     try:
         server = _Server((settings.host, settings.port), state)

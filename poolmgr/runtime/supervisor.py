@@ -9,10 +9,11 @@ actions (:mod:`poolmgr.core.decisions`) the machines answer with:
 * ``Spawn``: a new engine incarnation (:mod:`poolmgr.runtime.incarnation`); the launch checks
   (:mod:`poolmgr.runtime.prepare`: placement, preflight, digest; OC-POOL-3002, OC-POOL-3050,
   OC-POOL-3051), then one engine process in its own process group with the plan's environment
-  and flags and a parent-death signal (:mod:`poolmgr.runtime.process`; OC-POOL-3020,
-  OC-POOL-3015), then its probes (:mod:`poolmgr.runtime.probes`; OC-POOL-3001, OC-POOL-3004,
-  OC-POOL-3016);
-* ``StopEngine``: SIGTERM to the process group, a grace period, then SIGKILL (OC-POOL-3031);
+  and flags, below its own reaper (:mod:`poolmgr.runtime.process`; OC-POOL-3020,
+  OC-POOL-3015, OC-POOL-3064), then its probes (:mod:`poolmgr.runtime.probes`;
+  OC-POOL-3001, OC-POOL-3004, OC-POOL-3016);
+* ``StopEngine``: SIGTERM to the process group, the pool's ``stop_grace_ms``, then SIGKILL
+  (OC-POOL-3031);
   ``KillEngine``: SIGKILL to the group now; ``WaitForLeases``: watch the pool's leases until
   they reach zero or the drain deadline passes on the registry's clock (OC-POOL-3031);
   ``VoidLeases`` and ``ResizeSlots`` are done by the registry itself. Facts (counted drains,
@@ -68,19 +69,17 @@ from poolmgr.runtime.output import TAIL_LINES, EngineOutput, OutputLog
 from poolmgr.runtime.prepare import LaunchChecks
 from poolmgr.runtime.probes import Prober
 from poolmgr.runtime.process import (
-    DEFAULT_STOP_GRACE_S,
     Stop,
     base_url,
     kill_after_grace,
     killpg,
     pick_free_port,
     shown_command,
-    spawn_in_group,
+    spawn_engine,
 )
 from poolmgr.runtime.watch import ExitWatch
 
 __all__ = [
-    "DEFAULT_STOP_GRACE_S",
     "TAIL_LINES",
     "ActionListener",
     "Supervisor",
@@ -120,13 +119,10 @@ class Supervisor:
         inventory: GpuInventory | None = None,
         on_action: ActionListener | None = None,
         tick_interval_s: float = 0.02,
-        stop_grace_s: float = DEFAULT_STOP_GRACE_S,
         digests: DigestCache | None = None,
     ) -> None:
         if tick_interval_s <= 0:
             raise ValueError(f"tick_interval_s must be > 0, got {tick_interval_s}")
-        if stop_grace_s < 0:
-            raise ValueError(f"stop_grace_s must be >= 0, got {stop_grace_s}")
         missing = sorted({p.id for p in config.pools} - set(registry.ids()))
         if missing:
             raise ValueError(f"pools {missing} are configured but not in the registry")
@@ -136,7 +132,6 @@ class Supervisor:
         self.host = host
         self._on_action = on_action
         self._tick_s = tick_interval_s
-        self._grace_s = stop_grace_s
         self._checks = LaunchChecks(
             config, inventory, digests if digests is not None else DigestCache()
         )
@@ -193,7 +188,8 @@ class Supervisor:
                 _LOG.info("pool %s: shutdown drain refused (%s)", pool_id, exc.message)
                 continue
             self._execute(pool_id, decision.actions)
-        bound_s = max(0, deadline_ms) / 1000 + self._grace_s + 1.0
+        grace_s = max((p.stop_grace_ms for p in self.config.pools), default=0) / 1000
+        bound_s = max(0, deadline_ms) / 1000 + grace_s + 1.0
         await self._await_engines(bound_s)
         for incarnation in self._live_incarnations():
             incarnation.stop = Stop.KILL
@@ -367,15 +363,15 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         output = EngineOutput(loop, functools.partial(self._exits.on_line, runtime, inc))
         try:
-            transport = await spawn_in_group(output, argv, env)
+            spawned = await spawn_engine(output, argv, env)
         except OSError as exc:
             self._end_unstarted(
                 runtime, inc, Cause.PRELOAD_FAILED, f"cannot start {argv[0]}: {exc.strerror or exc}"
             )
             return
-        inc.transport = transport
+        inc.transport = spawned.transport
         inc.output = output
-        inc.pid = transport.get_pid()
+        inc.pid = spawned.pid  # the engine's own pid and process group, not its reaper's
         inc.base_url = base_url(self.host, port)
         marker = (
             f"--- poolmgr: engine #{inc.generation} pid {inc.pid} model {inc.model_ref} "
@@ -433,8 +429,9 @@ class Supervisor:
             killpg(inc.pid, signal.SIGKILL)
             return
         if killpg(inc.pid, signal.SIGTERM):
+            grace_s = self._runtimes[inc.pool_id].pool.stop_grace_ms / 1000  # OC-POOL-3031
             self._task(
-                kill_after_grace(inc.pid, inc.done, self._grace_s, inc.pool_id),
+                kill_after_grace(inc.pid, inc.done, grace_s, inc.pool_id),
                 f"poolmgr-stop-{inc.pool_id}-{inc.generation}",
             )
 

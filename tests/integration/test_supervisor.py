@@ -91,6 +91,7 @@ def stub_pool(pool_id: str, model: str | None = None, **fields: Any) -> dict[str
         "backoff": dict(SMALL_BACKOFF),
         "breaker": dict(SMALL_BREAKER),
         "probe": dict(FAST_PROBE),
+        "stop_grace_ms": 2000,
     }
     pool.update(fields)
     return pool
@@ -220,7 +221,6 @@ class Harness:
 async def running(config: Config, log_dir: Path, **options: Any) -> AsyncIterator[Harness]:
     """Start a supervisor for ``config``; stop it (and every engine) on the way out."""
     options.setdefault("tick_interval_s", 0.01)
-    options.setdefault("stop_grace_s", 2.0)
     harness = Harness(config, log_dir, **options)
     await harness.supervisor.start()
     try:
@@ -902,11 +902,13 @@ def test_oc_pool_3031_an_engine_that_ignores_sigterm_is_killed_after_the_grace_p
     script = tmp_path / "deaf-engine.sh"
     script.write_text(_DEAF_ENGINE.format(root=REPO_ROOT, python=sys.executable))
     script.chmod(0o755)
-    config = make_config(stub_pool("deaf", engine="llamacpp", engine_bin=str(script)))
     grace_s = 0.5
+    config = make_config(
+        stub_pool("deaf", engine="llamacpp", engine_bin=str(script), stop_grace_ms=500)
+    )
 
     async def scenario() -> None:
-        async with running(config, log_dir, stop_grace_s=grace_s) as h:
+        async with running(config, log_dir) as h:
             await h.wait_ready("deaf")
             await h.supervisor.drain("deaf", deadline_ms=1_000)
             stop = await h.wait_action("deaf", StopEngine)
@@ -917,7 +919,7 @@ def test_oc_pool_3031_an_engine_that_ignores_sigterm_is_killed_after_the_grace_p
             report(f"SIGTERM ignored: SIGKILL after {_ms(took)} ms (grace {grace_s * 1000} ms)")
             assert took >= grace_s - 0.01, "SIGKILL only after the grace period"
             tail = h.supervisor.output_tail("deaf")
-            assert any("killed by SIGKILL" in line for line in tail)
+            assert any("killed by SIGKILL" in line for line in tail), "\n".join(tail)
 
     run(scenario())
 
@@ -926,7 +928,7 @@ def test_oc_pool_3032_shutdown_drains_every_pool_and_leaves_no_engine(log_dir: P
     config = make_config(stub_pool("one"), stub_pool("two"))
 
     async def scenario() -> None:
-        harness = Harness(config, log_dir, tick_interval_s=0.01, stop_grace_s=2.0)
+        harness = Harness(config, log_dir, tick_interval_s=0.01)
         await harness.supervisor.start()
         try:
             await harness.wait_ready("one")
@@ -975,7 +977,9 @@ def test_oc_pool_3015_engines_die_with_a_sigkilled_manager(tmp_path: Path, repor
             assert len(pids) == 3 and info["manager_pid"] == manager.pid
             engines = [psutil.Process(pid) for pid in pids]
             assert all(is_engine(p) and not gone(p) for p in engines)
-            assert all(p.ppid() == manager.pid for p in engines)
+            # Each engine runs below its own reaper, a child of the manager (OC-POOL-3064).
+            reapers = [p.parent() for p in engines]
+            assert all(r is not None and r.ppid() == manager.pid for r in reapers)
             manager.kill()
             killed_at = time.monotonic()
             await manager.wait()
@@ -990,6 +994,158 @@ def test_oc_pool_3015_engines_die_with_a_sigkilled_manager(tmp_path: Path, repor
             if manager.returncode is None:
                 manager.kill()
                 await manager.wait()
+
+    run(scenario())
+
+
+# --------------------------------------------------------------------------- process trees
+
+
+def _forked_child(h: Harness, pool_id: str) -> psutil.Process:
+    """The child the stub engine started with ``fork_child`` (it logs the pid)."""
+    for line in reversed(h.supervisor.output_tail(pool_id)):
+        if line.startswith("stub-engine: forked child pid "):
+            return psutil.Process(int(line.split()[-1]))
+    raise AssertionError(f"the engine of {pool_id} did not report a forked child")
+
+
+def test_oc_pool_3064_kill_9_of_the_engine_takes_its_child_in_another_session_along(
+    log_dir: Path, report: Report
+) -> None:
+    """The engine's child left the engine's session: a group kill misses it, the reaper not."""
+    config = make_config(stub_pool("forking", stub={"fork_child": True}))
+
+    async def scenario() -> None:
+        async with running(config, log_dir) as h:
+            await h.wait_ready("forking")
+            child = _forked_child(h, "forking")
+            pid = h.supervisor.engine_pid("forking")
+            assert pid is not None and os.getsid(child.pid) != os.getsid(pid)
+            assert h.snap("forking").pid == pid and is_engine(psutil.Process(pid))
+            killed_at = time.monotonic()
+            os.kill(pid, signal.SIGKILL)
+            void = await h.wait_action("forking", VoidLeases, since=killed_at)
+            assert void.snapshot.last_error is not None
+            assert void.snapshot.last_error.cause is Cause.KILLED_BY_SIGNAL
+            alive, took = await wait_gone([child], WAIT_S)
+            for orphan in alive:  # do not leak it when this test fails
+                with contextlib.suppress(psutil.Error):
+                    orphan.kill()
+            assert not alive, "the engine's child outlived the engine"
+            report(f"kill -9 of the engine -> its own-session child gone after {_ms(took)} ms")
+
+    run(scenario())
+
+
+def test_oc_pool_3064_an_engine_s_child_in_another_session_dies_with_a_sigkilled_manager(
+    tmp_path: Path, report: Report
+) -> None:
+    config_path = tmp_path / "forking.yaml"
+    pool = stub_pool("forking", stub={"fork_child": True})
+    config_path.write_text(yaml.safe_dump({"pools": [pool]}, sort_keys=False))
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+
+    async def scenario() -> None:
+        manager = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(MANAGER_SCRIPT),
+            str(config_path),
+            str(tmp_path / "logs"),
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
+            cwd=str(REPO_ROOT),
+        )
+        tree: list[psutil.Process] = []
+        try:
+            line = await asyncio.wait_for(manager.stdout.readline(), 60)  # type: ignore[union-attr]
+            assert line, "the manager exited before its engine was ready"
+            engine = psutil.Process(int(json.loads(line)["engines"]["forking"]))
+
+            deadline = time.monotonic() + WAIT_S
+            while not any("stub-child" in p.cmdline() for p in tree):
+                assert time.monotonic() < deadline, f"no engine child below the manager: {tree}"
+                await asyncio.sleep(POLL_S)
+                tree = psutil.Process(manager.pid).children(recursive=True)
+            (child,) = (p for p in tree if "stub-child" in p.cmdline())
+            assert engine in tree and os.getsid(child.pid) != os.getsid(engine.pid)
+            manager.kill()
+            killed_at = time.monotonic()
+            await manager.wait()
+            alive, _ = await wait_gone(tree, 5.0)
+            took = time.monotonic() - killed_at
+            report(f"manager SIGKILL -> engine tree of {len(tree)} gone after {_ms(took)} ms")
+            assert not alive, f"outlived the manager: {[p.pid for p in alive]}"
+        finally:
+            for proc in tree:  # do not leak them when this test fails
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
+            if manager.returncode is None:
+                manager.kill()
+                await manager.wait()
+
+    run(scenario())
+
+
+def test_oc_pool_3031_each_pool_waits_its_own_stop_grace_before_the_kill(
+    tmp_path: Path, log_dir: Path, report: Report
+) -> None:
+    """Two engines that ignore SIGTERM, graces of 300 ms and 1500 ms: each is killed on its own."""
+    script = tmp_path / "deaf-engine.sh"
+    script.write_text(_DEAF_ENGINE.format(root=REPO_ROOT, python=sys.executable))
+    script.chmod(0o755)
+    graces = {"quick": 300, "patient": 1500}
+    pools = [
+        stub_pool(pool_id, engine="llamacpp", engine_bin=str(script), stop_grace_ms=grace)
+        for pool_id, grace in graces.items()
+    ]
+    config = make_config(*pools)
+
+    async def scenario() -> None:
+        async with running(config, log_dir) as h:
+            for pool_id in graces:
+                await h.wait_ready(pool_id)
+            for pool_id in graces:
+                await h.supervisor.drain(pool_id, deadline_ms=1_000)
+            took: dict[str, float] = {}
+            for pool_id in graces:
+                stop = await h.wait_action(pool_id, StopEngine)
+                stopped_at = await h.wait_for(
+                    f"{pool_id} stopped",
+                    lambda p=pool_id: h.snap(p).state is PoolState.STOPPED,  # type: ignore[misc]
+                    pool_id,
+                )
+                took[pool_id] = stopped_at - stop.at
+            report(f"SIGTERM ignored, graces {graces} ms: killed after {took} s")
+            assert took["quick"] >= 0.3 - 0.01 and took["patient"] >= 1.5 - 0.01
+            assert took["quick"] < took["patient"], "the shorter grace ends first"
+
+    run(scenario())
+
+
+# --------------------------------------------------------------------------- preload deadline
+
+
+def test_oc_pool_3063_a_stub_that_never_finishes_preloading_is_killed_at_its_deadline(
+    log_dir: Path, report: Report
+) -> None:
+    config = make_config(
+        stub_pool("slow", stub={"preload_delay_ms": 600_000}, preload_timeout_ms=400)
+    )
+
+    async def scenario() -> None:
+        async with running(config, log_dir) as h:
+            started = await h.wait_action("slow", Spawn)
+            kill = await h.wait_action("slow", KillEngine)
+            assert kill.action == KillEngine(Cause.PRELOAD_TIMEOUT)
+            assert kill.snapshot.last_error is not None
+            assert kill.snapshot.last_error.cause is Cause.PRELOAD_TIMEOUT
+            assert kill.snapshot.state is PoolState.BACKING_OFF
+            report(
+                f"preload_timeout_ms 400: engine killed {_ms(kill.at - started.at)} ms after spawn"
+            )
+            assert kill.at - started.at >= 0.4 - 0.01
+            restart = await h.wait_action("slow", Spawn, since=kill.at)
+            assert restart.action == Spawn("stub://slow", Cause.PRELOAD_TIMEOUT)
 
     run(scenario())
 

@@ -53,6 +53,7 @@ def make_machine(
     threshold: int = 3,
     jitter: Jitter = Jitter.NONE,
     stable_reset_ms: int = 600_000,
+    preload_timeout_ms: int = 600_000,
 ) -> PoolMachine:
     backoff = Backoff(
         BackoffPolicy(
@@ -71,6 +72,7 @@ def make_machine(
         breaker,
         probe_failure_threshold=3,
         heartbeat_stale_ms=5_000,
+        preload_timeout_ms=preload_timeout_ms,
     )
 
 
@@ -507,3 +509,66 @@ def test_a_refused_request_changes_nothing_and_tells_nothing() -> None:
         m.step(ReloadRequested("model-b", deadline_ms=1_000))
     assert (m.state, m.drain_reason, m.reload) == before
     assert m.step(ProbeOk()).facts == ()
+
+
+# --- the preload deadline (OC-POOL-3063) -------------------------------------------------
+
+
+def test_oc_pool_3063_a_preload_past_its_deadline_is_killed_and_counted_as_a_failure() -> None:
+    clock = ManualClock(1_000)
+    m = make_machine(clock, preload_timeout_ms=5_000)
+    m.step(StartRequested())
+    clock.advance(200)
+    m.step(EngineStarted(7))  # the deadline counts from here: 1_200 + 5_000
+    clock.set(6_199)
+    assert m.step(Tick()).actions == ()
+    assert m.state is PoolState.PRELOADING and m.last_error is None
+    clock.set(6_200)
+    decision = m.step(Tick())
+    assert decision.actions == (
+        VoidLeases(Cause.PRELOAD_TIMEOUT),
+        KillEngine(Cause.PRELOAD_TIMEOUT),
+    )
+    assert decision.facts == (
+        PreloadFinished(PreloadResult.FAILURE, Cause.PRELOAD_TIMEOUT),
+        StateChanged(PoolState.PRELOADING, PoolState.BACKING_OFF),
+    )
+    assert m.last_error is not None and m.last_error.cause is Cause.PRELOAD_TIMEOUT
+    assert "5000 ms" in m.last_error.message and m.last_error.at_ms == 6_200
+    assert m.next_restart_at_ms == 7_200
+    # The killed engine's exit is expected: it neither fails the pool again nor is counted.
+    assert m.step(EngineExited(Cause.KILLED_BY_SIGNAL, "killed")).actions == ()
+    assert m.breaker.failures_in_window(clock.now_ms()) == 1
+
+
+def test_oc_pool_3063_each_restart_gets_a_fresh_deadline_and_timeouts_open_the_breaker() -> None:
+    clock = ManualClock()
+    m = make_machine(clock, threshold=3, preload_timeout_ms=2_000)
+    m.step(StartRequested())
+    for attempt in range(3):
+        m.step(EngineStarted(100 + attempt))
+        clock.advance(1_999)
+        m.step(Tick())
+        assert m.state is PoolState.PRELOADING, f"attempt {attempt}: timed out early"
+        clock.advance(1)
+        m.step(Tick())
+        assert m.last_error is not None and m.last_error.cause is Cause.PRELOAD_TIMEOUT
+        if attempt < 2:
+            assert m.state is PoolState.BACKING_OFF
+            at = m.next_restart_at_ms
+            assert at is not None
+            clock.set(at)
+            assert m.step(Tick()).actions == (Spawn("model-a", Cause.PRELOAD_TIMEOUT),)
+    assert m.state is PoolState.CIRCUIT_OPEN
+    assert m.breaker.state(clock.now_ms()) is BreakerState.OPEN
+
+
+def test_oc_pool_3063_a_ready_pool_has_no_preload_deadline() -> None:
+    clock = ManualClock()
+    m = make_machine(clock, preload_timeout_ms=1_000)
+    start_ready(m)
+    for _ in range(4):
+        clock.advance(999)
+        m.step(ProbeOk())
+        assert m.step(Tick()).actions == ()
+    assert m.ready and m.preload_deadline.due_at_ms is None

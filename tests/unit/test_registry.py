@@ -44,6 +44,7 @@ def add_pool(reg: Registry, clock: ManualClock, pool_id: str, slots: int = 2) ->
         CircuitBreaker(BreakerPolicy()),
         probe_failure_threshold=3,
         heartbeat_stale_ms=5_000,
+        preload_timeout_ms=600_000,
     )
     reg.register(
         machine, LeaseTable(pool_id, slots, random.Random(2)), engine=Engine.STUB, cpu=True

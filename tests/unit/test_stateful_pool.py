@@ -72,6 +72,7 @@ class PoolModel(RuleBasedStateMachine):
             CircuitBreaker(BREAKER),
             probe_failure_threshold=2,
             heartbeat_stale_ms=10_000,
+            preload_timeout_ms=600_000,
         )
         self.machine = machine
         self.reg.register(
