@@ -1,7 +1,7 @@
 @decision
 Feature: check-config checks what it can without starting anything
   A config is checked as the operator will run it: each local model file it names must be
-  there, readable and a model the engine can load, matching its pinned checksum; a relative
+  there, readable and a model the engine can load, matching its pinned digest; a relative
   path means the same file wherever the command is started from; and an engine argument may
   not quietly override what the pool's own fields say.
 
@@ -41,7 +41,7 @@ Feature: check-config checks what it can without starting anything
     And check-config refuses "pools[0].model" of the config saying "is not a GGUF file"
 
   @OC-CFG-5005
-  Scenario: A model that does not match its pinned checksum is refused
+  Scenario: A model that does not match its pinned digest is refused
     Given a config file "pools.yaml" containing
       """
       pools:

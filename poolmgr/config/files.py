@@ -72,7 +72,7 @@ def model_file_problem(
         return f"cannot read model {path}: permission denied"
     if is_dir:
         if pinned is not None:
-            return f"model {path} is a directory; model_digest can only pin a file's checksum"
+            return f"model {path} is a directory; model_digest can only pin a file's digest"
         return None
     if engine == Engine.LLAMACPP.value:
         problem = _gguf_problem(path)

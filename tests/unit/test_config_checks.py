@@ -464,3 +464,41 @@ def test_oc_cfg_5011_the_overlapping_mask_hint_names_shared_devices() -> None:
         "GPU 0 is already in the mask of pool a; two pools may hold one GPU only when both set "
         "shared_devices: true (line 4)"
     ]
+
+
+GPU_POOLS = """\
+inventory:
+  gpus:
+    - {index: 0, name: g0, total_bytes: 85899345920, free_bytes: 85899345920}
+    - {index: 1, name: g1, total_bytes: 85899345920, free_bytes: 85899345920}
+pools:
+  - {id: l, engine: llamacpp, model: /m, devices: [0, 1], tensor_split: [0.75, 0.25],
+     engine_bin: /bin/e, shared_devices: true}
+  - {id: v, engine: vllm, model: /m, devices: [0, 1], tensor_split: [0.5, 0.5],
+     shared_devices: true}
+  - {id: t, engine: tgi, model: /m, devices: [0, 1], tensor_split: [0.5, 0.5],
+     shared_devices: true}
+  - {id: s, engine: stub, model: /m, devices: [0], shared_devices: true,
+     stub: {preload_delay_ms: 1, fail_preload: x, crash_after_ms: 1, cuda_error_after_ms: 1,
+            hang_after_ms: 1, cpu_fallback: true}}
+  - {id: lc, engine: llamacpp, model: /m, devices: [], cpu: true, engine_bin: /bin/e}
+"""
+
+
+def test_oc_cfg_5009_every_flag_an_engine_is_given_is_in_the_owned_table() -> None:
+    """The table and the command lines agree: what poolmgr puts there, it owns."""
+    from poolmgr.assemble import plan_pool
+    from poolmgr.config.owned_flags import owned_flag
+    from poolmgr.runtime.engines import adapter_for
+
+    config = parse_config(GPU_POOLS, "t.yaml")
+    for pool in config.pools:
+        plan = plan_pool(pool, config.gpu_inventory(), 1 << 40).plan
+        assert plan is not None
+        argv = adapter_for(pool.engine).command(
+            pool, plan, host="127.0.0.1", port=9, model_path=pool.model
+        )
+        skip = 3 if pool.engine.value == "stub" else 1  # the program (python -m module)
+        flags = [a for a in argv[skip:] if a.startswith("-")]
+        assert flags, argv
+        assert [f for f in flags if owned_flag(pool.engine, f) is None] == [], pool.id
