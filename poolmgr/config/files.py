@@ -12,8 +12,8 @@ local_model_path`), the problems reported against ``pools[i].model``:
   (:class:`poolmgr.io.digest.DigestCache`; the file is read once, in 1 MiB chunks).
 
 ``check-config --no-file-checks`` skips this stage, for configs written for another host.
-``serve`` does not run it: a missing model fails that pool's preload (``model_load_failed``)
-and leaves the other pools running.
+``serve`` does not run it: a missing model fails that pool's start and leaves the other pools
+running.
 """
 
 from __future__ import annotations
