@@ -18,7 +18,7 @@ Feature: Device masks
     When the placement is checked
     Then the placement is refused with exactly these problems:
       | pool  | field   | reason                                                                                          |
-      | small | devices | GPU 1 is already in the mask of pool big; two pools may hold one GPU only when both set shared: true |
+      | small | devices | GPU 1 is already in the mask of pool big; two pools may hold one GPU only when both set shared_devices: true |
 
   @OC-POOL-3022
   Scenario: Every earlier pool on a GPU is named once for each later pool that takes it
@@ -28,9 +28,9 @@ Feature: Device masks
     When the placement is checked
     Then the placement is refused with exactly these problems:
       | pool | field   | reason                                                                                        |
-      | b    | devices | GPU 2 is already in the mask of pool a; two pools may hold one GPU only when both set shared: true |
-      | c    | devices | GPU 2 is already in the mask of pool a; two pools may hold one GPU only when both set shared: true |
-      | c    | devices | GPU 2 is already in the mask of pool b; two pools may hold one GPU only when both set shared: true |
+      | b    | devices | GPU 2 is already in the mask of pool a; two pools may hold one GPU only when both set shared_devices: true |
+      | c    | devices | GPU 2 is already in the mask of pool a; two pools may hold one GPU only when both set shared_devices: true |
+      | c    | devices | GPU 2 is already in the mask of pool b; two pools may hold one GPU only when both set shared_devices: true |
 
   @OC-POOL-3022
   Scenario: Overlapping masks are allowed when both pools declare the GPU shared
@@ -46,7 +46,7 @@ Feature: Device masks
     When the placement is checked
     Then the placement is refused with exactly these problems:
       | pool | field   | reason                                                                                        |
-      | b    | devices | GPU 2 is already in the mask of pool a; two pools may hold one GPU only when both set shared: true |
+      | b    | devices | GPU 2 is already in the mask of pool a; two pools may hold one GPU only when both set shared_devices: true |
 
   @OC-POOL-3022
   Scenario: Sharing needs the consent of both pools: a later pool that shares is refused too
@@ -55,7 +55,7 @@ Feature: Device masks
     When the placement is checked
     Then the placement is refused with exactly these problems:
       | pool | field   | reason                                                                                        |
-      | b    | devices | GPU 2 is already in the mask of pool a; two pools may hold one GPU only when both set shared: true |
+      | b    | devices | GPU 2 is already in the mask of pool a; two pools may hold one GPU only when both set shared_devices: true |
 
   @OC-POOL-3020
   Scenario: A GPU the host does not have is refused, naming the GPUs it has

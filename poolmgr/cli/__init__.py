@@ -1,6 +1,8 @@
 """The ``poolmgr`` command line.
 
-- ``poolmgr check-config FILE...``: validate config files (exit 0 valid, 2 invalid; OC-CFG-5002).
+- ``poolmgr check-config [--no-file-checks] FILE...``: validate config files and their model
+  files (exit 0 valid, 2 invalid; OC-CFG-5002, OC-CFG-5005).
+- ``poolmgr make-tiny-model PATH``: write a tiny GGUF model llama-server loads (OC-CFG-5006).
 - ``poolmgr plan [--config FILE] [--json]``: show each pool's launch plan (visible devices,
   engine flags, capped context) and preflight verdict against the GPU inventory (the config's
   static one, else NVML) and this host's free RAM. Exit 0 when every pool fits, 1 otherwise.
@@ -14,7 +16,7 @@ import argparse
 import sys
 
 from poolmgr import __version__
-from poolmgr.cli import check_config, plan
+from poolmgr.cli import check_config, make_tiny_model, plan
 
 __all__ = ["main"]
 
@@ -24,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     check_config.add_parser(sub)
     plan.add_parser(sub)
+    make_tiny_model.add_parser(sub)
     serve = sub.add_parser("serve", help="run the pool manager and its HTTP control plane")
     serve.add_argument("--config", metavar="FILE", help="config file (default: embedded)")
     serve.add_argument("--host", help="listen address (default: the config's manager.host)")
@@ -35,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve_main(args)
     if args.command == "check-config":
-        return check_config.check_config_main(list(args.files))
+        return check_config.run(args)
+    if args.command == "make-tiny-model":
+        return make_tiny_model.run(args)
     if args.command == "plan":
         return plan.plan_main(args)
     print(f"poolmgr {__version__}")

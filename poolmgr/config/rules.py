@@ -2,11 +2,13 @@
 
 Decides the meaning-level refusals, each reported against the field at fault: unique pool ids
 and ports (and no pool on the manager's own port), stub fault knobs only with the stub engine,
-backoff and breaker ceilings not below their starting values (OC-POOL-3011), a consistent
-static inventory (unique GPU indices, free bytes within total), and CPU pools, device masks and
-split ratios through :func:`poolmgr.core.placement.validate_masks`, which owns those rules
-(OC-POOL-3017, OC-POOL-3020/3022, OC-POOL-3021 / ORCH-3012). Serves OC-CFG-5001 (these are
-checked right after the schema passes) and OC-CFG-5002 (every problem named by field path).
+backoff and breaker ceilings not below their starting values (OC-POOL-3011), no
+``engine_args`` entry setting a flag poolmgr owns (:mod:`poolmgr.config.owned_flags`,
+OC-CFG-5009), a consistent static inventory (unique GPU indices, free bytes within total),
+and CPU pools, device masks and split ratios through
+:func:`poolmgr.core.placement.validate_masks`, which owns those rules (OC-POOL-3017,
+OC-POOL-3020/3022, OC-POOL-3021 / ORCH-3012). Serves OC-CFG-5001 (these are checked right
+after the schema passes) and OC-CFG-5002 (every problem named by field path).
 Works on the schema-valid document with defaults filled in; builds no config values.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from poolmgr.config.owned_flags import check_engine_args
 from poolmgr.core.inventory import GpuDevice, GpuInventory, InventorySource
 from poolmgr.core.placement import MaskRequest, validate_masks
 from poolmgr.core.problems import FieldPath, Problems
@@ -71,6 +74,7 @@ def _check_pools(
                 f"{pool['engine']})",
             )
         _check_ceilings(here, pool, problems)
+        check_engine_args(here, Engine(pool["engine"]), pool["engine_args"], problems)
     return first_id
 
 

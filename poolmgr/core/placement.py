@@ -192,7 +192,7 @@ def validate_masks(
                             req.pool_id,
                             ProblemField.DEVICES,
                             f"GPU {index} is already in the mask of pool {earlier.pool_id}; "
-                            "two pools may hold one GPU only when both set shared: true",
+                            "two pools may hold one GPU only when both set shared_devices: true",
                         )
                     )
             owners.setdefault(index, []).append(req)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +14,11 @@ from harness.gguf_files import write_tiny_llama_gguf
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "poolmgr", *args],
-        cwd=ROOT,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -23,10 +26,31 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_oc_cfg_5002_check_config_accepts_examples_and_refuses_bad_file() -> None:
-    ok = run("check-config", *sorted(str(p) for p in (ROOT / "examples").glob("*.yaml")))
+def test_oc_cfg_5006_every_example_passes_check_config_on_a_fresh_copy(tmp_path: Path) -> None:
+    """A fresh clone: the examples without their model, then the command their comment names."""
+    shutil.copytree(
+        ROOT / "examples", tmp_path / "examples", ignore=shutil.ignore_patterns("models")
+    )
+    examples = sorted(str(p) for p in (tmp_path / "examples").glob("*.yaml"))
+    assert len(examples) == 3
+    before = run("check-config", *examples)
+    assert before.returncode == 2
+    assert before.stderr.count(": model file ") == 3, before.stderr
+    commands = {
+        line.split("poolmgr ", 1)[1].strip()
+        for path in examples
+        for line in Path(path).read_text().splitlines()
+        if line.startswith("#") and "poolmgr make-tiny-model" in line
+    }
+    assert commands == {"make-tiny-model examples/models/tiny.gguf"}
+    made = run(*commands.pop().split(), cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    ok = run("check-config", *examples)
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.count(": ok (") == 3
+
+
+def test_oc_cfg_5002_check_config_refuses_a_bad_file() -> None:
     bad = run("check-config", "tests/data/bad_configs/unknown_engine.yaml")
     assert bad.returncode == 2
     assert "pools[0].engine" in bad.stderr
@@ -83,3 +107,32 @@ def test_oc_pool_3002_plan_reports_vram_shortfall_and_exits_1(tmp_path: Path) ->
     assert pool["preflight"]["fits"] is False
     assert pool["preflight"]["cause"] == "vram_insufficient"
     assert pool["preflight"]["devices"][0]["shortfall_bytes"] > 0
+
+
+def test_oc_cfg_5007_plan_reads_a_relative_model_from_the_config_files_folder(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "conf" / "models").mkdir(parents=True)
+    write_tiny_llama_gguf(tmp_path / "conf" / "models" / "tiny.gguf", ctx=2048)
+    config = write_config(tmp_path / "conf", Path("models/tiny.gguf"), 8 * 2**30, ctx=131072)
+    out = run("plan", "--config", str(config), "--json", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    pool = json.loads(out.stdout)["pools"][0]
+    assert pool["plan"]["ctx"] == 2048  # capped: the file was read, from conf/, not the cwd
+    assert run("check-config", str(config), cwd=tmp_path).returncode == 0
+
+
+def test_oc_cfg_5009_serve_refuses_engine_args_poolmgr_owns(tmp_path: Path) -> None:
+    config = tmp_path / "pools.yaml"
+    config.write_text(
+        "pools:\n"
+        "  - {id: a, engine: stub, model: 'stub://a', devices: [], cpu: true, slots: 2,\n"
+        "     engine_args: ['--slots', '4']}\n",
+        encoding="utf-8",
+    )
+    out = run("serve", "--config", str(config), "--port", "0", cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.splitlines() == [
+        f'{config}: pools[0].engine_args[0]: "--slots" is set by poolmgr from slots; use slots '
+        "(line 3)"
+    ]
