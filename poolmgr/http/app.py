@@ -27,6 +27,7 @@ from poolmgr.http.errors import install_error_handlers
 from poolmgr.http.openapi import install_openapi
 from poolmgr.http.plane import Controller, Plane, redacted_json
 from poolmgr.http.routers import routers
+from poolmgr.http.walltime import WallClock, system_wall_clock
 from poolmgr.telemetry.metrics import PoolMetrics
 from poolmgr.telemetry.redact import Redactor, default_redactor
 
@@ -42,12 +43,14 @@ def create_app(
     redactor: Redactor | None = None,
     environ: Mapping[str, str] | None = None,
     ready: Callable[[], bool] | None = None,
+    wall_clock: WallClock = system_wall_clock,
 ) -> FastAPI:
     """The control-plane app over ``registry``, driving ``controller``.
 
     The expected bearer token is read once, here, from where ``config.manager.auth`` says
     (``read_auth_token``; raises :class:`~poolmgr.core.errors.ConfigError` when it is missing) and
-    registered with the redactor. ``ready`` answers ``/readyz`` (default: always ready).
+    registered with the redactor. ``ready`` answers ``/readyz`` (default: always ready);
+    ``wall_clock`` dates the bodies' wall-clock times (default: the host's clock).
     """
     red = redactor or default_redactor()
     token = read_auth_token(config, environ)
@@ -69,7 +72,7 @@ def create_app(
     )
     app.add_middleware(RequestContext, redactor=red)
     install_error_handlers(app, registry, response_class)
-    plane = Plane(registry, controller, config, metrics, auth, ready)
+    plane = Plane(registry, controller, config, metrics, auth, ready, wall_clock)
     for router in routers(plane):
         app.include_router(router)
     install_openapi(app)

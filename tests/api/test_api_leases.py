@@ -23,7 +23,7 @@ def test_oc_pool_3040_lease_grant_names_a_live_engine_url(live: LiveManager) -> 
     assert response.headers["Location"].endswith(f"/leases/{body['lease_id']}")
     engine = requests.get(f"{body['engine_url']}/health", timeout=5)
     assert engine.status_code == 200  # the URL really reaches the pool's engine
-    assert live.health("leases")["active_leases"] == 1
+    assert live.health("leases")["leases"]["active"] == 1
     assert release(live, "leases", body["lease_id"]).status_code == 204
 
 
