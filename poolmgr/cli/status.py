@@ -267,6 +267,8 @@ def status_main(
             while True:
                 if stdout.isatty():
                     print(_CLEAR, end="", file=stdout)
+                elif rounds:
+                    print(file=stdout)  # a blank line between rounds in a log or a pipe
                 code = _round(session, args, wall, stdout, stderr)
                 rounds += 1
                 if args.iterations is not None and rounds >= args.iterations:
