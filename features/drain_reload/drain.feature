@@ -43,11 +43,15 @@ Feature: Draining a pool
     Then the pool "chat" reports state "stopped"
     And the pool "chat" reports the last error cause "drain_deadline"
 
-  @OC-POOL-3032
-  Scenario: A requested drain is counted with its reason
+  @OC-POOL-3032 @OC-CTL-4022
+  Scenario: A requested drain is counted with its reason; the engine stays preloaded until it exits
     When a drain of "chat" is requested with a deadline in 30000 ms
     Then 1 drain of "chat" was counted with reason "api_request"
     And the pool "chat" reports the drain reason "api_request"
+    And the pool "chat" reports its preload as "done"
+    When every lease of "chat" is returned
+    And the engine of "chat" exits
+    Then the pool "chat" reports state "stopped"
     And the pool "chat" reports its preload as "not done"
 
   @OC-POOL-3034

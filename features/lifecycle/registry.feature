@@ -20,6 +20,7 @@ Feature: The registry keeps every fact about a pool
       draining: no
       state: ready
       preloaded: yes
+      ready for: 2500
       last heartbeat at: 1000
       heartbeat age: 2500
       model: stub://model-a
@@ -58,6 +59,7 @@ Feature: The registry keeps every fact about a pool
       draining: no
       state: backing_off
       preloaded: no
+      ready for: none
       last heartbeat at: 0
       heartbeat age: 300
       model: stub://model-a
@@ -82,8 +84,8 @@ Feature: The registry keeps every fact about a pool
       next breaker trial at: none
       """
 
-  @OC-POOL-3005 @OC-POOL-3031
-  Scenario: A draining pool's registry entry names why it drains
+  @OC-POOL-3005 @OC-POOL-3031 @OC-CTL-4022
+  Scenario: A draining pool's registry entry names why it drains and still says it preloaded
     Given a pool "chat" with 4 slots
     And the pool "chat" is ready with 1 slots leased
     When a drain of "chat" is requested with a deadline in 30000 ms
@@ -93,6 +95,8 @@ Feature: The registry keeps every fact about a pool
       ready: no
       draining: yes
       state: draining
+      preloaded: yes
+      ready for: none
       last heartbeat at: 0
       model: stub://model-a
       engine: stub
@@ -105,6 +109,24 @@ Feature: The registry keeps every fact about a pool
       next restart at: none
       drain reason: api_request
       """
+
+  @OC-CTL-4023
+  Scenario: A pool's ready time counts from its engine's preload and starts over with a new engine
+    Given a pool "chat" with 2 slots
+    And the pool "chat" is ready
+    When 4000 ms pass
+    Then the pool "chat" has been ready for 4000 ms
+    When a health probe of "chat" times out
+    Then the pool "chat" reports no ready time
+    When 1000 ms pass
+    And a health probe of "chat" answers again
+    Then the pool "chat" has been ready for 5000 ms
+    When the engine of "chat" crashes
+    Then the pool "chat" reports no ready time
+    When the next restart of "chat" comes due
+    And the engine of "chat" finishes preloading
+    And 700 ms pass
+    Then the pool "chat" has been ready for 700 ms
 
   @OC-POOL-3005
   Scenario: The listing shows every pool, ordered by name

@@ -29,6 +29,7 @@ from harness.steps import (
     retry_breaker,  # the circuit breaker on its own
     retry_settings,  # restart policy settings refused or accepted
     secrets,  # secrets canary against a live manager (loads the HTTP server)
+    status,  # @process: poolmgr status and the health body's shape
 )
 
 __all__ = [
@@ -55,4 +56,5 @@ __all__ = [
     "retry_breaker",
     "retry_settings",
     "secrets",
+    "status",
 ]

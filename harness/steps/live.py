@@ -253,7 +253,7 @@ def then_health_errors(world: PoolWorld, pool: str, breaker: str, n: int) -> Non
     h = live_manager_of(world).health(pool)
     assert_equal(h["last_error"], None, "last_error")
     assert_equal(h["breaker"]["state"], breaker, "breaker state")
-    assert_equal(h["restart_count"], n, "restart_count")
+    assert_equal(h["restarts"]["count"], n, "restarts.count")
 
 
 @step("then", 'the live health of "{pool}" shows a heartbeat at most {ms:d} ms old')
@@ -265,9 +265,9 @@ def then_health_heartbeat(world: PoolWorld, pool: str, ms: int) -> None:
 @step("then", 'the live health of "{pool}" shows {n:d} active leases of {slots:d} slots')
 def then_health_leases(world: PoolWorld, pool: str, n: int, slots: int) -> None:
     h = live_manager_of(world).health(pool)
-    assert_equal(h["active_leases"], n, "active_leases")
-    assert_equal(h["leases"]["slots_total"], slots, "slots_total")
-    assert_equal(h["leases"]["slots_free"], slots - n, "slots_free")
+    assert_equal(h["leases"]["active"], n, "leases.active")
+    assert_equal(h["slots_total"], slots, "slots_total")
+    assert_equal(h["slots_free"], slots - n, "slots_free")
 
 
 @step("then", 'the live pool "{pool}" becomes not ready with the last error cause "{cause}"')
@@ -284,7 +284,7 @@ def then_becomes_unready(world: PoolWorld, pool: str, cause: str) -> None:
 def then_ready_again(world: PoolWorld, pool: str, n: int) -> None:
     live = live_manager_of(world)
     h = live.wait_health(pool, lambda h: bool(h["ready"]), "ready again", FAULT_TIMEOUT_S)
-    assert_equal(h["restart_count"], n, "restart_count")
+    assert_equal(h["restarts"]["count"], n, "restarts.count")
     engine = live.engine_of(str(h["model_ref"]))
     assert engine.pid not in live.killed_pids, f"engine {engine.pid} is the killed one"
 

@@ -5,7 +5,8 @@ insists that the doc string names every field OC-POOL-3005 requires, so no scena
 one unchecked. Observers are told every fact of every pool (metrics and logs follow the
 registry this way).
 
-Serves OC-POOL-3003, OC-POOL-3005, OC-POOL-3040, OC-POOL-3044, OC-POOL-3046 and OC-POOL-3047
+Serves OC-CTL-4022 (preloaded while draining), OC-CTL-4023 (ready for), OC-POOL-3003,
+OC-POOL-3005, OC-POOL-3040, OC-POOL-3044, OC-POOL-3046 and OC-POOL-3047
 (decision level).
 
 Registered in the step table with :func:`harness.registry.step` (OC-BDD-7006); every Then-step
@@ -66,6 +67,7 @@ ENTRY_FIELDS: dict[str, Callable[[PoolSnapshot], str]] = {
     "next restart at": lambda s: _opt(s.next_restart_at_ms),
     "runs on the CPU": lambda s: _flag(s.cpu),
     "preloaded": lambda s: _flag(s.preload_ok),
+    "ready for": lambda s: _opt(s.uptime_ms),
     "returned leases": lambda s: str(s.leases_ended[LeaseEnd.RETURNED]),
     "expired leases": lambda s: str(s.leases_ended[LeaseEnd.EXPIRED]),
     "voided leases": lambda s: str(s.leases_ended[LeaseEnd.VOIDED]),
@@ -254,3 +256,13 @@ def then_lease_granted(world: PoolWorld, pool: str, job: str, ms: int) -> None:
     lease = world.pools.leases[-1]
     shown = (lease.pool_id, lease.job_id, lease.granted_at_ms, lease.expires_at_ms)
     assert_equal(shown, (pool, job, world.clock.now_ms(), ms), "lease granted")
+
+
+@step("then", 'the pool "{pool}" has been ready for {ms:d} ms')
+def then_ready_for(world: PoolWorld, pool: str, ms: int) -> None:
+    assert_equal(world.registry.snapshot(pool).uptime_ms, ms, f"time {pool} has been ready")
+
+
+@step("then", 'the pool "{pool}" reports no ready time')
+def then_no_ready_time(world: PoolWorld, pool: str) -> None:
+    assert_equal(world.registry.snapshot(pool).uptime_ms, None, f"time {pool} has been ready")

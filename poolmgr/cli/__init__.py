@@ -7,30 +7,45 @@
   engine flags, capped context) and preflight verdict against the GPU inventory (the config's
   static one, else NVML) and this host's free RAM. Exit 0 when every pool fits, 1 otherwise.
 - ``poolmgr serve [--config FILE] [--host H] [--port P]``: run the manager and its control plane.
+- ``poolmgr status [--url URL]... [--json] [--watch [S]]``: the pools of running managers
+  (exit 0 all read, 1 a manager could not be read, 2 bad arguments).
 - ``poolmgr version``.
+
+Every argument is checked where it is parsed (:mod:`poolmgr.cli.args`): a bad one ends the
+command with one line and exit status 2 (OC-CTL-4027).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import cast
 
 from poolmgr import __version__
-from poolmgr.cli import check_config, make_tiny_model, plan
+from poolmgr.cli import check_config, make_tiny_model, plan, status
+from poolmgr.cli.args import OneLineParser, listen_host, port
 
 __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="poolmgr", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineParser(prog="poolmgr", description=__doc__.splitlines()[0])
+    # The subcommands' parsers are OneLineParsers too (argparse makes them of the parent's
+    # class); the modules that add them only need the ArgumentParser interface.
+    sub = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", required=True),
+    )
     check_config.add_parser(sub)
     plan.add_parser(sub)
     make_tiny_model.add_parser(sub)
+    status.add_parser(sub)
     serve = sub.add_parser("serve", help="run the pool manager and its HTTP control plane")
     serve.add_argument("--config", metavar="FILE", help="config file (default: embedded)")
-    serve.add_argument("--host", help="listen address (default: the config's manager.host)")
-    serve.add_argument("--port", type=int, help="listen port; 0 picks a free one")
+    serve.add_argument(
+        "--host", type=listen_host, help="listen address (default: the config's manager.host)"
+    )
+    serve.add_argument("--port", type=port, help="listen port 0..65535; 0 picks a free one")
     sub.add_parser("version", help="print the version")
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -43,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         return make_tiny_model.run(args)
     if args.command == "plan":
         return plan.plan_main(args)
+    if args.command == "status":
+        return status.status_main(args)
     print(f"poolmgr {__version__}")
     return 0
 

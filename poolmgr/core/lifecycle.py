@@ -460,7 +460,8 @@ class PoolMachine:
         self.restarts.not_ready(now)
         self._stop_after_drain = stop_after
         self._tell(DrainCounted(reason))
-        self.preload_ok = False
+        # preload_ok stays: the engine did preload and still serves its leases (OC-CTL-4022);
+        # it turns false when that engine exits or fails, or a new one is spawned.
         if self.pid is None and self._state not in _ENGINE_STATES:
             # Nothing running (backing off, circuit open, stopped): drained at once.
             self._enter(PoolState.STOPPED)

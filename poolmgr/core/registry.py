@@ -6,7 +6,9 @@ per pool, serialises access to them with a re-entrant lock (the HTTP threads and
 supervisor call it concurrently), gates lease admission on readiness (OC-POOL-3044),
 voids leases when an engine dies (OC-POOL-3043), and answers consistent snapshots
 (OC-POOL-3003, OC-POOL-3005). Heartbeat staleness is evaluated on every read, so a pool
-whose heartbeat stopped is never reported or admitted as Ready (OC-POOL-3004).
+whose heartbeat stopped is never reported or admitted as Ready (OC-POOL-3004). A snapshot
+says how long the current engine has been Ready (``uptime_ms``, OC-CTL-4023): counted from the
+preload success the machine told, on the injected clock, and null whenever the pool is not Ready.
 
 Every input goes to a machine's one transition function; the registry carries out the
 lease-side actions of the answer (void leases, resize the slot table) and hands every fact to
@@ -22,7 +24,16 @@ from dataclasses import dataclass
 
 from poolmgr.core.breaker import BreakerState
 from poolmgr.core.clock import Clock
-from poolmgr.core.decisions import Action, Decision, Fact, PoolState, ResizeSlots, VoidLeases
+from poolmgr.core.decisions import (
+    Action,
+    Decision,
+    Fact,
+    PoolState,
+    PreloadFinished,
+    PreloadResult,
+    ResizeSlots,
+    VoidLeases,
+)
 from poolmgr.core.errors import PoolDraining, PoolUnready, UnknownPool
 from poolmgr.core.events import Event, HeartbeatCheck, Tick
 from poolmgr.core.leases import Lease, LeaseEnd, LeaseTable
@@ -64,6 +75,8 @@ class PoolSnapshot:
     reload: ReloadStatus | None
     drain_reason: str | None
     pid: int | None
+    uptime_ms: int | None
+    """How long the current engine has been Ready (since its preload succeeded); else None."""
 
     @property
     def load(self) -> float:
@@ -77,6 +90,8 @@ class _Pool:
     cpu: bool
     machine: PoolMachine
     leases: LeaseTable
+    preloaded_at_ms: int | None = None
+    """When the current engine's preload succeeded (from the machine's fact), if it did."""
 
 
 class Registry:
@@ -160,6 +175,9 @@ class Registry:
     def _step(self, pool: _Pool, received: Event | Tick | HeartbeatCheck) -> Decision:
         decision = pool.machine.step(received)
         self._apply_lease_actions(pool, decision.actions)
+        for fact in decision.facts:
+            if isinstance(fact, PreloadFinished) and fact.result is PreloadResult.SUCCESS:
+                pool.preloaded_at_ms = self.clock.now_ms()
         return decision
 
     def _apply_lease_actions(self, pool: _Pool, actions: Iterable[Action]) -> None:
@@ -269,4 +287,7 @@ class Registry:
             reload=m.reload,
             drain_reason=None if m.drain_reason is None else m.drain_reason.value,
             pid=m.pid,
+            uptime_ms=None
+            if not m.ready or pool.preloaded_at_ms is None
+            else now - pool.preloaded_at_ms,
         )

@@ -29,7 +29,7 @@ from poolmgr.http.errors import install_error_handlers
 from poolmgr.http.openapi import install_openapi
 from poolmgr.http.plane import Controller, Plane, redacted_json
 from poolmgr.http.routers import routers
-from poolmgr.http.walltime import WallClock, system_wall_ms
+from poolmgr.http.walltime import WallClock, system_wall_clock
 from poolmgr.telemetry.metrics import PoolMetrics
 from poolmgr.telemetry.redact import Redactor, default_redactor
 
@@ -45,14 +45,15 @@ def create_app(
     redactor: Redactor | None = None,
     environ: Mapping[str, str] | None = None,
     ready: Callable[[], bool] | None = None,
-    wall_clock: WallClock = system_wall_ms,
+    wall_clock: WallClock = system_wall_clock,
 ) -> FastAPI:
     """The control-plane app over ``registry``, driving ``controller``.
 
     The expected bearer token is read once, here, from where ``config.manager.auth`` says
     (``read_auth_token``; raises :class:`~poolmgr.core.errors.ConfigError` when it is missing) and
     registered with the redactor. ``ready`` answers ``/readyz`` (default: always ready);
-    ``wall_clock`` (epoch milliseconds) dates lease expiries for clients (OC-CTL-4010).
+    ``wall_clock`` dates the bodies' wall-clock times (default: the host's clock): lease
+    expiries (OC-CTL-4010) and errors (OC-CTL-4021).
     """
     red = redactor or default_redactor()
     token = read_auth_token(config, environ)
@@ -73,7 +74,7 @@ def create_app(
         redoc_url=None,
     )
     app.add_middleware(RequestContext, redactor=red)
-    plane = Plane(registry, controller, config, metrics, auth, ready, wall_ms=wall_clock)
+    plane = Plane(registry, controller, config, metrics, auth, ready, wall_clock=wall_clock)
     built = routers(plane)
     for router in built:
         app.include_router(router)

@@ -4,9 +4,10 @@ Decides what a client may send (strict bodies: unknown fields, wrong types and o
 values are refused, OC-CTL-4004) and what it gets back: pool and replica-set listings
 (OC-CTL-4001), a pool's health (OC-CTL-4002, OC-POOL-3003), accepted drains and reloads
 (OC-CTL-4003, OC-CTL-4014), granted and renewed leases (OC-POOL-3040, OC-POOL-3045,
-OC-CTL-4010) and the manager's own health. The class names are
-the OpenAPI component names (spec/openapi.json, OC-CTL-4008); renaming one changes the
-contract.
+OC-CTL-4010) and the manager's own health. The health body is versioned and states each fact
+under one name; it repeats the listing entry's fields under the same names (OC-CTL-4020..4023).
+The class names are the OpenAPI component names (spec/openapi.json, OC-CTL-4008); renaming one
+changes the contract.
 """
 
 from collections.abc import Mapping
@@ -16,8 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from poolmgr.core.decisions import PoolState, ReloadOutcome
 from poolmgr.core.registry import PoolSnapshot
+from poolmgr.http.walltime import WallTimes
 
 __all__ = [
+    "HEALTH_SCHEMA_VERSION",
     "MAX_DEADLINE_MS",
     "Accepted",
     "DeadlineSource",
@@ -35,6 +38,9 @@ __all__ = [
     "entry_view",
     "health_view",
 ]
+
+HEALTH_SCHEMA_VERSION: Final = 2
+"""The shape of the pool health body (OC-CTL-4020); 2 states each fact once (see the spec)."""
 
 MAX_DEADLINE_MS: Final = 3_600_000
 """The longest deadline or lease TTL a request may ask for (one hour)."""
@@ -84,6 +90,8 @@ class LeaseRenewal(_Strict):
 
 
 class PoolEntry(BaseModel):
+    """A pool in the listing; the health body repeats these fields under the same names."""
+
     id: str
     engine: str
     cpu: bool
@@ -91,7 +99,7 @@ class PoolEntry(BaseModel):
     model_digest: str | None
     slots_total: int
     slots_free: int
-    load: float
+    load: float = Field(description="Fraction of slots leased (0 when the pool has no slots)")
     state: PoolState
     ready: bool
 
@@ -103,7 +111,8 @@ class ReplicaSetEntry(PoolEntry):
 class LastErrorView(BaseModel):
     cause: str
     message: str
-    at_ms: int
+    at_ms: int = Field(description="When, on the manager's monotonic clock")
+    at: str = Field(description="When, as an RFC 3339 UTC time (OC-CTL-4021)")
 
 
 class BreakerView(BaseModel):
@@ -120,55 +129,49 @@ class ReloadView(BaseModel):
 
 
 class RestartsView(BaseModel):
-    count: int
+    count: int = Field(description="Engine restarts since the manager started")
     next_restart_at_ms: int | None
     backoff_attempt: int
     backoff_delay_ms: int | None
+    by_cause: dict[str, int] = Field(description="Restarts counted by the failure before them")
 
 
 class LeasesView(BaseModel):
+    """Leases held now and how the ended ones ended (the slot counts are top-level fields)."""
+
     active: int
-    slots_total: int
-    slots_free: int
     returned: int
     expired: int
     voided: int
 
 
-class PoolMetricsView(BaseModel):
-    load: float
-    active_leases: int
-    slots_total: int
-    slots_free: int
-    drain_events: dict[str, int]
-    restarts: dict[str, int]
-    preload_outcomes: dict[str, int]
+class CountersView(BaseModel):
+    """Metric counters of the pool that no other health field states."""
+
+    drain_events: dict[str, int] = Field(description="Drains counted by reason")
+    preload_outcomes: dict[str, int] = Field(description="Preloads counted by result")
     driver_resets: int
 
 
-class PoolHealth(BaseModel):
-    id: str
-    engine: str
-    cpu: bool
-    live: bool
-    ready: bool
-    draining: bool
-    state: PoolState
-    preload_ok: bool
+class PoolHealth(PoolEntry):
+    """One pool's health: its listing entry and everything else known about it, each fact once."""
+
+    schema_version: int = Field(description="Version of this body's shape (OC-CTL-4020)")
     model_ref: str
-    engine_version: str | None
-    model_digest: str | None
+    live: bool
+    draining: bool
+    drain_reason: str | None
+    preload_ok: bool = Field(description="The current engine has preloaded (OC-CTL-4022)")
+    uptime_ms: int | None = Field(
+        description="How long the current engine has been Ready; null when not Ready (OC-CTL-4023)"
+    )
+    heartbeat_age_ms: int | None
     last_error: LastErrorView | None
     breaker: BreakerView
-    restart_count: int
-    next_restart_at_ms: int | None
     restarts: RestartsView
-    heartbeat_age_ms: int | None
-    active_leases: int
     leases: LeasesView
     reload: ReloadView | None
-    drain_reason: str | None
-    metrics: PoolMetricsView
+    counters: CountersView
 
 
 DeadlineSource = Literal["request", "pool_config", "manager_default"]
@@ -247,42 +250,39 @@ def entry_view(s: PoolSnapshot) -> dict[str, Any]:
     }
 
 
-def health_view(s: PoolSnapshot, counters: Mapping[str, Mapping[str, int]]) -> PoolHealth:
-    """One pool's health view: its snapshot and its metric counters (OC-CTL-4002)."""
+def health_view(
+    s: PoolSnapshot, counters: Mapping[str, Mapping[str, int]], wall: WallTimes
+) -> PoolHealth:
+    """One pool's health view: its snapshot, its metric counters, wall-clock times (OC-CTL-4002)."""
     ended = {end.value: n for end, n in s.leases_ended.items()}
     err = s.last_error
     return PoolHealth(
-        id=s.pool_id,
-        engine=s.engine,
-        cpu=s.cpu,
-        live=s.live,
-        ready=s.ready,
-        draining=s.draining,
-        state=s.state,
-        preload_ok=s.preload_ok,
+        schema_version=HEALTH_SCHEMA_VERSION,
+        **entry_view(s),
         model_ref=s.model_ref,
-        engine_version=s.engine_version,
-        model_digest=s.model_digest,
+        live=s.live,
+        draining=s.draining,
+        drain_reason=s.drain_reason,
+        preload_ok=s.preload_ok,
+        uptime_ms=s.uptime_ms,
+        heartbeat_age_ms=s.heartbeat_age_ms,
         last_error=None
         if err is None
-        else LastErrorView(cause=err.cause.value, message=err.message, at_ms=err.at_ms),
+        else LastErrorView(
+            cause=err.cause.value, message=err.message, at_ms=err.at_ms, at=wall.at(err.at_ms)
+        ),
         breaker=BreakerView(
             state=s.breaker_state.value, next_trial_at_ms=s.breaker_next_trial_at_ms
         ),
-        restart_count=s.restart_count,
-        next_restart_at_ms=s.next_restart_at_ms,
         restarts=RestartsView(
             count=s.restart_count,
             next_restart_at_ms=s.next_restart_at_ms,
             backoff_attempt=s.backoff_attempt,
             backoff_delay_ms=s.backoff_delay_ms,
+            by_cause=dict(counters.get("restarts_total", {})),
         ),
-        heartbeat_age_ms=s.heartbeat_age_ms,
-        active_leases=s.active_leases,
         leases=LeasesView(
             active=s.active_leases,
-            slots_total=s.slots_total,
-            slots_free=s.slots_free,
             returned=ended.get("returned", 0),
             expired=ended.get("expired", 0),
             voided=ended.get("voided", 0),
@@ -296,14 +296,8 @@ def health_view(s: PoolSnapshot, counters: Mapping[str, Mapping[str, int]]) -> P
             cause=None if s.reload.cause is None else s.reload.cause.value,
             message=s.reload.message,
         ),
-        drain_reason=s.drain_reason,
-        metrics=PoolMetricsView(
-            load=s.load,
-            active_leases=s.active_leases,
-            slots_total=s.slots_total,
-            slots_free=s.slots_free,
+        counters=CountersView(
             drain_events=dict(counters.get("drain_events_total", {})),
-            restarts=dict(counters.get("restarts_total", {})),
             preload_outcomes=dict(counters.get("preload_outcomes_total", {})),
             driver_resets=sum(counters.get("driver_resets_total", {}).values()),
         ),

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from poolmgr.core.config import Config
 from poolmgr.core.registry import Registry
 from poolmgr.http.auth import BearerAuth
-from poolmgr.http.walltime import WallClock, system_wall_ms
+from poolmgr.http.walltime import WallClock, system_wall_clock
 from poolmgr.telemetry.metrics import PoolMetrics
 from poolmgr.telemetry.redact import Redactor
 
@@ -44,8 +44,8 @@ class Plane:
     auth: BearerAuth
     ready: Callable[[], bool] | None
     """Answers ``/readyz``; ``None`` means always ready."""
-    wall_ms: WallClock = system_wall_ms
-    """The wall clock that turns monotonic expiries into UTC times (OC-CTL-4010)."""
+    wall_clock: WallClock = system_wall_clock
+    """Converts monotonic instants to wall-clock times in bodies (OC-CTL-4010, OC-CTL-4021)."""
 
 
 def redacted_json(redactor: Redactor) -> type[JSONResponse]:

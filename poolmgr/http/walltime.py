@@ -1,35 +1,41 @@
-"""Wall-clock times for clients: the one seam where the manager's monotonic times meet UTC.
+"""Wall-clock times for clients, converted at the HTTP seam from the manager's monotonic clock.
 
-Decides how a time on the manager's monotonic clock (every ``*_at_ms`` field, meaningless
-outside the process) is told to a client as an RFC 3339 UTC time with milliseconds, e.g.
-``2026-12-01T02:03:04.567Z`` (OC-CTL-4010): the wall clock is read once, beside the
-monotonic clock, and the monotonic distance is added to it. The core never reads a wall
-clock; the wall clock is injected here (:data:`WallClock`), so tests pin it.
+Decides how a ``*_at_ms`` figure (milliseconds on the manager's monotonic clock, meaningless
+outside the process) becomes an RFC 3339 UTC time a client can compare with its own clock
+(OC-CTL-4021): read the monotonic clock and an injected wall clock once per response, and shift
+each figure by its distance from "now". The decision core stays clock-free; this module is the
+only place that pairs the two clocks.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["WallClock", "rfc3339_ms", "system_wall_ms", "wall_time_of"]
+__all__ = ["WallClock", "WallTimes", "rfc3339", "system_wall_clock"]
 
-WallClock = Callable[[], int]
-"""Milliseconds since the Unix epoch, UTC."""
-
-
-def system_wall_ms() -> int:
-    """The system's wall clock (``time.time_ns``) in milliseconds."""
-    return time.time_ns() // 1_000_000
+WallClock = Callable[[], datetime]
+"""Answers the current wall-clock time as an aware :class:`~datetime.datetime`."""
 
 
-def rfc3339_ms(epoch_ms: int) -> str:
-    """``epoch_ms`` as RFC 3339 in UTC with exactly three fractional digits and a ``Z``."""
-    at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=epoch_ms)
-    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+def system_wall_clock() -> datetime:
+    """The host's clock, in UTC."""
+    return datetime.now(UTC)
 
 
-def wall_time_of(at_ms: int, *, monotonic_now_ms: int, wall_now_ms: int) -> str:
-    """The wall-clock time of the monotonic instant ``at_ms``, read against one pair of clocks."""
-    return rfc3339_ms(wall_now_ms + (at_ms - monotonic_now_ms))
+def rfc3339(when: datetime) -> str:
+    """``when`` in UTC as RFC 3339 with milliseconds and a ``Z``: ``2026-12-01T02:03:04.567Z``."""
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class WallTimes:
+    """One reading of both clocks; converts monotonic instants to wall-clock text."""
+
+    mono_now_ms: int
+    wall_now: datetime
+
+    def at(self, mono_ms: int) -> str:
+        """The wall-clock time of the monotonic instant ``mono_ms``, as RFC 3339."""
+        return rfc3339(self.wall_now - timedelta(milliseconds=self.mono_now_ms - mono_ms))

@@ -29,7 +29,7 @@ def test_oc_ctl_4003_drain_answers_202_and_the_pool_ends_stopped(live: LiveManag
     health = live.wait_health("drainer", lambda h: h["state"] == "stopped", what="stopped")
     assert health["ready"] is False and health["live"] is False
     assert health["drain_reason"] == "api_request"
-    assert health["metrics"]["drain_events"] == {"api_request": 1}
+    assert health["counters"]["drain_events"] == {"api_request": 1}
 
 
 def test_oc_pool_3044_draining_pool_refuses_leases_with_pool_unavailable(
@@ -68,7 +68,7 @@ def test_oc_ctl_4003_reload_answers_202_and_health_shows_it_done(live: LiveManag
     )
     assert health["reload"]["from"] == "stub://old" and health["reload"]["to"] == "stub://new"
     assert health["model_ref"] == "stub://new"
-    assert health["metrics"]["drain_events"].get("reload") == 1
+    assert health["counters"]["drain_events"].get("reload") == 1
 
 
 def test_oc_pool_3033_failed_reload_rolls_back_and_health_reports_the_cause(

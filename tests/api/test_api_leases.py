@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -41,7 +41,7 @@ def test_oc_pool_3040_lease_grant_names_a_live_engine_url(live: LiveManager) -> 
     assert response.headers["Location"].endswith(f"/leases/{body['lease_id']}")
     engine = requests.get(f"{body['engine_url']}/health", timeout=5)
     assert engine.status_code == 200  # the URL really reaches the pool's engine
-    assert live.health("leases")["active_leases"] == 1
+    assert live.health("leases")["leases"]["active"] == 1
     assert release(live, "leases", body["lease_id"]).status_code == 204
 
 
@@ -124,8 +124,9 @@ def pinned() -> Iterator[tuple[AppServer, Registry, ManualClock]]:
     clock = registry.clock
     assert isinstance(clock, ManualClock) and clock.now_ms() == 1_000
 
-    def wall_ms() -> int:
-        return WALL_AT_1000_MS + clock.now_ms() - 1_000
+    def wall_clock() -> datetime:
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        return epoch + timedelta(milliseconds=WALL_AT_1000_MS + clock.now_ms() - 1_000)
 
     app = create_app(
         registry,
@@ -133,7 +134,7 @@ def pinned() -> Iterator[tuple[AppServer, Registry, ManualClock]]:
         config,
         PoolMetrics(registry),
         environ={},
-        wall_clock=wall_ms,
+        wall_clock=wall_clock,
     )
     with AppServer(app) as server:
         yield server, registry, clock

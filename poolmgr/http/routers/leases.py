@@ -20,7 +20,7 @@ from poolmgr.core.leases import Lease
 from poolmgr.http.errors import ApiError, error_responses
 from poolmgr.http.models import LeaseGranted, LeaseRenewal, LeaseRenewed, LeaseRequest
 from poolmgr.http.plane import Plane
-from poolmgr.http.walltime import wall_time_of
+from poolmgr.http.walltime import WallTimes
 
 __all__ = ["router"]
 
@@ -51,9 +51,7 @@ def router(plane: Plane) -> APIRouter:
     registry, controller = plane.registry, plane.controller
 
     def expires_at(lease: Lease, monotonic_now_ms: int) -> str:
-        return wall_time_of(
-            lease.expires_at_ms, monotonic_now_ms=monotonic_now_ms, wall_now_ms=plane.wall_ms()
-        )
+        return WallTimes(monotonic_now_ms, plane.wall_clock()).at(lease.expires_at_ms)
 
     @api.post(
         "/v1/pools/{pool_id}/leases",

@@ -1,7 +1,8 @@
 """Pools: the listing and one pool's health (OC-CTL-4001, OC-CTL-4002, OC-POOL-3003).
 
 Reads only: what the registry's snapshots and the pool's metric counters say, behind the read
-authentication (OC-CTL-4006).
+authentication (OC-CTL-4006); monotonic instants also go out as wall-clock times, read from the
+plane's injected wall clock (OC-CTL-4021).
 """
 
 from typing import Any
@@ -11,6 +12,7 @@ from fastapi import APIRouter
 from poolmgr.http.errors import error_responses
 from poolmgr.http.models import PoolEntry, PoolHealth, entry_view, health_view
 from poolmgr.http.plane import Plane
+from poolmgr.http.walltime import WallTimes
 
 __all__ = ["router"]
 
@@ -37,6 +39,7 @@ def router(plane: Plane) -> APIRouter:
     )
     async def pool_health(pool_id: str) -> PoolHealth:
         snap = registry.snapshot(pool_id)
-        return health_view(snap, metrics.pool_counters(pool_id))
+        wall = WallTimes(registry.clock.now_ms(), plane.wall_clock())
+        return health_view(snap, metrics.pool_counters(pool_id), wall)
 
     return api
