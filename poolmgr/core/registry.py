@@ -64,6 +64,11 @@ class PoolSnapshot:
     reload: ReloadStatus | None
     drain_reason: str | None
     pid: int | None
+    ctx_per_slot: int | None = None
+    """The context one request gets: as planned at the last launch, as configured before one
+    (OC-POOL-3070); ``None`` when the pool was registered without one."""
+    ctx_total: int | None = None
+    """The context of all slots together, what the KV cache is sized for (OC-POOL-3070)."""
 
     @property
     def load(self) -> float:
@@ -77,6 +82,8 @@ class _Pool:
     cpu: bool
     machine: PoolMachine
     leases: LeaseTable
+    ctx_per_slot: int | None = None
+    ctx_total: int | None = None
 
 
 class Registry:
@@ -100,15 +107,29 @@ class Registry:
                 listener(pool_id, fact)
 
     def register(
-        self, machine: PoolMachine, leases: LeaseTable, *, engine: Engine, cpu: bool
+        self,
+        machine: PoolMachine,
+        leases: LeaseTable,
+        *,
+        engine: Engine,
+        cpu: bool,
+        ctx_per_slot: int | None = None,
     ) -> None:
+        """Add a pool; ``ctx_per_slot`` is its configured context per slot (if known)."""
         pool_id = machine.pool_id
         if leases.pool_id != pool_id:
             raise ValueError(f"lease table belongs to {leases.pool_id!r}, not {pool_id!r}")
         with self._lock:
             if pool_id in self._pools:
                 raise ValueError(f"pool {pool_id!r} is already registered")
-            self._pools[pool_id] = _Pool(engine, cpu, machine, leases)
+            total = None if ctx_per_slot is None else ctx_per_slot * leases.capacity
+            self._pools[pool_id] = _Pool(engine, cpu, machine, leases, ctx_per_slot, total)
+
+    def record_context(self, pool_id: str, *, per_slot: int, total: int) -> None:
+        """The context a launch planned for the pool: per slot and for all slots together."""
+        with self._lock:
+            pool = self._get(pool_id)
+            pool.ctx_per_slot, pool.ctx_total = per_slot, total
 
     def ids(self) -> list[str]:
         with self._lock:
@@ -261,4 +282,6 @@ class Registry:
             reload=m.reload,
             drain_reason=None if m.drain_reason is None else m.drain_reason.value,
             pid=m.pid,
+            ctx_per_slot=pool.ctx_per_slot,
+            ctx_total=pool.ctx_total,
         )

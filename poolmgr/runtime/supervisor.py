@@ -62,7 +62,7 @@ from poolmgr.core.registry import Registry
 from poolmgr.core.vocab import Cause, DrainReason
 from poolmgr.io.digest import DigestCache
 from poolmgr.runtime.drain import watch_leases
-from poolmgr.runtime.engines import adapter_for
+from poolmgr.runtime.engines import ENGINE_HOST, adapter_for, engine_launch
 from poolmgr.runtime.incarnation import Incarnation, PoolRuntime
 from poolmgr.runtime.output import TAIL_LINES, EngineOutput, OutputLog
 from poolmgr.runtime.prepare import LaunchChecks
@@ -116,7 +116,7 @@ class Supervisor:
         registry: Registry,
         *,
         log_dir: Path,
-        host: str = "127.0.0.1",
+        host: str = ENGINE_HOST,
         inventory: GpuInventory | None = None,
         on_action: ActionListener | None = None,
         tick_interval_s: float = 0.02,
@@ -138,7 +138,12 @@ class Supervisor:
         self._tick_s = tick_interval_s
         self._grace_s = stop_grace_s
         self._checks = LaunchChecks(
-            config, inventory, digests if digests is not None else DigestCache()
+            config,
+            inventory,
+            digests if digests is not None else DigestCache(),
+            on_plan=lambda pool_id, plan: registry.record_context(
+                pool_id, per_slot=plan.ctx_per_slot, total=plan.ctx_total
+            ),
         )
         self._prober = Prober(registry, self._dispatch)
         self._exits = ExitWatch(self._dispatch)
@@ -357,10 +362,9 @@ class Supervisor:
             return
         port = pool.port or pick_free_port(self.host)
         try:
-            argv = runtime.adapter.command(
-                pool, plan, host=self.host, port=port, model_path=inc.model_ref
-            )
-            env = {**os.environ, **runtime.adapter.env(plan, pool=pool)}
+            launch = engine_launch(pool, plan, host=self.host, port=port)  # as plan shows it
+            argv = list(launch.argv)
+            env = {**os.environ, **launch.env}
         except (FileNotFoundError, ValueError) as exc:
             self._end_unstarted(runtime, inc, Cause.PRELOAD_FAILED, f"cannot build command: {exc}")
             return
