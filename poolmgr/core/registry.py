@@ -125,11 +125,23 @@ class Registry:
             total = None if ctx_per_slot is None else ctx_per_slot * leases.capacity
             self._pools[pool_id] = _Pool(engine, cpu, machine, leases, ctx_per_slot, total)
 
-    def record_context(self, pool_id: str, *, per_slot: int, total: int) -> None:
+    def record_context(self, pool_id: str, per_slot: int, total: int) -> None:
         """The context a launch planned for the pool: per slot and for all slots together."""
         with self._lock:
             pool = self._get(pool_id)
             pool.ctx_per_slot, pool.ctx_total = per_slot, total
+
+    def identity(self, pool_id: str) -> tuple[str, str | None] | None:
+        """The pool's engine and engine version (``None`` until known); ``None``: no such pool.
+
+        Read without the lock, on purpose: log formatting calls it from any thread, possibly
+        while another thread holds the lock and waits on a logging handler. Each read is
+        atomic; the pair is at worst one transition old.
+        """
+        pool = self._pools.get(pool_id)
+        if pool is None:
+            return None
+        return pool.engine.value, pool.machine.engine_version
 
     def ids(self) -> list[str]:
         with self._lock:

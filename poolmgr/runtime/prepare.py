@@ -27,7 +27,6 @@ import psutil
 from poolmgr.assemble import plan_pool
 from poolmgr.core.config import Config, PoolConfig
 from poolmgr.core.inventory import GpuInventory, InventorySource
-from poolmgr.core.placement import LaunchPlan
 from poolmgr.core.vocab import Cause
 from poolmgr.io.digest import DigestCache, verify
 from poolmgr.io.nvml import inventory_from_nvml
@@ -50,13 +49,14 @@ class LaunchChecks:
         inventory: GpuInventory | None,
         digests: DigestCache,
         *,
-        on_plan: Callable[[str, LaunchPlan], None] | None = None,
+        on_ctx: Callable[[str, int, int], None] | None = None,
     ) -> None:
-        """``on_plan(pool_id, plan)`` hears every plan a launch goes ahead with."""
+        """``on_ctx(pool_id, per_slot, total)`` hears the context of every launch that goes
+        ahead (the registry records it for the pool's snapshot, OC-POOL-3070)."""
         self.config = config
         self._inventory = inventory
         self._digests = digests
-        self._on_plan = on_plan
+        self._on_ctx = on_ctx
 
     async def prepare(self, configured: PoolConfig, inc: Incarnation) -> Refusal | None:
         """Placement, preflight and digest; the reason not to start, or ``None``.
@@ -89,8 +89,8 @@ class LaunchChecks:
         if problem is not None:
             return problem
         inc.plan = planned.plan
-        if self._on_plan is not None and planned.plan is not None:
-            self._on_plan(pool.id, planned.plan)
+        if self._on_ctx is not None and planned.plan is not None:
+            self._on_ctx(pool.id, planned.plan.ctx_per_slot, planned.plan.ctx_total)
         return None
 
     async def _current_inventory(self, pool: PoolConfig) -> GpuInventory | None:
