@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import shutil
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import yaml
 from harness.gguf_files import write_tiny_llama_gguf
 from poolmgr.config import load_config
 from poolmgr.core.config import Config
+from poolmgr.runtime.engines import llama_server_path
 from poolmgr.runtime.supervisor import Supervisor, build_live_registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +138,16 @@ async def _launch_and_read(config: Config, log_dir: Path) -> dict[str, Any]:
     return seen
 
 
-@pytest.mark.skipif(shutil.which("true") is None, reason="needs /proc")
+def _llama_missing() -> str | None:
+    try:
+        llama_server_path()
+    except FileNotFoundError as exc:
+        return str(exc)
+    return None
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads /proc")
+@pytest.mark.skipif(_llama_missing() is not None, reason=str(_llama_missing()))
 def test_oc_pool_3072_plan_shows_the_argv_and_env_the_supervisor_executes(tmp_path: Path) -> None:
     model = write_tiny_llama_gguf(tmp_path / "tiny.gguf")
     with socket.socket() as sock:
