@@ -65,7 +65,7 @@ def build_registry(
             default_ttl_ms=pool.lease_ttl_ms,
             max_ttl_ms=max(pool.lease_ttl_ms, 3_600_000),
         )
-        registry.register(machine, leases, engine=pool.engine, cpu=pool.cpu)
+        registry.register(machine, leases, engine=pool.engine, cpu=pool.cpu, ctx_per_slot=pool.ctx)
     return registry
 
 
@@ -104,7 +104,12 @@ def plan_pool(pool: PoolConfig, inventory: GpuInventory | None, host_free_bytes:
         return PoolPlan(pool.id, None, None, str(exc), Cause.MODEL_LOAD_FAILED)
     try:
         plan = plan_launch(
-            pool.mask_request(), pool.ctx, inventory, shape, ctx_policy=pool.ctx_policy
+            pool.mask_request(),
+            pool.ctx,
+            inventory,
+            shape,
+            slots=pool.slots,
+            ctx_policy=pool.ctx_policy,
         )
     except PlacementError as exc:
         return PoolPlan(pool.id, None, None, exc.message, Cause.PLACEMENT_INVALID)

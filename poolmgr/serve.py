@@ -61,7 +61,7 @@ from poolmgr.core.registry import Registry
 from poolmgr.http.app import create_app
 from poolmgr.io.nvml import inventory_from_nvml
 from poolmgr.runtime.supervisor import Supervisor
-from poolmgr.telemetry.logs import configure_logging
+from poolmgr.telemetry.logs import configure_logging, pool_identity
 from poolmgr.telemetry.metrics import PoolMetrics
 from poolmgr.telemetry.redact import Redactor, default_redactor
 
@@ -238,6 +238,7 @@ class Manager:
 
     async def run(self, on_listening: Callable[[str], None] | None = None) -> None:
         """Bind, start the engines, serve until :meth:`request_stop`, then stop everything."""
+        pool_identity.set(self.registry.identity)  # every line naming a pool names its engine
         sock = _bind(self.host, self.port)
         self.url = _url(sock)
         server = _Server(

@@ -3,9 +3,12 @@ Feature: KV-cache sizing across GPUs
   A model split over several GPUs needs explicit ratios. The layers are shared by those ratios,
   and each GPU holds the weights and the KV cache of its layers plus a margin of 512 MiB. The
   planned context is the largest that fits on every GPU of the split, so the smallest or most
-  loaded GPU sets it, and it never exceeds what the model was trained for. The model below
-  costs 4096 bytes of KV cache per layer and token (8 KV heads x 128 values x 2 bytes, for keys
-  and for values).
+  loaded GPU sets it, and it never exceeds what the model was trained for. The context is the
+  context of one request, one slot: an engine with several slots holds a KV cache for every
+  slot, the context per slot times the slots, and the caps apply to the context per slot given
+  the slots. Where a scenario names no slots, the pool has one. The model below costs 4096
+  bytes of KV cache per layer and token (8 KV heads x 128 values x 2 bytes, for keys and for
+  values).
 
   Background:
     Given a model with 32 layers, 8 KV heads of 128 values, trained for 32768 tokens, with 8 GiB of weights
@@ -293,3 +296,68 @@ Feature: KV-cache sizing across GPUs
     When the launch of "chat" is planned for 1 tokens of context
     Then the planned context is 1 tokens
     And the plan reports no context cap
+
+  @OC-POOL-3070 @OC-POOL-3071
+  Scenario: llama.cpp is given the context of all its slots, and each GPU holds the KV cache of all of them
+    Given pool "chat" asks for GPUs "0"
+    When the launch of "chat" is planned for 2048 tokens of context per slot with 2 slots
+    Then the planned context is 2048 tokens per slot and 4096 tokens in total
+    And the plan states its context as "ctx 2048 per slot × 2 slots = 4096 total"
+    And the engine is started with the flags "--device CUDA0 -ngl all --fit off -c 4096"
+    And at the planned context each GPU of the mask holds:
+      | GPU | layers | weight bytes | KV cache bytes |
+      | 0   | 32     | 8589934592   | 536870912      |
+
+  @OC-POOL-3071
+  Scenario Outline: Each engine is told the context in its own terms: shared by the slots, or per sequence
+    Given pool "chat" runs "<engine>" on GPUs "0" split by "1"
+    When the launch of "chat" is planned for 2048 tokens of context per slot with 2 slots
+    Then the engine is started with the flags "<flags>"
+
+    Examples:
+      | engine          | flags                                                  |
+      | llama.cpp       | --device CUDA0 -ngl all --fit off -c 4096              |
+      | vLLM            | --tensor-parallel-size 1 --max-model-len 2048          |
+      | TGI             | --num-shard 1 --max-total-tokens 2048                  |
+      | the stub engine | --ctx 4096                                             |
+
+  @OC-POOL-3071 @OC-POOL-3017
+  Scenario: A CPU pool on llama.cpp is given the context of all its slots
+    Given pool "dev" runs "llama.cpp" as a declared CPU pool
+    When the launch of "dev" is planned for 1024 tokens of context per slot with 4 slots
+    Then the engine is started with the flags "--device none -ngl 0 -c 4096"
+    And the planned context is 1024 tokens per slot and 4096 tokens in total
+
+  @OC-POOL-3070 @OC-POOL-3021
+  Scenario: The smallest GPU caps the context per slot so that the KV cache of every slot fits beside its weights
+    Given the host has GPU 1 with 5 GiB free
+    And pool "chat" splits GPUs "0,1" by the ratios "0.5,0.5"
+    When the launch of "chat" is planned for 32768 tokens of context per slot with 2 slots
+    Then the planned context is 4096 tokens per slot and 8192 tokens in total
+    And the plan reports that the context was capped by the "smallest GPU 1 fits 4096 per slot × 2 slots"
+    And at the planned context each GPU of the mask holds:
+      | GPU | layers | weight bytes | KV cache bytes |
+      | 0   | 16     | 4294967296   | 536870912      |
+      | 1   | 16     | 4294967296   | 536870912      |
+
+  @OC-POOL-3070 @OC-POOL-3021
+  Scenario: A context per slot that does not fit for all the slots is refused when the pool asks for refusal
+    Given the host has GPU 1 with 5 GiB free
+    And pool "chat" splits GPUs "0,1" by the ratios "0.5,0.5"
+    When the launch of "chat" is planned for 32768 tokens of context per slot with 2 slots, refusing rather than capping
+    Then the launch of "chat" is refused as invalid because "pool chat: ctx 32768 does not fit; GPU 1 fits at most 4096 tokens per slot × 2 slots"
+
+  @OC-POOL-3070 @OC-POOL-3023
+  Scenario: The training context bounds the context per slot, not the slots' total
+    Given pool "chat" asks for GPUs "0"
+    When the launch of "chat" is planned for 32768 tokens of context per slot with 2 slots
+    Then the planned context is 32768 tokens per slot and 65536 tokens in total
+    And the plan reports no context cap
+    And the engine is started with the flags "--device CUDA0 -ngl all --fit off -c 65536"
+
+  @OC-POOL-3070 @OC-POOL-3023
+  Scenario: A context per slot above the training context is capped per slot
+    Given pool "chat" asks for GPUs "0"
+    When the launch of "chat" is planned for 65536 tokens of context per slot with 2 slots
+    Then the planned context is 32768 tokens per slot and 65536 tokens in total
+    And the plan reports that the context was capped by the "training context 32768"

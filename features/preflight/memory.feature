@@ -7,6 +7,9 @@ Feature: Preflight refuses launches that cannot fit
   cache and those 256 MiB for a CPU pool. A shortfall fails the preload with a cause naming
   the missing resource and a message naming every shortfall, and no engine is started.
 
+  The KV cache is that of every slot: the context per slot times the slots. Where a scenario
+  names no slots, the pool has one.
+
   The model below needs 8 GiB of weights and 128 KiB of KV cache per token of context
   (2 x 32 layers x 8 heads x 128 values x 2 bytes), so at 4096 tokens one GPU needs
   8 GiB + 512 MiB + 512 MiB = 9663676416 bytes, and a CPU pool needs
@@ -246,3 +249,48 @@ Feature: Preflight refuses launches that cannot fit
     And the pool "chat" is started
     Then exactly 1 engine of "chat" was started
     And the pool "chat" reports state "preloading"
+
+  @OC-POOL-3070 @OC-POOL-3002
+  Scenario Outline: A GPU must hold the KV cache of every slot: the context per slot times the slots
+    Given the host has GPU 0 with 40 GiB free
+    And pool "chat" asks for GPUs "0"
+    When the launch of "chat" is planned for <per slot> tokens of context per slot with <slots> slots
+    And another process leaves GPU 0 with 9663676416 bytes free
+    And the preflight checks the plan with 64 GiB of host memory free
+    Then the preflight verdict is "<verdict>"
+    And the preflight finds GPU 0 short by <short> bytes
+
+    Examples:
+      | per slot | slots | verdict           | short     |
+      | 4096     | 1     | fits              | 0         |
+      | 2048     | 2     | fits              | 0         |
+      | 1024     | 4     | fits              | 0         |
+      | 1366     | 3     | vram_insufficient | 262144    |
+      | 4096     | 2     | vram_insufficient | 536870912 |
+
+  @OC-POOL-3070 @OC-POOL-3002
+  Scenario: A preflight of several slots names both context figures
+    Given the host has GPU 0 with 40 GiB free
+    And pool "chat" asks for GPUs "0"
+    When the launch of "chat" is planned for 4096 tokens of context per slot with 2 slots
+    And another process leaves GPU 0 with 9663676416 bytes free
+    And the preflight checks the plan with 64 GiB of host memory free
+    Then the preflight explains
+      """
+      pool chat does not fit at ctx 4096 per slot × 2 slots = 8192 total (GPU pool, vram_insufficient):
+      GPU 0 needs 10200547328 bytes (9.50 GiB), 9663676416 bytes (9.00 GiB) free,
+      short by 536870912 bytes (0.50 GiB)
+      """
+
+  @OC-POOL-3070 @OC-POOL-3002
+  Scenario Outline: A CPU pool needs host RAM for the KV cache of every slot
+    Given pool "dev" asks for no GPU but declares itself a CPU pool
+    When the launch of "dev" is planned for <per slot> tokens of context per slot with <slots> slots
+    And the preflight checks the plan with 9395240960 bytes of host memory free
+    Then the preflight verdict is "<verdict>"
+    And the preflight finds the host RAM short by <short> bytes
+
+    Examples:
+      | per slot | slots | verdict               | short     |
+      | 2048     | 2     | fits                  | 0         |
+      | 4096     | 2     | host_ram_insufficient | 536870912 |

@@ -24,6 +24,7 @@ from harness.steps import (
     metrics,  # metric label budgets
     placement,  # GPU masks, launch plans, KV sizing
     placement_plans,  # each engine's flags, exact placement refusals, per-GPU memory split
+    plan_logs,  # the plan command and the log lines, against a live manager
     preflight,  # the memory verdict before a launch
     registry_entry,  # the registry as its readers see it: entries, listing, observers
     retry_breaker,  # the circuit breaker on its own
@@ -51,6 +52,7 @@ __all__ = [
     "metrics",
     "placement",
     "placement_plans",
+    "plan_logs",
     "preflight",
     "registry_entry",
     "retry_breaker",

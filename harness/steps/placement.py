@@ -83,13 +83,35 @@ def plan_reject(world: PoolWorld, pool: str, ctx: int) -> None:
     plan_with_policy(world, pool, ctx, "reject")
 
 
-def plan_with_policy(world: PoolWorld, pool: str, ctx: int, policy: str) -> None:
+@step(
+    "when",
+    'the launch of "{pool}" is planned for {ctx:d} tokens of context per slot with {slots:d} slots',
+)
+def plan_slots(world: PoolWorld, pool: str, ctx: int, slots: int) -> None:
+    plan_with_policy(world, pool, ctx, "cap", slots)
+
+
+@step(
+    "when",
+    'the launch of "{pool}" is planned for {ctx:d} tokens of context per slot with {slots:d} '
+    "slots, refusing rather than capping",
+)
+def plan_slots_reject(world: PoolWorld, pool: str, ctx: int, slots: int) -> None:
+    plan_with_policy(world, pool, ctx, "reject", slots)
+
+
+def plan_with_policy(world: PoolWorld, pool: str, ctx: int, policy: str, slots: int = 1) -> None:
     place = world.placement
     world.error = None
     place.plan = None
     try:
         place.plan = plan_launch(
-            place.masks[pool], ctx, place.inventory(), place.shape, ctx_policy=CtxPolicy(policy)
+            place.masks[pool],
+            ctx,
+            place.inventory(),
+            place.shape,
+            slots=slots,
+            ctx_policy=CtxPolicy(policy),
         )
     except PlacementError as exc:
         world.error = exc
@@ -146,6 +168,18 @@ def then_device_flag(world: PoolWorld, names: str) -> None:
 def then_ctx(world: PoolWorld, ctx: int) -> None:
     plan_ = _plan(world)
     assert_equal(plan_.ctx, ctx, "planned context")
+
+
+@step("then", "the planned context is {ctx:d} tokens per slot and {total:d} tokens in total")
+def then_ctx_slots(world: PoolWorld, ctx: int, total: int) -> None:
+    plan_ = _plan(world)
+    assert_equal((plan_.ctx_per_slot, plan_.ctx_total), (ctx, total), "context per slot, total")
+
+
+@step("then", 'the plan states its context as "{phrase}"')
+def then_ctx_phrase(world: PoolWorld, phrase: str) -> None:
+    plan_ = _plan(world)
+    assert_equal(plan_.ctx_phrase(), phrase, "the plan's context in words")
 
 
 @step("then", 'the plan reports that the context was capped by the "{limit}"')

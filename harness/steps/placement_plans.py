@@ -113,7 +113,7 @@ def then_per_gpu(world: PoolWorld, datatable: list[list[str]]) -> None:
             plan_.visible_devices,
             split_layers(shape.n_layers, ratios),
             weights_bytes_per_gpu(shape, ratios),
-            kv_bytes_per_gpu(shape, plan_.ctx, ratios),
+            kv_bytes_per_gpu(shape, plan_.ctx_total, ratios),  # every slot's cache
             strict=True,
         )
     )

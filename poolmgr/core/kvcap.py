@@ -4,6 +4,9 @@ Decides the per-GPU share of weights and KV cache for a layer split, and the lar
 that fits on *every* GPU of a mask, so the smallest or most loaded GPU sets the cap
 (OC-POOL-3021 / ORCH-3052). A context above the model's training context is capped by the
 engine itself, so sizing always uses the capped value (placement caps it before it asks here).
+Contexts are per slot: an engine serving ``slots`` sequences holds ``ctx x slots`` tokens of KV
+cache, and the cap is the largest context *per slot* that fits beside the others
+(OC-POOL-3070).
 
 Everything here is pure integer/rational arithmetic; the model's shape is read from its GGUF
 header by :mod:`poolmgr.io.gguf`.
@@ -110,13 +113,22 @@ def weights_bytes_per_gpu(shape: ModelShape, ratios: Sequence[float]) -> tuple[i
 
 
 def max_ctx_per_device(
-    shape: ModelShape, ratios: Sequence[float], devices: Sequence[GpuDevice], margin_bytes: int
+    shape: ModelShape,
+    ratios: Sequence[float],
+    devices: Sequence[GpuDevice],
+    margin_bytes: int,
+    *,
+    slots: int = 1,
 ) -> tuple[int, ...]:
-    """For each device, the largest ctx (<= training context) whose share fits in its free bytes.
+    """For each device, the largest context per slot (<= training context) that fits there.
 
-    A device fits ``ctx`` when weights share + KV share(ctx) + ``margin_bytes`` <= free bytes;
-    0 means not even the weights (plus margin) fit there.
+    The engine holds a KV cache for ``slots`` sequences of ``ctx`` tokens each, ``ctx x slots``
+    tokens in all (OC-POOL-3070). A device fits ``ctx`` when weights share + KV share(ctx x
+    slots) + ``margin_bytes`` <= free bytes; 0 means not even the weights (plus margin) fit
+    there.
     """
+    if slots < 1:
+        raise ValueError(f"slots must be >= 1, got {slots}")
     if len(ratios) != len(devices):
         raise ValueError(f"{len(ratios)} ratios for {len(devices)} devices")
     if margin_bytes < 0:
@@ -132,6 +144,7 @@ def max_ctx_per_device(
         elif n_layers == 0:
             caps.append(shape.train_ctx)
         else:
-            # ceil(n * b * ctx) <= room  <=>  n * b * ctx <= room (room is an integer).
-            caps.append(min(shape.train_ctx, math.floor(room / (n_layers * per_layer_token))))
+            # ceil(n * b * ctx * s) <= room  <=>  n * b * ctx * s <= room (room is an integer).
+            per_slot = math.floor(room / (n_layers * per_layer_token * slots))
+            caps.append(min(shape.train_ctx, per_slot))
     return tuple(caps)

@@ -8,9 +8,13 @@ Decides, before anything is launched:
   (OC-POOL-3021 / ORCH-3012), and that engines which cannot split unevenly are not asked to;
 * that a GPU pool only ever sees its own GPUs and runs GPU-only, while a CPU pool, which exists
   only when the config says ``cpu: true``, sees no GPU at all (OC-POOL-3012);
-* the context to launch with: capped at the training context (the engine would cap it anyway)
-  and at what fits on the smallest GPU of the split (OC-POOL-3021 / ORCH-3052), or refused
-  when the policy says so.
+* the context to launch with, per slot (one request's context): capped at the training
+  context (the engine would cap it anyway) and at what fits on the smallest GPU of the split
+  for all the pool's slots together (OC-POOL-3021 / ORCH-3052, OC-POOL-3070), or refused when
+  the policy says so;
+* what the engine is told about that context: llama.cpp and the stub split ``-c`` across their
+  slots, so they get ``ctx x slots``; vLLM's ``--max-model-len`` and TGI's
+  ``--max-total-tokens`` are per sequence already, so they get ``ctx`` (OC-POOL-3071).
 
 The result is a :class:`LaunchPlan`: the environment (``CUDA_VISIBLE_DEVICES``) and the engine
 flags (for llama.cpp ``--device CUDAn ... -ngl all --fit off``, so layers can never silently
@@ -201,7 +205,11 @@ def validate_masks(
 
 @dataclass(frozen=True)
 class LaunchPlan:
-    """How to start one pool's engine: what it sees, the flags it gets, the context it uses."""
+    """How to start one pool's engine: what it sees, the flags it gets, the context it uses.
+
+    ``ctx`` and ``ctx_requested`` are per slot (one request's context); the engine holds
+    :attr:`ctx_total` tokens of KV cache for its ``slots`` sequences (OC-POOL-3070).
+    """
 
     pool_id: str
     engine: str
@@ -213,6 +221,30 @@ class LaunchPlan:
     ctx: int
     ctx_requested: int
     ctx_capped_reason: str | None
+    slots: int = 1
+
+    @property
+    def ctx_per_slot(self) -> int:
+        """The context one request gets (the planned ``ctx``)."""
+        return self.ctx
+
+    @property
+    def ctx_total(self) -> int:
+        """The context of all slots together: what the KV cache is sized for."""
+        return self.ctx * self.slots
+
+    def ctx_phrase(self) -> str:
+        """``ctx 4096`` for one slot; ``ctx 2048 per slot x 2 slots = 4096 total`` otherwise."""
+        return ctx_phrase(self.ctx, self.slots)
+
+
+def ctx_phrase(per_slot: int, slots: int, *, always_both: bool = False) -> str:
+    """Both context figures in words (one figure for one slot, unless ``always_both``)."""
+    if slots == 1 and not always_both:
+        return f"ctx {per_slot}"
+    if slots == 1:
+        return f"ctx {per_slot} per slot \u00d7 1 slot = {per_slot} total"
+    return f"ctx {per_slot} per slot \u00d7 {slots} slots = {per_slot * slots} total"
 
 
 def _ratio_flag(ratios: Sequence[float]) -> str:
@@ -220,22 +252,31 @@ def _ratio_flag(ratios: Sequence[float]) -> str:
 
 
 def _engine_flags(
-    engine: Engine, cpu: bool, n_devices: int, split: tuple[float, ...] | None, ctx: int
+    engine: Engine,
+    cpu: bool,
+    n_devices: int,
+    split: tuple[float, ...] | None,
+    ctx: int,
+    slots: int,
 ) -> tuple[str, ...]:
+    """The placement and context flags; ``ctx`` is per slot (OC-POOL-3026, OC-POOL-3071)."""
+    total = ctx * slots  # llama.cpp (and the stub) split -c evenly across their -np slots
     if engine is Engine.LLAMACPP:
         if cpu:
-            return ("--device", "none", "-ngl", "0", "-c", str(ctx))
+            return ("--device", "none", "-ngl", "0", "-c", str(total))
         # After CUDA_VISIBLE_DEVICES the engine numbers the visible GPUs from 0 in mask order.
         names = ",".join(f"CUDA{i}" for i in range(n_devices))
         flags = ["--device", names, "-ngl", "all", "--fit", "off"]
         if split is not None:
             flags += ["--tensor-split", _ratio_flag(split)]
-        return (*flags, "-c", str(ctx))
+        return (*flags, "-c", str(total))
     if engine is Engine.VLLM:
+        # --max-model-len bounds one sequence (prompt + output): per slot already.
         return ("--tensor-parallel-size", str(max(n_devices, 1)), "--max-model-len", str(ctx))
     if engine is Engine.TGI:
+        # --max-total-tokens bounds one request (input + output): per slot already.
         return ("--num-shard", str(max(n_devices, 1)), "--max-total-tokens", str(ctx))
-    return ("--ctx", str(ctx))
+    return ("--ctx", str(total))
 
 
 def _capped_ctx(
@@ -246,8 +287,10 @@ def _capped_ctx(
     split: tuple[float, ...] | None,
     policy: CtxPolicy,
     margin_bytes: int,
+    slots: int,
 ) -> tuple[int, str | None]:
-    """The context to run with and why it was capped (training context, then smallest GPU)."""
+    """The context per slot to run with and why it was capped (training context, then the
+    smallest GPU, which must hold the KV cache of every slot)."""
     planned = ctx
     reason: str | None = None
     if shape is not None and planned > shape.train_ctx:
@@ -263,18 +306,19 @@ def _capped_ctx(
         devices = [inventory.get(i) for i in req.devices]
         present = [d for d in devices if d is not None]
         ratios = split if split is not None else (1.0,)
-        caps = max_ctx_per_device(shape, ratios, present, margin_bytes)
+        caps = max_ctx_per_device(shape, ratios, present, margin_bytes, slots=slots)
         fit = min(caps)
         if 1 <= fit < planned:
             tightest = present[caps.index(fit)].index
+            per_slot = "" if slots == 1 else f" per slot \u00d7 {slots} slots"
             if policy is CtxPolicy.REJECT:
                 raise PlacementError(
                     f"pool {req.pool_id}: ctx {planned} does not fit; GPU {tightest} "
-                    f"fits at most {fit} tokens",
+                    f"fits at most {fit} tokens{per_slot}",
                     pool_id=req.pool_id,
                 )
             planned = fit
-            reason = f"smallest GPU {tightest} fits {fit}"
+            reason = f"smallest GPU {tightest} fits {fit}{per_slot}"
     return planned, reason
 
 
@@ -284,16 +328,19 @@ def plan_launch(
     inventory: GpuInventory | None,
     shape: ModelShape | None,
     *,
+    slots: int = 1,
     ctx_policy: CtxPolicy = CtxPolicy.CAP,
     margin_bytes: int = 512 * 2**20,
 ) -> LaunchPlan:
     """Turn a valid request into a launch plan; raise :class:`PlacementError` otherwise.
 
-    The context is capped at the training context (``shape``) and, for GPU pools with an
-    inventory, at what fits on every GPU of the split (weights share + KV share + margin within
-    free bytes). With ``ctx_policy=CtxPolicy.REJECT`` exceeding either limit raises instead.
-    When not even the weights fit, the context is left alone: that shortfall is preflight's
-    verdict (OC-POOL-3002), not a placement error.
+    ``ctx`` is the context per slot and ``slots`` the sequences the engine serves at once; the
+    KV cache is sized for ``ctx x slots`` tokens (OC-POOL-3070). The context is capped at the
+    training context (``shape``) and, for GPU pools with an inventory, at what fits on every
+    GPU of the split (weights share + KV share + margin within free bytes). With
+    ``ctx_policy=CtxPolicy.REJECT`` exceeding either limit raises instead. When not even the
+    weights fit, the context is left alone: that shortfall is preflight's verdict
+    (OC-POOL-3002), not a placement error.
     """
     problems = validate_masks([req], inventory)
     if problems:
@@ -301,6 +348,10 @@ def plan_launch(
     if ctx < 1:
         raise PlacementError(
             f"pool {req.pool_id}: ctx must be >= 1, got {ctx}", pool_id=req.pool_id
+        )
+    if slots < 1:
+        raise PlacementError(
+            f"pool {req.pool_id}: slots must be >= 1, got {slots}", pool_id=req.pool_id
         )
     try:
         policy = CtxPolicy(ctx_policy)  # a guard for untyped callers; a no-op for a CtxPolicy
@@ -313,7 +364,7 @@ def plan_launch(
         total = math.fsum(req.tensor_split)
         split = tuple(r / total for r in req.tensor_split)
 
-    planned, reason = _capped_ctx(req, ctx, inventory, shape, split, policy, margin_bytes)
+    planned, reason = _capped_ctx(req, ctx, inventory, shape, split, policy, margin_bytes, slots)
 
     visible = () if req.cpu else tuple(req.devices)
     env = MappingProxyType(
@@ -329,9 +380,10 @@ def plan_launch(
         cpu=req.cpu,
         visible_devices=visible,
         env=env,
-        engine_flags=_engine_flags(engine, req.cpu, len(visible), split, planned),
+        engine_flags=_engine_flags(engine, req.cpu, len(visible), split, planned, slots),
         tensor_split=split,
         ctx=planned,
         ctx_requested=ctx,
         ctx_capped_reason=reason,
+        slots=slots,
     )

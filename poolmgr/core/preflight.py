@@ -1,10 +1,11 @@
 """Preflight: does a launch plan fit in the GPUs' free memory and the host's free RAM?
 
 Decides, before the engine is started, whether the model's weights and KV cache at the planned
-context fit on each visible GPU (weights share + KV share + a safety margin) and in host RAM.
-When they do not, preload must fail fast with the shortfall named per device and the cause
-``vram_insufficient`` or ``host_ram_insufficient`` (OC-POOL-3002, ORCH-3039), instead of the
-engine crashing with an OOM, or worse, quietly spilling onto the CPU (OC-POOL-3012).
+context of all its slots together (``ctx x slots``, OC-POOL-3070) fit on each visible GPU
+(weights share + KV share + a safety margin) and in host RAM. When they do not, preload must
+fail fast with the shortfall named per device and the cause ``vram_insufficient`` or
+``host_ram_insufficient`` (OC-POOL-3002, ORCH-3039), instead of the engine crashing with an
+OOM, or worse, quietly spilling onto the CPU (OC-POOL-3012).
 
 Pure: free memory is passed in (the shell reads it from NVML and psutil).
 """
@@ -79,7 +80,7 @@ def preflight(
 ) -> PreflightVerdict:
     """Check ``plan`` against free VRAM and host RAM.
 
-    GPU pool: each visible GPU needs its weights share + its KV share at ``plan.ctx`` +
+    GPU pool: each visible GPU needs its weights share + its KV share at ``plan.ctx_total`` +
     ``margin_bytes``; the host needs ``host_overhead_bytes``. CPU pool: the host needs all
     weights + the whole KV cache + the overhead. When both are short, the cause is
     ``VRAM_INSUFFICIENT``. A GPU plan without an inventory, or naming a GPU the inventory
@@ -89,7 +90,7 @@ def preflight(
         raise ValueError(f"host_free_bytes must be >= 0, got {host_free_bytes}")
     needs: list[DeviceNeed] = []
     if plan.cpu:
-        kv_total = kv_bytes_per_token(shape) * plan.ctx
+        kv_total = kv_bytes_per_token(shape) * plan.ctx_total
         host_need = shape.weights_bytes + kv_total + host_overhead_bytes
     else:
         if inventory is None:
@@ -99,7 +100,7 @@ def preflight(
             )
         ratios = plan.tensor_split or (1.0,) * len(plan.visible_devices)
         weights = weights_bytes_per_gpu(shape, ratios)
-        kv = kv_bytes_per_gpu(shape, plan.ctx, ratios)
+        kv = kv_bytes_per_gpu(shape, plan.ctx_total, ratios)
         for index, weight, cache in zip(plan.visible_devices, weights, kv, strict=True):
             device = inventory.get(index)
             if device is None:
@@ -122,13 +123,13 @@ def preflight(
     parts.append(_describe("host RAM", host_need, host_free_bytes))
     where = "CPU pool" if plan.cpu else "GPU pool"
     if cause is None:
-        message = f"pool {plan.pool_id} fits at ctx {plan.ctx} ({where}): " + "; ".join(parts)
+        message = f"pool {plan.pool_id} fits at {plan.ctx_phrase()} ({where}): " + "; ".join(parts)
     else:
         short_parts = [_describe(f"GPU {d.index}", d.need_bytes, d.free_bytes) for d in vram_short]
         if host_short:
             short_parts.append(_describe("host RAM", host_need, host_free_bytes))
         message = (
-            f"pool {plan.pool_id} does not fit at ctx {plan.ctx} ({where}, {cause}): "
+            f"pool {plan.pool_id} does not fit at {plan.ctx_phrase()} ({where}, {cause}): "
             + "; ".join(short_parts)
         )
     return PreflightVerdict(

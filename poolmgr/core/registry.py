@@ -77,6 +77,11 @@ class PoolSnapshot:
     pid: int | None
     uptime_ms: int | None
     """How long the current engine has been Ready (since its preload succeeded); else None."""
+    ctx_per_slot: int | None = None
+    """The context one request gets: as planned at the last launch, as configured before one
+    (OC-POOL-3070); ``None`` when the pool was registered without one."""
+    ctx_total: int | None = None
+    """The context of all slots together, what the KV cache is sized for (OC-POOL-3070)."""
 
     @property
     def load(self) -> float:
@@ -92,6 +97,8 @@ class _Pool:
     leases: LeaseTable
     preloaded_at_ms: int | None = None
     """When the current engine's preload succeeded (from the machine's fact), if it did."""
+    ctx_per_slot: int | None = None
+    ctx_total: int | None = None
 
 
 class Registry:
@@ -115,15 +122,41 @@ class Registry:
                 listener(pool_id, fact)
 
     def register(
-        self, machine: PoolMachine, leases: LeaseTable, *, engine: Engine, cpu: bool
+        self,
+        machine: PoolMachine,
+        leases: LeaseTable,
+        *,
+        engine: Engine,
+        cpu: bool,
+        ctx_per_slot: int | None = None,
     ) -> None:
+        """Add a pool; ``ctx_per_slot`` is its configured context per slot (if known)."""
         pool_id = machine.pool_id
         if leases.pool_id != pool_id:
             raise ValueError(f"lease table belongs to {leases.pool_id!r}, not {pool_id!r}")
         with self._lock:
             if pool_id in self._pools:
                 raise ValueError(f"pool {pool_id!r} is already registered")
-            self._pools[pool_id] = _Pool(engine, cpu, machine, leases)
+            total = None if ctx_per_slot is None else ctx_per_slot * leases.capacity
+            self._pools[pool_id] = _Pool(engine, cpu, machine, leases, ctx_per_slot, total)
+
+    def record_context(self, pool_id: str, per_slot: int, total: int) -> None:
+        """The context a launch planned for the pool: per slot and for all slots together."""
+        with self._lock:
+            pool = self._get(pool_id)
+            pool.ctx_per_slot, pool.ctx_total = per_slot, total
+
+    def identity(self, pool_id: str) -> tuple[str, str | None] | None:
+        """The pool's engine and engine version (``None`` until known); ``None``: no such pool.
+
+        Read without the lock, on purpose: log formatting calls it from any thread, possibly
+        while another thread holds the lock and waits on a logging handler. Each read is
+        atomic; the pair is at worst one transition old.
+        """
+        pool = self._pools.get(pool_id)
+        if pool is None:
+            return None
+        return pool.engine.value, pool.machine.engine_version
 
     def ids(self) -> list[str]:
         with self._lock:
@@ -290,4 +323,6 @@ class Registry:
             uptime_ms=None
             if not m.ready or pool.preloaded_at_ms is None
             else now - pool.preloaded_at_ms,
+            ctx_per_slot=pool.ctx_per_slot,
+            ctx_total=pool.ctx_total,
         )

@@ -3,7 +3,9 @@
 Decides, per engine (llama.cpp's ``llama-server``, vLLM, TGI and the built-in stub):
 
 * the command line and extra environment that launch it for a pool's :class:`LaunchPlan`
-  (the plan's flags keep a GPU pool on its own GPUs and off the CPU, OC-POOL-3012/3020);
+  (the plan's flags keep a GPU pool on its own GPUs and off the CPU, OC-POOL-3012/3020), built
+  in one place, :func:`engine_launch`, for the supervisor that runs it and for ``poolmgr plan``
+  that shows it (OC-POOL-3072);
 * what its health endpoint's answer means: ready, still loading, or not ready
   (OC-POOL-3001: never Ready before preload succeeded). A probe that gets no answer in time
   raises :class:`ProbeTimeout`, so a hung engine is told apart from a dead one (OC-POOL-3016);
@@ -53,8 +55,11 @@ from poolmgr.runtime.engine_http import (
 )
 
 __all__ = [
+    "ENGINE_HOST",
+    "PORT_PICKED_AT_LAUNCH",
     "EngineAdapter",
     "EngineInfo",
+    "EngineLaunch",
     "EngineProtocolError",
     "EngineUnreachable",
     "LlamaCppAdapter",
@@ -64,6 +69,7 @@ __all__ = [
     "TgiAdapter",
     "VllmAdapter",
     "adapter_for",
+    "engine_launch",
     "llama_server_path",
     "stub_fault_args",
 ]
@@ -86,9 +92,12 @@ class EngineAdapter(Protocol):
     engine: Engine
 
     def command(
-        self, pool: PoolConfig, plan: LaunchPlan, *, host: str, port: int, model_path: str
+        self, pool: PoolConfig, plan: LaunchPlan, *, host: str, port: int | str, model_path: str
     ) -> list[str]:
-        """The argv that starts the engine for ``pool`` on ``host:port`` serving ``model_path``."""
+        """The argv that starts the engine for ``pool`` on ``host:port`` serving ``model_path``.
+
+        ``port`` is a number, or (for ``poolmgr plan``) the words that say it is picked later.
+        """
         ...
 
     def env(self, plan: LaunchPlan, *, pool: PoolConfig | None = None) -> dict[str, str]:
@@ -151,7 +160,7 @@ class LlamaCppAdapter:
     engine: Engine = Engine.LLAMACPP
 
     def command(
-        self, pool: PoolConfig, plan: LaunchPlan, *, host: str, port: int, model_path: str
+        self, pool: PoolConfig, plan: LaunchPlan, *, host: str, port: int | str, model_path: str
     ) -> list[str]:
         binary = pool.engine_bin if pool.engine_bin else llama_server_path()[0]
         return [
@@ -272,7 +281,7 @@ class StubAdapter(LlamaCppAdapter):
     engine: Engine = Engine.STUB
 
     def command(
-        self, pool: PoolConfig, plan: LaunchPlan, *, host: str, port: int, model_path: str
+        self, pool: PoolConfig, plan: LaunchPlan, *, host: str, port: int | str, model_path: str
     ) -> list[str]:
         return [
             sys.executable,
@@ -338,7 +347,7 @@ class VllmAdapter(_PlainHealthAdapter):
     default_binary: ClassVar[str] = "vllm"
 
     def command(
-        self, pool: PoolConfig, plan: LaunchPlan, *, host: str, port: int, model_path: str
+        self, pool: PoolConfig, plan: LaunchPlan, *, host: str, port: int | str, model_path: str
     ) -> list[str]:
         return [
             pool.engine_bin or self.default_binary,
@@ -388,7 +397,7 @@ class TgiAdapter(_PlainHealthAdapter):
     default_binary: ClassVar[str] = "text-generation-launcher"
 
     def command(
-        self, pool: PoolConfig, plan: LaunchPlan, *, host: str, port: int, model_path: str
+        self, pool: PoolConfig, plan: LaunchPlan, *, host: str, port: int | str, model_path: str
     ) -> list[str]:
         return [
             pool.engine_bin or self.default_binary,
@@ -423,6 +432,49 @@ _ADAPTERS: Mapping[Engine, EngineAdapter] = {
     Engine.VLLM: VllmAdapter(),
     Engine.TGI: TgiAdapter(),
 }
+
+
+ENGINE_HOST = "127.0.0.1"
+"""Where engines listen: on loopback, next to the manager that probes them."""
+
+PORT_PICKED_AT_LAUNCH = "<picked at launch>"
+"""What ``poolmgr plan`` shows for the port of a pool without one: the supervisor binds port 0
+on :data:`ENGINE_HOST` just before each launch and passes the port the kernel gave."""
+
+
+@dataclass(frozen=True)
+class EngineLaunch:
+    """The exact command that starts one pool's engine (OC-POOL-3072).
+
+    ``argv`` is what is executed; ``env`` is laid over the manager's own environment; ``port``
+    is ``None`` when it is picked at launch (``argv`` then holds :data:`PORT_PICKED_AT_LAUNCH`).
+    """
+
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+    host: str
+    port: int | None
+
+
+def engine_launch(
+    pool: PoolConfig, plan: LaunchPlan, *, host: str = ENGINE_HOST, port: int | None
+) -> EngineLaunch:
+    """The argv and extra environment of ``pool``'s engine for ``plan``: the one builder that the
+    supervisor executes and ``poolmgr plan`` prints (OC-POOL-3072).
+
+    ``pool.model`` is the model served (a reload passes the pool with its new model). Raises
+    ``FileNotFoundError`` when the engine's binary cannot be found, ``ValueError`` for an
+    unknown engine.
+    """
+    adapter = adapter_for(pool.engine)
+    argv = adapter.command(
+        pool,
+        plan,
+        host=host,
+        port=PORT_PICKED_AT_LAUNCH if port is None else port,
+        model_path=pool.model,
+    )
+    return EngineLaunch(tuple(argv), adapter.env(plan, pool=pool), host, port)
 
 
 def adapter_for(engine: Engine) -> EngineAdapter:

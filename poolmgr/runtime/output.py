@@ -7,7 +7,10 @@ Owns the bytes an engine writes, not what they mean (that is :mod:`poolmgr.runti
   left when the pipe closes, and notices the engine's exit the moment the child ends, never by
   polling (OC-POOL-3003, and through the core OC-POOL-3043);
 * :class:`OutputLog`, a pool's output across restarts: each line redacted (OC-CTL-4007), kept in
-  a bounded tail and appended to ``log_dir/<pool_id>.log``;
+  a bounded tail and appended to ``log_dir/<pool_id>.log`` as written, and also handed to the
+  manager's structured log at DEBUG level (logger ``poolmgr.engine.output``, event
+  ``engine_output``) with the pool, so that it can be filtered like every other engine line
+  (OC-POOL-3073);
 * :func:`with_tail`, a fault's message followed by the engine's last output lines, which is what
   readiness reports as the last error (OC-POOL-3003, OC-POOL-3010, OC-POOL-3012).
 """
@@ -27,6 +30,9 @@ from poolmgr.telemetry.redact import default_redactor
 __all__ = ["TAIL_LINES", "EngineOutput", "OutputLog", "new_tail", "shorten", "with_tail"]
 
 _LOG = logging.getLogger("poolmgr.runtime.output")
+_ENGINE_OUTPUT = logging.getLogger("poolmgr.engine.output")
+_MARKER = "--- poolmgr: "
+"""How the lines the manager itself adds to an engine's log begin."""
 
 TAIL_LINES = 200
 """Lines of engine output kept in memory per pool (and per engine incarnation)."""
@@ -131,6 +137,10 @@ class OutputLog:
         """Redact ``line``, keep it in the tail and append it to the file; the redacted line."""
         line = default_redactor().redact(line)
         self.tail.append(line)
+        # The manager's own markers ("--- poolmgr: engine #2 ...") have INFO lines of their own.
+        if not line.startswith(_MARKER) and _ENGINE_OUTPUT.isEnabledFor(logging.DEBUG):
+            fields = {"event": "engine_output", "pool_id": self.pool_id}
+            _ENGINE_OUTPUT.debug("%s", line, extra=fields)
         if self._file is not None:
             try:
                 self._file.write(line + "\n")

@@ -8,6 +8,8 @@ the start when one fails (the core then fails the preload with that cause):
   preflight verdict: a plan that does not fit fails with ``vram_insufficient`` or
   ``host_ram_insufficient`` and no process is started (OC-POOL-3002); a GPU pool never falls
   back to the CPU for want of an inventory (OC-POOL-3012, OC-POOL-3017);
+* the context the launch goes ahead with, per slot and in total, told to whoever listens
+  (the registry's snapshot, OC-POOL-3070);
 * the SHA-256 of a local model file (:class:`~poolmgr.io.digest.DigestCache`), reported after
   the preload (OC-POOL-3050), and checked against a pinned digest before the engine reads the
   file (``digest_mismatch``, OC-POOL-3051).
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+from collections.abc import Callable
 
 import psutil
 
@@ -41,11 +44,19 @@ class LaunchChecks:
     """Plans and checks each launch; what it learns (plan, digest) goes on the incarnation."""
 
     def __init__(
-        self, config: Config, inventory: GpuInventory | None, digests: DigestCache
+        self,
+        config: Config,
+        inventory: GpuInventory | None,
+        digests: DigestCache,
+        *,
+        on_ctx: Callable[[str, int, int], None] | None = None,
     ) -> None:
+        """``on_ctx(pool_id, per_slot, total)`` hears the context of every launch that goes
+        ahead (the registry records it for the pool's snapshot, OC-POOL-3070)."""
         self.config = config
         self._inventory = inventory
         self._digests = digests
+        self._on_ctx = on_ctx
 
     async def prepare(self, configured: PoolConfig, inc: Incarnation) -> Refusal | None:
         """Placement, preflight and digest; the reason not to start, or ``None``.
@@ -78,6 +89,8 @@ class LaunchChecks:
         if problem is not None:
             return problem
         inc.plan = planned.plan
+        if self._on_ctx is not None and planned.plan is not None:
+            self._on_ctx(pool.id, planned.plan.ctx_per_slot, planned.plan.ctx_total)
         return None
 
     async def _current_inventory(self, pool: PoolConfig) -> GpuInventory | None:

@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=_non_negative, default=0, help="0 = pick a free port")
     parser.add_argument("--model", default=VIRTUAL_MODEL_PREFIX + "model")
     parser.add_argument("--slots", type=_positive, default=4)
+    # The engine's whole context, split evenly across its slots as llama-server splits -c.
     parser.add_argument("--ctx", type=_positive, default=4096)
     parser.add_argument("--version", default=f"stub-{__version__}")
     parser.add_argument("--preload-delay-ms", type=_non_negative, default=0)
@@ -193,12 +194,13 @@ class _Handler(BaseHTTPRequestHandler):
                     "build_info": s.version,
                     "model_path": s.model,
                     "total_slots": s.slots,
-                    "default_generation_settings": {"n_ctx": s.ctx},
+                    "default_generation_settings": {"n_ctx": s.ctx // s.slots},
                 },
             )
             status = 200
         elif path == "/slots":
-            slots = [{"id": i, "n_ctx": s.ctx, "is_processing": False} for i in range(s.slots)]
+            per_slot = s.ctx // s.slots
+            slots = [{"id": i, "n_ctx": per_slot, "is_processing": False} for i in range(s.slots)]
             self._send(HTTPStatus.OK, slots)
             status = 200
         else:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import functools
 import logging
@@ -63,8 +64,9 @@ from poolmgr.core.registry import Registry
 from poolmgr.core.vocab import Cause, DrainReason
 from poolmgr.io.digest import DigestCache
 from poolmgr.runtime.drain import watch_leases
-from poolmgr.runtime.engines import adapter_for
+from poolmgr.runtime.engines import ENGINE_HOST, adapter_for, engine_launch
 from poolmgr.runtime.incarnation import Incarnation, PoolRuntime
+from poolmgr.runtime.logscope import Causes
 from poolmgr.runtime.output import TAIL_LINES, EngineOutput, OutputLog
 from poolmgr.runtime.prepare import LaunchChecks
 from poolmgr.runtime.probes import Prober
@@ -115,7 +117,7 @@ class Supervisor:
         registry: Registry,
         *,
         log_dir: Path,
-        host: str = "127.0.0.1",
+        host: str = ENGINE_HOST,
         inventory: GpuInventory | None = None,
         on_action: ActionListener | None = None,
         tick_interval_s: float = 0.02,
@@ -132,11 +134,11 @@ class Supervisor:
         self.host = host
         self._on_action = on_action
         self._tick_s = tick_interval_s
-        self._checks = LaunchChecks(
-            config, inventory, digests if digests is not None else DigestCache()
-        )
+        digests = digests if digests is not None else DigestCache()
+        self._checks = LaunchChecks(config, inventory, digests, on_ctx=registry.record_context)
+        self._causes = Causes(registry)  # which request each line's work was caused by
         self._prober = Prober(registry, self._dispatch)
-        self._exits = ExitWatch(self._dispatch)
+        self._exits = ExitWatch(self._dispatch, self._causes.scope)
         self._runtimes: dict[str, PoolRuntime] = {
             pool.id: PoolRuntime(
                 pool=pool,
@@ -179,6 +181,7 @@ class Supervisor:
         clock = self.registry.clock
         deadline = clock.now_ms() + max(0, deadline_ms)
         for pool_id in self._runtimes:
+            self._causes.begin_shutdown(pool_id)
             try:
                 decision = self.registry.dispatch(
                     pool_id, DrainRequested(DrainReason.SHUTDOWN, deadline)
@@ -205,10 +208,9 @@ class Supervisor:
         :class:`~poolmgr.core.errors.InvalidTransition` (an unknown pool ``UnknownPool``).
         """
         deadline = self.registry.clock.now_ms() + max(0, deadline_ms)
-        decision = self.registry.dispatch(
-            pool_id, DrainRequested(DrainReason.API_REQUEST, deadline)
-        )
-        self._execute(pool_id, decision.actions)
+        with self._causes.request(pool_id):
+            drain = DrainRequested(DrainReason.API_REQUEST, deadline)
+            self._execute(pool_id, self.registry.dispatch(pool_id, drain).actions)
 
     async def reload(self, pool_id: str, new_model_ref: str, deadline_ms: int) -> None:
         """Reload ``pool_id`` onto ``new_model_ref``; leases get ``deadline_ms`` from now.
@@ -217,8 +219,9 @@ class Supervisor:
         registry's snapshot (OC-POOL-3033). A conflicting reload raises ``InvalidTransition``.
         """
         deadline = self.registry.clock.now_ms() + max(0, deadline_ms)
-        decision = self.registry.dispatch(pool_id, ReloadRequested(new_model_ref, deadline))
-        self._execute(pool_id, decision.actions)
+        with self._causes.request(pool_id):
+            reload = ReloadRequested(new_model_ref, deadline)
+            self._execute(pool_id, self.registry.dispatch(pool_id, reload).actions)
 
     def engine_url(self, pool_id: str) -> str | None:
         """Base URL of the pool's running engine; ``None`` when none is running."""
@@ -248,28 +251,30 @@ class Supervisor:
 
     def _dispatch(self, pool_id: str, event: Event) -> None:
         """Feed an observed event to the registry and carry out what the machine answers."""
-        try:
-            decision = self.registry.dispatch(pool_id, event)
-        except InvalidTransition as exc:
-            _LOG.warning("pool %s: %s refused: %s", pool_id, type(event).__name__, exc.message)
-            return
-        _LOG.debug("pool %s: %r -> %r", pool_id, event, decision)
-        self._execute(pool_id, decision.actions)
+        with self._causes.scope(pool_id):
+            try:
+                decision = self.registry.dispatch(pool_id, event)
+            except InvalidTransition as exc:
+                _LOG.warning("pool %s: %s refused: %s", pool_id, type(event).__name__, exc.message)
+                return
+            _LOG.debug("pool %s: %r -> %r", pool_id, event, decision)
+            self._execute(pool_id, decision.actions)
 
     def _execute(self, pool_id: str, actions: tuple[Action, ...]) -> None:
-        for action in actions:
-            self._notify(pool_id, action)
-            match action:
-                case Spawn(model_ref=model_ref):
-                    self._spawn(self._runtimes[pool_id], model_ref)
-                case StopEngine():
-                    self._stop_engine(self._runtimes[pool_id], Stop.TERM)
-                case KillEngine():
-                    self._stop_engine(self._runtimes[pool_id], Stop.KILL)
-                case WaitForLeases(deadline_ms=deadline_ms):
-                    self._wait_for_leases(self._runtimes[pool_id], deadline_ms)
-                case _:
-                    pass  # VoidLeases, ResizeSlots: the registry has carried them out
+        with self._causes.scope(pool_id):
+            for action in actions:
+                self._notify(pool_id, action)
+                match action:
+                    case Spawn(model_ref=model_ref):
+                        self._spawn(self._runtimes[pool_id], model_ref)
+                    case StopEngine():
+                        self._stop_engine(self._runtimes[pool_id], Stop.TERM)
+                    case KillEngine():
+                        self._stop_engine(self._runtimes[pool_id], Stop.KILL)
+                    case WaitForLeases(deadline_ms=deadline_ms):
+                        self._wait_for_leases(self._runtimes[pool_id], deadline_ms)
+                    case _:
+                        pass  # VoidLeases, ResizeSlots: the registry has carried them out
 
     def _notify(self, pool_id: str, action: Action) -> None:
         if self._on_action is None:
@@ -288,8 +293,13 @@ class Supervisor:
                 _LOG.exception("registry tick failed")
             await asyncio.sleep(self._tick_s)
 
-    def _task(self, coro: Coroutine[Any, Any, _T], name: str) -> asyncio.Task[_T]:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
+    def _task(
+        self,
+        coro: Coroutine[Any, Any, _T],
+        name: str,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.Task[_T]:
+        task = asyncio.get_running_loop().create_task(coro, name=name, context=context)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
@@ -353,15 +363,16 @@ class Supervisor:
             return
         port = pool.port or pick_free_port(self.host)
         try:
-            argv = runtime.adapter.command(
-                pool, plan, host=self.host, port=port, model_path=inc.model_ref
-            )
-            env = {**os.environ, **runtime.adapter.env(plan, pool=pool)}
+            launch = engine_launch(pool, plan, host=self.host, port=port)  # as plan shows it
+            argv = list(launch.argv)
+            env = {**os.environ, **launch.env}
         except (FileNotFoundError, ValueError) as exc:
             self._end_unstarted(runtime, inc, Cause.PRELOAD_FAILED, f"cannot build command: {exc}")
             return
         loop = asyncio.get_running_loop()
-        output = EngineOutput(loop, functools.partial(self._exits.on_line, runtime, inc))
+        # The engine's own life (output, exit, probes) carries no request's correlation id.
+        on_line = functools.partial(self._exits.on_line, runtime, inc)
+        output = EngineOutput(loop, self._causes.in_engine_life(pool.id, on_line))
         try:
             spawned = await spawn_engine(output, argv, env)
         except OSError as exc:
@@ -378,14 +389,21 @@ class Supervisor:
             f"on {inc.base_url}: {shown_command(argv)}"
         )
         runtime.log.record(marker)
-        _LOG.info("pool %s: engine started, pid %s, %s", pool.id, inc.pid, inc.base_url)
-        self._task(self._exits.watch(runtime, inc), f"poolmgr-watch-{pool.id}-{inc.generation}")
+        started = {"event": "engine_started", "pid": inc.pid, "url": inc.base_url}
+        _LOG.info("pool %s: engine started: %s", pool.id, marker, extra=started)
+        self._task(
+            self._exits.watch(runtime, inc),
+            f"poolmgr-watch-{pool.id}-{inc.generation}",
+            self._causes.engine_life(pool.id),
+        )
         if inc.stop is not None or runtime.current is not inc:
             self._signal_incarnation(inc, inc.stop or Stop.KILL)
             return
         self._dispatch(pool.id, EngineStarted(inc.pid))
         inc.probe_task = self._task(
-            self._prober.probe_loop(runtime, inc), f"poolmgr-probe-{pool.id}-{inc.generation}"
+            self._prober.probe_loop(runtime, inc),
+            f"poolmgr-probe-{pool.id}-{inc.generation}",
+            self._causes.engine_life(pool.id),
         )
 
     def _end_unstarted(
@@ -397,7 +415,8 @@ class Supervisor:
             return
         pool_id = runtime.pool.id
         runtime.log.record(f"--- poolmgr: engine #{inc.generation} not started: {msg}")
-        _LOG.warning("pool %s: engine not started: %s: %s", pool_id, cause, msg)
+        fields = {"event": "engine_not_started", "cause": cause.value}
+        _LOG.warning("pool %s: engine not started: %s: %s", pool_id, cause, msg, extra=fields)
         state = self.registry.machine(pool_id).state
         if inc.stop is None and state in (PoolState.STARTING, PoolState.PRELOADING):
             self._dispatch(pool_id, PreloadFailed(cause, msg))

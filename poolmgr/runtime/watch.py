@@ -14,6 +14,8 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from poolmgr.runtime.incarnation import Dispatch, Incarnation, PoolRuntime
 from poolmgr.runtime.process import killpg
@@ -30,8 +32,15 @@ _EOF_WAIT_S = 0.5
 class ExitWatch:
     """Hears one supervisor's engines: their output lines and their exits."""
 
-    def __init__(self, dispatch: Dispatch) -> None:
+    def __init__(
+        self,
+        dispatch: Dispatch,
+        scope: Callable[[str], AbstractContextManager[None]] = lambda _: nullcontext(),
+    ) -> None:
+        """``scope(pool_id)`` is entered to report a fault or an exit: the pool's log context
+        and the request whose operation it is part of (OC-POOL-3074)."""
         self._dispatch = dispatch
+        self._scope = scope
 
     def on_line(self, runtime: PoolRuntime, inc: Incarnation, line: str) -> None:
         line = runtime.log.record(line)  # redacted once, there (OC-CTL-4007)
@@ -42,8 +51,10 @@ class ExitWatch:
         if fault is None:
             return
         inc.faulted = True
-        _LOG.warning("pool %s: %s", runtime.pool.id, fault.message)
-        self._dispatch(runtime.pool.id, fault)
+        with self._scope(runtime.pool.id):
+            fields = {"event": "engine_fault", "cause": fault.cause.value, "pid": inc.pid}
+            _LOG.warning("pool %s: %s", runtime.pool.id, fault.message, extra=fields)
+            self._dispatch(runtime.pool.id, fault)
 
     async def watch(self, runtime: PoolRuntime, inc: Incarnation) -> None:
         """Await the engine's exit, classify it and report it (only if still current)."""
@@ -62,6 +73,10 @@ class ExitWatch:
         inc.end()
         message = exited.message
         runtime.log.record(f"--- poolmgr: engine #{inc.generation} pid {inc.pid}: {message}")
-        _LOG.info("pool %s: engine pid %s ended: %s", runtime.pool.id, inc.pid, message)
-        if runtime.current is inc:
-            self._dispatch(runtime.pool.id, exited)
+        with self._scope(runtime.pool.id):
+            fields = {"event": "engine_exited", "cause": exited.cause.value, "pid": inc.pid}
+            _LOG.info(
+                "pool %s: engine pid %s ended: %s", runtime.pool.id, inc.pid, message, extra=fields
+            )
+            if runtime.current is inc:
+                self._dispatch(runtime.pool.id, exited)

@@ -8,16 +8,28 @@ every record (message, arguments, extras, exception text) passes through the one
 :class:`~poolmgr.telemetry.redact.Redactor` before it is written (OC-CTL-4007). What counts
 as a secret is decided in :mod:`poolmgr.telemetry.redact`; its names are re-exported here
 for the modules that configure logging and redaction together.
+
+Also decides where a line's context comes from when the code that logs does not spell it out
+(OC-POOL-3073, OC-POOL-3074): three context variables, set by the shell for the work they
+describe and copied by asyncio into the tasks that work starts:
+
+* :data:`correlation_id`, the request whose actions are being carried out (set by the HTTP
+  layer, and by the supervisor for the actions a request caused, never for an engine's own
+  life: its output, probes and exit);
+* :data:`log_pool`, the pool whose engine the work is about;
+* :data:`pool_identity`, how to look up a pool's engine and engine version, so that every line
+  naming a pool names its engine and version too (``null`` until the engine has told it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as _dt
 import json
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final, TextIO
 
@@ -26,9 +38,14 @@ from poolmgr.telemetry.redact import Redactor
 __all__ = [
     "LOG_FIELDS",
     "JsonFormatter",
+    "PoolIdentity",
     "RedactionFilter",
     "configure_logging",
     "correlation_id",
+    "fresh_context",
+    "log_pool",
+    "log_scope",
+    "pool_identity",
 ]
 
 LOG_FIELDS: Final = (
@@ -47,6 +64,44 @@ correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "poolmgr_correlation_id", default=None
 )
 """The correlation id of the request being served; the formatter adds it to each line."""
+
+log_pool: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "poolmgr_log_pool", default=None
+)
+"""The pool the current work is about; the formatter adds it to lines that name no pool."""
+
+PoolIdentity = Callable[[str], tuple[str, str | None] | None]
+"""``identity(pool_id)``: the pool's engine and engine version (``None``: no such pool)."""
+
+pool_identity: contextvars.ContextVar[PoolIdentity | None] = contextvars.ContextVar(
+    "poolmgr_pool_identity", default=None
+)
+"""How the formatter finds the engine and engine version of a line's pool."""
+
+
+@contextlib.contextmanager
+def log_scope(pool_id: str | None, correlation: str | None) -> Iterator[None]:
+    """Lines logged inside are about ``pool_id`` and were caused by request ``correlation``."""
+    pool_token = log_pool.set(pool_id)
+    cid_token = correlation_id.set(correlation)
+    try:
+        yield
+    finally:
+        correlation_id.reset(cid_token)
+        log_pool.reset(pool_token)
+
+
+def fresh_context(pool_id: str | None, correlation: str | None = None) -> contextvars.Context:
+    """A copy of the current context with the pool and correlation id set to these values.
+
+    For tasks and callbacks that outlive the code starting them (an engine's output, probes
+    and exit watch): they must not inherit a request's correlation id (OC-POOL-3074).
+    """
+    ctx = contextvars.copy_context()
+    ctx.run(log_pool.set, pool_id)
+    ctx.run(correlation_id.set, correlation)
+    return ctx
+
 
 # Attributes every LogRecord has; anything else on a record came in through ``extra=``.
 _RECORD_ATTRS: Final = frozenset(
@@ -115,6 +170,12 @@ class JsonFormatter(logging.Formatter):
             line["event"] = "log"
         if line["correlation_id"] is None:
             line["correlation_id"] = correlation_id.get()
+        if line["pool_id"] is None:
+            line["pool_id"] = log_pool.get()
+        if line["pool_id"] is not None and (
+            line["engine"] is None or line["engine_version"] is None
+        ):
+            _add_identity(line)
         for key, value in sorted(extras.items()):
             line.setdefault(key, value)
         exc = record.exc_text
@@ -125,6 +186,24 @@ class JsonFormatter(logging.Formatter):
         if self.redactor is not None:
             line = self.redactor.redact_value(line)
         return json.dumps(_jsonable(line), ensure_ascii=False, separators=(",", ":"))
+
+
+def _add_identity(line: dict[str, Any]) -> None:
+    """Fill in the engine and version of the line's pool, where the line lacks them."""
+    identity = pool_identity.get()
+    if identity is None:
+        return
+    try:
+        known = identity(str(line["pool_id"]))
+    except Exception:  # a lookup must never lose the line
+        return
+    if known is None:
+        return
+    engine, version = known
+    if line["engine"] is None:
+        line["engine"] = engine
+    if line["engine_version"] is None:
+        line["engine_version"] = version
 
 
 _INSTALLED: list[logging.Handler] = []

@@ -1,4 +1,6 @@
-"""JSON-line logs and secret redaction (OC-CTL-4009, OC-CTL-4007)."""
+"""JSON-line logs and secret redaction (OC-CTL-4009, OC-CTL-4007); engine lines that name their
+pool, engine and version, and correlation ids only on the actions a request caused, read from a
+real manager (OC-POOL-3073, OC-POOL-3074)."""
 
 from __future__ import annotations
 
@@ -6,12 +8,26 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+import yaml
 
-from poolmgr.telemetry.logs import LOG_FIELDS, JsonFormatter, RedactionFilter, correlation_id
+from poolmgr import __version__
+from poolmgr.telemetry.logs import (
+    LOG_FIELDS,
+    JsonFormatter,
+    RedactionFilter,
+    correlation_id,
+    fresh_context,
+    log_pool,
+    log_scope,
+    pool_identity,
+)
 from poolmgr.telemetry.redact import Redactor, is_secret_name, is_sensitive_env_name, redact_argv
+from tests.api.helpers import LiveManager, stub_pool
 
 
 @pytest.fixture
@@ -153,3 +169,119 @@ def test_oc_ctl_4007_bearer_prose_is_not_a_credential() -> None:
     redactor = Redactor(environ={})
     assert redactor.redact("a bearer token is required") == "a bearer token is required"
     assert redactor.redact("Authorization: Bearer token-abc") == "Authorization: Bearer ***"
+
+
+# --------------------------------------------------------------------------- engine lines
+
+
+def test_oc_pool_3073_a_line_about_a_pool_names_its_engine_and_version(
+    capture: tuple[logging.Logger, io.StringIO, Redactor],
+) -> None:
+    logger, stream, _ = capture
+    known = {"alpha": ("stub", "stub-1.0"), "fresh": ("llamacpp", None)}
+    token = pool_identity.set(known.get)
+    try:
+        logger.info("explicit", extra={"pool_id": "alpha"})
+        with log_scope("fresh", None):
+            logger.info("scoped")  # names no pool itself: the scope's
+        logger.info("unknown pool", extra={"pool_id": "nope"})
+        logger.info("no pool")
+    finally:
+        pool_identity.reset(token)
+    explicit, scoped, unknown, none = lines(stream)
+    assert (explicit["pool_id"], explicit["engine"], explicit["engine_version"]) == (
+        "alpha",
+        "stub",
+        "stub-1.0",
+    )
+    assert (scoped["pool_id"], scoped["engine"], scoped["engine_version"]) == (
+        "fresh",
+        "llamacpp",
+        None,  # null until the engine has told it
+    )
+    assert (unknown["engine"], none["pool_id"], none["engine"]) == (None, None, None)
+
+
+def test_oc_pool_3074_a_fresh_context_drops_the_request_correlation_id() -> None:
+    token = correlation_id.set("req-1")
+    try:
+        life = fresh_context("alpha")
+        assert life.run(correlation_id.get) is None
+        assert life.run(log_pool.get) == "alpha"
+        assert correlation_id.get() == "req-1"
+    finally:
+        correlation_id.reset(token)
+
+
+class _Lines(logging.Handler):
+    """Every record of the manager, as the JSON lines the manager writes."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.formatter_ = JsonFormatter(None)
+        self.lines: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(self.formatter_.format(record)))
+
+
+def test_oc_pool_3073_3074_engine_lines_name_the_pool_and_only_caused_actions_carry_the_id(
+    tmp_path: Path,
+) -> None:
+    config = yaml.safe_dump(
+        {"pools": [stub_pool("rl", "stub://rl-1", slots=1, drain_deadline_ms=0)]},
+        sort_keys=False,
+    )
+    handler = _Lines()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    output_logger = logging.getLogger("poolmgr.engine.output")
+    output_logger.setLevel(logging.DEBUG)  # the engines' own output lines too
+    live = LiveManager(config, tmp_path).start()
+    try:
+        live.wait_ready("rl")
+        for cid, model in (("reload-A", "stub://rl-2"), ("reload-B", "stub://rl-3")):
+            response = requests.post(
+                f"{live.url}/v1/pools/rl/reload",
+                json={"new_model_ref": model, "deadline_ms": 0},
+                headers={"X-Correlation-Id": cid},
+                timeout=5,
+            )
+            assert response.status_code == 202, response.text
+            live.wait_health(
+                "rl", lambda h, m=model: h["ready"] and h["model_ref"] == m, what=f"on {model}"
+            )
+    finally:
+        live.stop()
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        output_logger.setLevel(logging.NOTSET)
+    seen = handler.lines
+    engine_lines = [
+        line
+        for line in seen
+        if str(line["event"]).startswith(("engine_", "pool_"))
+        or line["logger"].startswith("poolmgr.runtime")
+    ]
+    assert engine_lines
+    for line in engine_lines:
+        assert (line["pool_id"], line["engine"]) == ("rl", "stub"), line
+    output = [line for line in seen if line["event"] == "engine_output"]
+    assert any("main: model loaded" in line["message"] for line in output)
+    # An engine's own output is no request's action, whoever started the engine.
+    assert {line["correlation_id"] for line in output} == {None}
+    starts = [line for line in seen if line["event"] == "engine_started"]
+    assert [line["correlation_id"] for line in starts] == [None, "reload-A", "reload-B"]
+    assert [line["engine_version"] for line in starts][1:] == [f"stub-{__version__}"] * 2
+    exits = [line for line in seen if line["event"] == "engine_exited"]
+    assert [line["correlation_id"] for line in exits] == ["reload-A", "reload-B", None]
+    # Each id is on its own reload's lines and nowhere after them: not on the shutdown.
+    stopping = next(i for i, line in enumerate(seen) if line["event"] == "manager_stopping")
+    assert {line["correlation_id"] for line in seen[stopping:]} == {None}
+    first_b = next(i for i, line in enumerate(seen) if line["correlation_id"] == "reload-B")
+    last_a = max(i for i, line in enumerate(seen) if line["correlation_id"] == "reload-A")
+    assert last_a < first_b  # reload A's id ends with reload A
+    finished = [line["correlation_id"] for line in seen if line["event"] == "pool_reload_finished"]
+    assert finished == ["reload-A", "reload-B"]

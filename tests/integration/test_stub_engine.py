@@ -170,7 +170,7 @@ def test_oc_pool_3050_stub_reports_version_slots_and_context(
     engine.wait_for_log(r"main: model loaded")
     info = STUB.fetch_info(engine.session, base(port), 1.0)
     assert info.engine_version == f"stub-{__version__}"
-    assert (info.slots, info.n_ctx, info.model_path) == (3, 1536, "stub://tiny")
+    assert (info.slots, info.n_ctx, info.model_path) == (3, 512, "stub://tiny")  # per slot
 
 
 def test_stub_version_flag_sets_build_info(started: list[EngineProcess]) -> None:
@@ -311,7 +311,7 @@ def test_stub_started_through_its_adapter_serves(started: list[EngineProcess]) -
     pool = pool_config(
         id="alpha", engine=Engine.STUB, model="stub://alpha", devices=(), cpu=True, slots=2
     )
-    plan = plan_launch(pool.mask_request(), 768, None, None)
+    plan = plan_launch(pool.mask_request(), 768, None, None, slots=pool.slots)
     port = free_port()
     argv = STUB.command(pool, plan, host="127.0.0.1", port=port, model_path=pool.model)
     engine = EngineProcess(argv, STUB.env(plan, pool=pool))
@@ -351,7 +351,11 @@ def start_llama(
         id="tiny", engine=Engine.LLAMACPP, model=str(model), devices=(), cpu=True, slots=slots
     )
     plan = plan_launch(
-        MaskRequest("tiny", "llamacpp", (), cpu=True, tensor_split=None), 512, None, None
+        MaskRequest("tiny", "llamacpp", (), cpu=True, tensor_split=None),
+        256,  # per slot: the engine is given 256 x slots (OC-POOL-3071)
+        None,
+        None,
+        slots=slots,
     )
     assert "--device" in plan.engine_flags and "none" in plan.engine_flags
     port = free_port()
@@ -389,7 +393,7 @@ def test_oc_pool_3050_real_llama_server_serves_a_tiny_gguf(
     assert info.engine_version  # build_info, e.g. "b1234-abcdef0"
     assert info.slots == 2
     assert info.model_path == str(model)
-    assert info.n_ctx == 512 // 2  # -c is shared by the slots: each gets its part
+    assert info.n_ctx == 256  # -c is shared by the slots: each gets the pool's ctx
 
 
 @needs_llama

@@ -1,15 +1,29 @@
-"""The poolmgr command line, run as a real subprocess (OC-CFG-5002, OC-POOL-3002, 3017, 3023)."""
+"""The poolmgr command line, run as a real subprocess (OC-CFG-5002, OC-POOL-3002, 3017, 3023,
+3070..3072): the plan's argv and environment are compared with those of the engines a real
+supervisor starts, read back from ``/proc``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import random
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
 
 from harness.gguf_files import write_tiny_llama_gguf
+from poolmgr.config import load_config
+from poolmgr.core.config import Config
+from poolmgr.runtime.engines import llama_server_path
+from poolmgr.runtime.supervisor import Supervisor, build_live_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -136,3 +150,118 @@ def test_oc_cfg_5009_serve_refuses_engine_args_poolmgr_owns(tmp_path: Path) -> N
         f'{config}: pools[0].engine_args[0]: "--slots" is set by poolmgr from slots; use slots '
         "(line 3)"
     ]
+
+
+# --------------------------------------------------------------------------- plan = what runs
+
+
+def _engine_proc(pid: int) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment of a running process, as the kernel holds them."""
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+    env = {}
+    for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+        key, sep, value = item.partition(b"=")
+        if sep:
+            env[key.decode()] = value.decode()
+    return [a.decode() for a in argv], env
+
+
+async def _launch_and_read(config: Config, log_dir: Path) -> dict[str, Any]:
+    """Start the supervisor on ``config``; each pool's engine argv, env, slots and snapshot."""
+    registry = build_live_registry(config, random.Random(1))
+    supervisor = Supervisor(config, registry, log_dir=log_dir, tick_interval_s=0.01)
+    await supervisor.start()
+    seen: dict[str, Any] = {}
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30.0
+        for pool in config.pools:
+            while not registry.snapshot(pool.id).ready:
+                assert loop.time() < deadline, (
+                    f"pool {pool.id} not ready: {registry.snapshot(pool.id)}"
+                )
+                await asyncio.sleep(0.02)
+            pid, url = supervisor.engine_pid(pool.id), supervisor.engine_url(pool.id)
+            assert pid is not None and url is not None
+            argv, env = _engine_proc(pid)
+            slots = await asyncio.to_thread(requests.get, f"{url}/slots", timeout=5)
+            seen[pool.id] = (argv, env, slots.json(), registry.snapshot(pool.id), url)
+    finally:
+        await supervisor.stop(deadline_ms=0)
+    return seen
+
+
+def _llama_missing() -> str | None:
+    try:
+        llama_server_path()
+    except FileNotFoundError as exc:
+        return str(exc)
+    return None
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads /proc")
+@pytest.mark.skipif(_llama_missing() is not None, reason=str(_llama_missing()))
+def test_oc_pool_3072_plan_shows_the_argv_and_env_the_supervisor_executes(tmp_path: Path) -> None:
+    model = write_tiny_llama_gguf(tmp_path / "tiny.gguf")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        fixed_port = sock.getsockname()[1]
+    pools = [
+        {
+            "id": "stubby",
+            "engine": "stub",
+            "model": "stub://stubby",
+            "devices": [],
+            "cpu": True,
+            "slots": 2,
+            "ctx": 1024,
+            "engine_args": ["--version", "stub-pinned-1"],
+            "probe": {"starting_interval_ms": 10, "ready_interval_ms": 50},
+        },
+        {
+            "id": "tiny",
+            "engine": "llamacpp",
+            "model": str(model),
+            "devices": [],
+            "cpu": True,
+            "slots": 2,
+            "ctx": 256,  # llama.cpp pads a slot's context to a multiple of 256
+            "port": fixed_port,
+            "engine_args": ["--threads", "1"],
+            "probe": {"starting_interval_ms": 10, "ready_interval_ms": 50},
+        },
+    ]
+    path = tmp_path / "pools.yaml"
+    path.write_text(yaml.safe_dump({"pools": pools}, sort_keys=False))
+    out = run("plan", "--config", str(path), "--json")
+    assert out.returncode == 0, out.stdout + out.stderr
+    planned = {p["pool_id"]: p for p in json.loads(out.stdout)["pools"]}
+    text = run("plan", "--config", str(path))
+    assert "ctx 1024 per slot \u00d7 2 slots = 2048 total" in text.stdout, text.stdout
+    assert "port: picked at launch" in text.stdout
+
+    seen = asyncio.run(_launch_and_read(load_config(str(path)), tmp_path / "logs"))
+
+    # The stub's port is picked at launch: the plan says so; everything else is equal.
+    launch = planned["stubby"]["launch"]
+    argv, env, slots, snap, url = seen["stubby"]
+    assert launch["port"] is None and launch["port_picked_at_launch"] is True
+    i = launch["argv"].index("--port")
+    assert launch["argv"][i + 1] == "<picked at launch>"
+    assert argv[: i + 1] + argv[i + 2 :] == launch["argv"][: i + 1] + launch["argv"][i + 2 :]
+    assert url.endswith(f":{argv[i + 1]}")
+    assert {k: env[k] for k in launch["env"]} == launch["env"]
+    assert argv[-2:] == ["--version", "stub-pinned-1"]  # engine_args, last, as planned
+    # ctx is per slot: the engine holds 2 x 1024 and gives each slot 1024 (OC-POOL-3070/3071).
+    assert [s["n_ctx"] for s in slots] == [1024, 1024]
+    assert (snap.ctx_per_slot, snap.ctx_total) == (1024, 2048)
+
+    # llama-server on a fixed port: the whole argv is the plan's, to the byte.
+    launch = planned["tiny"]["launch"]
+    argv, env, slots, snap, _ = seen["tiny"]
+    assert launch["port"] == fixed_port
+    assert argv == launch["argv"]
+    assert {k: env[k] for k in launch["env"]} == launch["env"]
+    assert argv[argv.index("-np") + 1] == "2" and argv[argv.index("-c") + 1] == "512"
+    assert [s["n_ctx"] for s in slots] == [256, 256]
+    assert (snap.ctx_per_slot, snap.ctx_total) == (256, 512)

@@ -714,3 +714,38 @@ def test_base_url_with_trailing_slash_is_accepted(
 ) -> None:
     http.get(BASE + "/health", body="")
     assert adapter_for(Engine.TGI).probe_health(session, BASE + "/", 0.5).ok
+
+
+# --------------------------------------------------------------------------- the one builder
+
+
+def test_oc_pool_3072_engine_launch_shows_a_port_picked_at_launch_and_puts_engine_args_last() -> (
+    None
+):
+    vllm = pool(Engine.VLLM, cpu=True, slots=4, ctx=2048, engine_args=("--seed", "1"))
+    plan = plan_launch(vllm.mask_request(), vllm.ctx, None, None, slots=vllm.slots)
+    shown = engines.engine_launch(vllm, plan, port=None)
+    assert shown.port is None and shown.host == engines.ENGINE_HOST
+    assert list(shown.argv) == [
+        "vllm",
+        "serve",
+        vllm.model,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        engines.PORT_PICKED_AT_LAUNCH,
+        "--max-num-seqs",
+        "4",
+        "--tensor-parallel-size",
+        "1",
+        "--max-model-len",
+        "2048",  # per sequence: not multiplied by the slots (OC-POOL-3071)
+        "--seed",
+        "1",
+    ]
+    run = engines.engine_launch(vllm, plan, port=8123)
+    assert run.argv[run.argv.index("--port") + 1] == "8123"
+    assert [a for a in run.argv if a != "8123"] == [
+        a for a in shown.argv if a != engines.PORT_PICKED_AT_LAUNCH
+    ]
+    assert dict(run.env) == dict(plan.env)
