@@ -4,7 +4,8 @@ Feature: The plan shows the command the manager runs
   environment its engine will be started with: the binary, the model, where it listens, its
   slots, the placement and context flags and the pool's own extra engine arguments, built by
   the same code that starts the engine. A pool without a port gets a free one when its engine
-  is launched; the plan says so. The context is stated per slot and for all slots together.
+  is launched; the plan says so. The context is stated per slot and for all slots together, in the plan and in the pool's
+  health.
 
   @OC-POOL-3072 @OC-POOL-3070 @OC-POOL-3071
   Scenario: The engine the manager starts runs exactly the planned command and environment
@@ -26,3 +27,4 @@ Feature: The plan shows the command the manager runs
     And the plan of "chat" says "ctx 1024 per slot × 2 slots = 2048 total"
     And the plan of "chat" says "port: picked at launch"
     And the engine process of the live pool "chat" runs the command and environment the plan shows, with the port picked at launch
+    And the live health of "chat" states a context of 1024 per slot and 2048 in total

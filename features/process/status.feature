@@ -113,6 +113,7 @@ Feature: An operator reads the pools of running managers
       slots_free
       load
       last_error
+      ctx: per_slot, total
       breaker: state, next_trial_at_ms
       restarts: count, next_restart_at_ms, backoff_attempt, backoff_delay_ms, by_cause
       leases: active, returned, expired, voided

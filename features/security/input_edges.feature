@@ -20,17 +20,19 @@ Feature: The control plane's answers at its edges
       | GET    | /v1/pools/alpha/drain                     | POST      |
 
   @OC-CTL-4013
-  Scenario Outline: A status-only probe of the manager's health gets the status and no body
+  Scenario Outline: A status-only probe of a health endpoint gets the status and no body
     Given the manager is running with its embedded default config
     When a client sends "HEAD <path>" to the live manager
-    Then the answer has status 200 and no body
+    Then the answer has status <status> and no body
     When a client sends "GET <path>" to the live manager
-    Then the answer has status 200
+    Then the answer has status <status>
 
     Examples:
-      | path     |
-      | /healthz |
-      | /readyz  |
+      | path                          | status |
+      | /healthz                      | 200    |
+      | /readyz                       | 200    |
+      | /v1/pools/alpha/health        | 200    |
+      | /v1/pools/no-such-pool/health | 404    |
 
   @OC-CTL-4015 @OC-CTL-4006
   Scenario: A refusal for a missing bearer token names the token in plain words

@@ -270,6 +270,15 @@ def then_health_leases(world: PoolWorld, pool: str, n: int, slots: int) -> None:
     assert_equal(h["slots_free"], slots - n, "slots_free")
 
 
+@step(
+    "then",
+    'the live health of "{pool}" states a context of {per_slot:d} per slot and {total:d} in total',
+)
+def then_health_ctx(world: PoolWorld, pool: str, per_slot: int, total: int) -> None:
+    h = live_manager_of(world).health(pool)
+    assert_equal(h["ctx"], {"per_slot": per_slot, "total": total}, "ctx")
+
+
 @step("then", 'the live pool "{pool}" becomes not ready with the last error cause "{cause}"')
 def then_becomes_unready(world: PoolWorld, pool: str, cause: str) -> None:
     h = live_manager_of(world).wait_health(

@@ -138,7 +138,9 @@ class Registry:
             if pool_id in self._pools:
                 raise ValueError(f"pool {pool_id!r} is already registered")
             total = None if ctx_per_slot is None else ctx_per_slot * leases.capacity
-            self._pools[pool_id] = _Pool(engine, cpu, machine, leases, ctx_per_slot, total)
+            self._pools[pool_id] = _Pool(
+                engine, cpu, machine, leases, ctx_per_slot=ctx_per_slot, ctx_total=total
+            )
 
     def record_context(self, pool_id: str, per_slot: int, total: int) -> None:
         """The context a launch planned for the pool: per slot and for all slots together."""

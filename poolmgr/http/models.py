@@ -115,6 +115,13 @@ class LastErrorView(BaseModel):
     at: str = Field(description="When, as an RFC 3339 UTC time (OC-CTL-4021)")
 
 
+class CtxView(BaseModel):
+    """The pool's context: what one request gets and what the engine holds (OC-POOL-3070)."""
+
+    per_slot: int | None = Field(description="Tokens of context one request (one slot) gets")
+    total: int | None = Field(description="Tokens of context of all slots, the KV cache's size")
+
+
 class BreakerView(BaseModel):
     state: str
     next_trial_at_ms: int | None
@@ -167,6 +174,7 @@ class PoolHealth(PoolEntry):
     )
     heartbeat_age_ms: int | None
     last_error: LastErrorView | None
+    ctx: CtxView
     breaker: BreakerView
     restarts: RestartsView
     leases: LeasesView
@@ -271,6 +279,7 @@ def health_view(
         else LastErrorView(
             cause=err.cause.value, message=err.message, at_ms=err.at_ms, at=wall.at(err.at_ms)
         ),
+        ctx=CtxView(per_slot=s.ctx_per_slot, total=s.ctx_total),
         breaker=BreakerView(
             state=s.breaker_state.value, next_trial_at_ms=s.breaker_next_trial_at_ms
         ),

@@ -82,6 +82,7 @@ HEALTH_V2 = {
     "uptime_ms": None,
     "heartbeat_age_ms": None,
     "last_error": {"cause", "message", "at_ms", "at"},
+    "ctx": {"per_slot", "total"},
     "breaker": {"state", "next_trial_at_ms"},
     "restarts": {"count", "next_restart_at_ms", "backoff_attempt", "backoff_delay_ms", "by_cause"},
     "leases": {"active", "returned", "expired", "voided"},
@@ -94,7 +95,7 @@ def _shape(body: dict[str, Any]) -> dict[str, set[str] | None]:
     return {k: set(v) if isinstance(v, dict) and k in GROUPS else None for k, v in body.items()}
 
 
-GROUPS = {"last_error", "breaker", "restarts", "leases", "reload", "counters"}
+GROUPS = {"last_error", "ctx", "breaker", "restarts", "leases", "reload", "counters"}
 
 
 def test_oc_ctl_4020_health_states_each_fact_once_under_schema_version_2(
@@ -170,6 +171,29 @@ def test_oc_ctl_4021_last_error_says_when_on_the_wall_clock(tmp_path: Path) -> N
     assert alpha["last_error"]["at"] == "2026-12-01T11:59:59.000Z"
     assert (alpha["ready"], alpha["uptime_ms"]) == (False, None)
     assert (beta["ready"], beta["uptime_ms"]) == (True, 3_000)
+
+
+def test_oc_pool_3070_health_states_the_configured_context_per_slot_and_in_total() -> None:
+    config = parse_config(
+        "pools:\n  - {id: a, engine: stub, model: 'stub://a', devices: [], cpu: true,\n"
+        "     slots: 3, ctx: 512}\n",
+        "<test>",
+    )
+    registry = ready_registry(config)  # no engine launched: the configured figures
+    app = create_app(registry, FakeController(), config, PoolMetrics(registry), environ={})
+    with AppServer(app) as server:
+        health = requests.get(f"{server.url}/v1/pools/a/health", timeout=5).json()
+    assert health["ctx"] == {"per_slot": 512, "total": 1536}
+
+
+def test_oc_ctl_4013_head_on_a_pool_health_answers_the_get_status_without_a_body(
+    live: LiveManager,
+) -> None:
+    for pool, status in (("alpha", 200), ("nosuch", 404)):
+        head = requests.head(f"{live.url}/v1/pools/{pool}/health", timeout=5)
+        get = requests.get(f"{live.url}/v1/pools/{pool}/health", timeout=5)
+        assert (head.status_code, head.content) == (status, b"")
+        assert get.status_code == status
 
 
 def test_oc_ctl_4004_health_of_unknown_pool_is_404_envelope(live: LiveManager) -> None:

@@ -7,7 +7,7 @@ plane's injected wall clock (OC-CTL-4021).
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from poolmgr.http.errors import error_responses
 from poolmgr.http.models import PoolEntry, PoolHealth, entry_view, health_view
@@ -18,7 +18,7 @@ __all__ = ["router"]
 
 
 def router(plane: Plane) -> APIRouter:
-    """``GET /v1/pools`` and ``GET /v1/pools/{pool_id}/health``."""
+    """``GET /v1/pools`` and ``GET``/``HEAD`` ``/v1/pools/{pool_id}/health``."""
     api = APIRouter(dependencies=plane.auth.read)
     registry, metrics = plane.registry, plane.metrics
 
@@ -41,5 +41,15 @@ def router(plane: Plane) -> APIRouter:
         snap = registry.snapshot(pool_id)
         wall = WallTimes(registry.clock.now_ms(), plane.wall_clock())
         return health_view(snap, metrics.pool_counters(pool_id), wall)
+
+    @api.head(
+        "/v1/pools/{pool_id}/health",
+        response_class=Response,
+        responses=error_responses(401, 403, 404),
+        summary="Whether the pool exists, without the body (OC-CTL-4013)",
+    )
+    async def pool_health_head(pool_id: str) -> Response:
+        registry.snapshot(pool_id)  # an unknown pool answers 404, as GET does
+        return Response(status_code=200)
 
     return api
