@@ -40,6 +40,34 @@ Feature: check-config checks what it can without starting anything
     Then check-config exits with status 2
     And check-config refuses "pools[0].model" of the config saying "is not a GGUF file"
 
+  @OC-CFG-5005 @OC-POOL-3023
+  Scenario Outline: A pool that rejects over-long contexts is checked against its model's training context
+    Given a config file "pools.yaml" containing
+      """
+      pools:
+        - {id: dev, engine: llamacpp, model: models/tiny.gguf, devices: [], cpu: true, ctx: <ctx>, ctx_policy: <policy>}
+      """
+    And the model file "models/tiny.gguf" beside the config is written by poolmgr make-tiny-model
+    When poolmgr check-config checks the config file from another folder
+    Then check-config exits with status <status>
+
+    Examples: the tiny model is trained for 2048 tokens
+      | ctx  | policy | status |
+      | 2048 | reject | 0      |
+      | 2049 | reject | 2      |
+      | 4096 | cap    | 0      |
+
+  @OC-CFG-5005 @OC-POOL-3023
+  Scenario: Asking more than the training context under reject names the context field
+    Given a config file "pools.yaml" containing
+      """
+      pools:
+        - {id: dev, engine: llamacpp, model: models/tiny.gguf, devices: [], cpu: true, ctx: 3000, ctx_policy: reject}
+      """
+    And the model file "models/tiny.gguf" beside the config is written by poolmgr make-tiny-model
+    When poolmgr check-config checks the config file from another folder
+    Then check-config refuses "pools[0].ctx" of the config saying "ctx 3000 per slot exceeds the training context 2048"
+
   @OC-CFG-5005
   Scenario: A model that does not match its pinned digest is refused
     Given a config file "pools.yaml" containing

@@ -9,7 +9,9 @@ local_model_path`), the problems reported against ``pools[i].model``:
 - for ``llamacpp`` pools, the file is not a readable GGUF model: bad magic, truncated, a
   missing key the memory check needs (:func:`poolmgr.io.gguf.read_gguf_shape`);
 - the file's sha256 differs from a pinned ``model_digest``
-  (:class:`poolmgr.io.digest.DigestCache`; the file is read once, in 1 MiB chunks).
+  (:class:`poolmgr.io.digest.DigestCache`; the file is read once, in 1 MiB chunks);
+- against ``pools[i].ctx``: a ``ctx_policy: reject`` pool asks for more context per slot than
+  the GGUF model was trained for, which every launch would refuse (OC-POOL-3023).
 
 ``check-config --no-file-checks`` skips this stage, for configs written for another host.
 ``serve`` does not run it: a missing model fails that pool's start and leaves the other pools
@@ -26,7 +28,7 @@ from typing import Any
 from poolmgr.config.models import local_model_path
 from poolmgr.core.errors import ModelFileError
 from poolmgr.core.problems import Problems
-from poolmgr.core.vocab import Engine
+from poolmgr.core.vocab import CtxPolicy, Engine
 from poolmgr.io.digest import DigestCache, verify
 from poolmgr.io.gguf import read_gguf_shape
 
@@ -51,6 +53,14 @@ def check_model_files(doc: Mapping[str, Any], problems: Problems) -> None:
         reason = model_file_problem(path, pool["engine"], pool["model_digest"], digests)
         if reason is not None:
             problems.add(("pools", i, "model"), reason)
+        elif pool["engine"] == Engine.LLAMACPP.value and pool["ctx_policy"] == CtxPolicy.REJECT:
+            train_ctx = read_gguf_shape(path).train_ctx  # read cleanly just above
+            if pool["ctx"] > train_ctx:
+                problems.add(
+                    ("pools", i, "ctx"),
+                    f"ctx {pool['ctx']} per slot exceeds the training context {train_ctx} of "
+                    f"{path}, and ctx_policy reject refuses it; lower ctx or use ctx_policy: cap",
+                )
 
 
 def model_file_problem(

@@ -82,6 +82,24 @@ def test_oc_cfg_5005_a_file_that_is_not_gguf_is_refused(
     )
 
 
+def test_oc_cfg_5005_a_reject_pool_asking_more_than_the_training_context_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_tiny_llama_gguf(tmp_path / "m.gguf", ctx=2048)
+    over = _config(tmp_path, _llama("m.gguf", ", ctx: 2049, ctx_policy: reject"), "over.yaml")
+    code, _, err = _check(capsys, str(over))
+    assert code == 2
+    assert err == [
+        f"{over}: pools[0].ctx: ctx 2049 per slot exceeds the training context 2048 of "
+        f"{tmp_path}/m.gguf, and ctx_policy reject refuses it; lower ctx or use ctx_policy: cap"
+        " (line 2)"
+    ]
+    at = _config(tmp_path, _llama("m.gguf", ", ctx: 2048, ctx_policy: reject"), "at.yaml")
+    capped = _config(tmp_path, _llama("m.gguf", ", ctx: 4096, ctx_policy: cap"), "capped.yaml")
+    assert _check(capsys, str(at))[0] == 0
+    assert _check(capsys, str(capped))[0] == 0
+
+
 def test_oc_cfg_5005_a_truncated_gguf_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
