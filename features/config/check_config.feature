@@ -1,4 +1,4 @@
-@decision
+@process
 Feature: check-config checks what it can without starting anything
   A config is checked as the operator will run it: each local model file it names must be
   there, readable and a model the engine can load, matching its pinned digest; a relative

@@ -1,3 +1,4 @@
+@process
 Feature: The poolmgr commands refuse bad arguments in one line
   A mistyped port, host, URL or interval ends the command at once with exit status 2 and one
   line that names the argument and the reason; nothing starts, and no traceback is printed.

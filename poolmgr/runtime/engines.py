@@ -120,8 +120,9 @@ class EngineAdapter(Protocol):
 
 
 def _prepend_path(name: str, entry: str) -> str:
-    current = os.environ.get(name, "")
-    return entry if not current else entry + os.pathsep + current
+    """``entry`` first in the search path ``name`` of the manager's environment, once."""
+    current = [part for part in os.environ.get(name, "").split(os.pathsep) if part]
+    return os.pathsep.join([entry, *(part for part in current if part != entry)])
 
 
 # --------------------------------------------------------------------------- llama.cpp

@@ -20,23 +20,12 @@ import pytest
 import requests
 
 from harness.waiting import wait_until
-from poolmgr.runtime.engines import llama_server_path
 from poolmgr.serve import LISTENING_PREFIX
+from tests.llama import needs_llama_server
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 SERVE = [sys.executable, "-m", "poolmgr", "serve", "--port", "0", "--config"]
-
-
-def _llama_missing() -> str | None:
-    try:
-        llama_server_path()
-    except FileNotFoundError as exc:
-        return str(exc)
-    return None
-
-
-_MISSING = _llama_missing()
 
 
 @pytest.fixture
@@ -89,7 +78,7 @@ def serving(fresh_examples: Path, tmp_path: Path) -> Iterator[tuple[subprocess.P
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(_MISSING is not None, reason=str(_MISSING))
+@needs_llama_server
 def test_oc_cfg_5006_cpu_dev_example_serves_the_tiny_model_with_llama_server(
     serving: tuple[subprocess.Popen[str], str],
 ) -> None:

@@ -35,7 +35,8 @@ from poolmgr.config import pool_config
 from poolmgr.core.placement import MaskRequest, plan_launch
 from poolmgr.core.vocab import Cause, Engine
 from poolmgr.runtime.classify import classify_exit, scan_line
-from poolmgr.runtime.engines import ProbeTimeout, adapter_for, llama_server_path
+from poolmgr.runtime.engines import ProbeTimeout, adapter_for
+from tests.llama import needs_llama_server
 
 WAIT_S = 10.0
 """Upper bound for any single wait on a real process (generous for loaded CI machines)."""
@@ -332,18 +333,6 @@ def free_port() -> int:
         return port
 
 
-def _llama_available() -> str | None:
-    try:
-        llama_server_path()
-    except FileNotFoundError as exc:
-        return str(exc)
-    return None
-
-
-_LLAMA_MISSING = _llama_available()
-needs_llama = pytest.mark.skipif(_LLAMA_MISSING is not None, reason=str(_LLAMA_MISSING))
-
-
 def start_llama(
     started: list[EngineProcess], model: Path, slots: int = 2
 ) -> tuple[EngineProcess, int]:
@@ -379,7 +368,7 @@ def wait_until_ready(engine: EngineProcess, port: int) -> list[Any]:
     return seen
 
 
-@needs_llama
+@needs_llama_server
 def test_oc_pool_3050_real_llama_server_serves_a_tiny_gguf(
     started: list[EngineProcess], tmp_path: Path
 ) -> None:
@@ -396,7 +385,7 @@ def test_oc_pool_3050_real_llama_server_serves_a_tiny_gguf(
     assert info.n_ctx == 256  # -c is shared by the slots: each gets the pool's ctx
 
 
-@needs_llama
+@needs_llama_server
 def test_oc_pool_3002_real_llama_server_truncated_gguf_is_model_load_failed(
     started: list[EngineProcess], tmp_path: Path
 ) -> None:

@@ -952,23 +952,27 @@ def test_oc_pool_3032_shutdown_drains_every_pool_and_leaves_no_engine(log_dir: P
 # --------------------------------------------------------------------------- manager death
 
 
+async def _start_manager(config_path: Path, log_dir: Path) -> asyncio.subprocess.Process:
+    """``tests/integration/manager_proc.py`` serving ``config_path``, its stdout piped."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(MANAGER_SCRIPT),
+        str(config_path),
+        str(log_dir),
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        cwd=str(REPO_ROOT),
+    )
+
+
 def test_oc_pool_3015_engines_die_with_a_sigkilled_manager(tmp_path: Path, report: Report) -> None:
     config_path = tmp_path / "three.yaml"
     config_path.write_text(
         yaml.safe_dump({"pools": [stub_pool(f"p{i}") for i in range(3)]}, sort_keys=False)
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
 
     async def scenario() -> None:
-        manager = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(MANAGER_SCRIPT),
-            str(config_path),
-            str(tmp_path / "logs"),
-            stdout=asyncio.subprocess.PIPE,
-            env=env,
-            cwd=str(REPO_ROOT),
-        )
+        manager = await _start_manager(config_path, tmp_path / "logs")
         try:
             line = await asyncio.wait_for(manager.stdout.readline(), 60)  # type: ignore[union-attr]
             assert line, "the manager exited before its engines were ready"
@@ -1043,18 +1047,9 @@ def test_oc_pool_3064_an_engine_s_child_in_another_session_dies_with_a_sigkilled
     config_path = tmp_path / "forking.yaml"
     pool = stub_pool("forking", stub={"fork_child": True})
     config_path.write_text(yaml.safe_dump({"pools": [pool]}, sort_keys=False))
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
 
     async def scenario() -> None:
-        manager = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(MANAGER_SCRIPT),
-            str(config_path),
-            str(tmp_path / "logs"),
-            stdout=asyncio.subprocess.PIPE,
-            env=env,
-            cwd=str(REPO_ROOT),
-        )
+        manager = await _start_manager(config_path, tmp_path / "logs")
         tree: list[psutil.Process] = []
         try:
             line = await asyncio.wait_for(manager.stdout.readline(), 60)  # type: ignore[union-attr]

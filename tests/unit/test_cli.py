@@ -22,8 +22,8 @@ import yaml
 from harness.gguf_files import write_tiny_llama_gguf
 from poolmgr.config import load_config
 from poolmgr.core.config import Config
-from poolmgr.runtime.engines import llama_server_path
 from poolmgr.runtime.supervisor import Supervisor, build_live_registry
+from tests.llama import needs_llama_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -191,16 +191,8 @@ async def _launch_and_read(config: Config, log_dir: Path) -> dict[str, Any]:
     return seen
 
 
-def _llama_missing() -> str | None:
-    try:
-        llama_server_path()
-    except FileNotFoundError as exc:
-        return str(exc)
-    return None
-
-
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads /proc")
-@pytest.mark.skipif(_llama_missing() is not None, reason=str(_llama_missing()))
+@needs_llama_server
 def test_oc_pool_3072_plan_shows_the_argv_and_env_the_supervisor_executes(tmp_path: Path) -> None:
     model = write_tiny_llama_gguf(tmp_path / "tiny.gguf")
     with socket.socket() as sock:

@@ -298,6 +298,17 @@ def test_tgi_command_line_honours_engine_bin() -> None:
     ]
 
 
+def test_stub_env_puts_this_package_first_on_pythonpath_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = str(Path(engines.__file__).resolve().parents[2])
+    monkeypatch.setenv("PYTHONPATH", f"/elsewhere:{root}::/other")
+    env = adapter_for(Engine.STUB).env(cpu_plan(Engine.STUB))
+    # The plan and the launch see the same path whether or not the manager's own
+    # PYTHONPATH already names this package (OC-POOL-3072).
+    assert env["PYTHONPATH"] == f"{root}:/elsewhere:/other"
+
+
 # --------------------------------------------------------------------------- llama_server_path
 
 
