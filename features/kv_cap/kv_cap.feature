@@ -340,6 +340,12 @@ Feature: KV-cache sizing across GPUs
       | 0   | 16     | 4294967296   | 536870912      |
       | 1   | 16     | 4294967296   | 536870912      |
 
+  @OC-POOL-3070
+  Scenario: A pool without a slot cannot be planned
+    Given pool "chat" asks for GPUs "0"
+    When the launch of "chat" is planned for 2048 tokens of context per slot with 0 slots
+    Then the launch of "chat" is refused as invalid because "pool chat: slots must be >= 1, got 0"
+
   @OC-POOL-3070 @OC-POOL-3021
   Scenario: A context per slot that does not fit for all the slots is refused when the pool asks for refusal
     Given the host has GPU 1 with 5 GiB free

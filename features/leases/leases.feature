@@ -63,6 +63,33 @@ Feature: Leases
     And a client leases a slot of "chat"
     Then the refusal tells the client to retry in 600 ms
 
+  @OC-POOL-3045
+  Scenario: A holder renews its lease for a lifetime of its own and keeps the slot that long
+    Given a pool "chat" whose leases last 10000 ms unless renewed
+    And the pool "chat" is ready
+    When a client leases a slot of "chat"
+    And 6000 ms pass
+    And the client renews its lease for 8000 ms
+    Then the request is accepted
+    And the lease held on "chat" expires at 14000 ms
+    When 7999 ms pass
+    Then the pool "chat" has 1 active leases
+    When 1 ms pass
+    Then the pool "chat" has 0 active leases
+    And the pool "chat" counts 1 leases that ended as "expired"
+
+  @OC-POOL-3045 @OC-POOL-3041
+  Scenario: A renewal without a lifetime gets the pool's, and a returned lease cannot be renewed
+    Given a pool "chat" whose leases last 10000 ms unless renewed
+    And the pool "chat" is ready
+    When a client leases a slot of "chat"
+    And 4000 ms pass
+    And the client renews its lease
+    Then the lease held on "chat" expires at 14000 ms
+    When the client returns its lease
+    And the client renews the lease it returned
+    Then the request is refused because that lease was already "returned"
+
   @OC-POOL-3048
   Scenario: A lease lasts the lifetime the client asks for and names the client's job
     Given a pool "chat" whose leases last 10000 ms unless renewed

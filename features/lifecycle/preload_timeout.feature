@@ -15,7 +15,7 @@ Feature: A preload has a deadline
     When 1 ms pass
     Then the pool "slow" reports state "backing_off"
     And the pool "slow" reports the last error cause "preload_timeout"
-    And the last error of "slow" was recorded at 5000 ms and mentions "within 5000 ms"
+    And the last error of "slow" was recorded at 5000 ms and says "the engine did not finish preloading within 5000 ms (preload_timeout_ms; waited 5000 ms)"
     And the engine of "slow" was killed because of "preload_timeout"
     And the scrape counts 1 preloads of "slow" that ended in "failure"
     And the next restart of "slow" is due in 1000 ms
@@ -42,6 +42,15 @@ Feature: A preload has a deadline
     And the pool "stuck" reports state "circuit_open"
     And the pool "stuck" reports the last error cause "preload_timeout"
     And 3 engine starts of "stuck" were ordered
+
+  @OC-POOL-3063
+  Scenario: The shortest preload deadline, one millisecond, is kept to the millisecond
+    Given a pool "eager" with 1 slots that must finish preloading within 1 ms
+    When the pool "eager" is started
+    Then the pool "eager" reports state "preloading"
+    When 1 ms pass
+    Then the pool "eager" reports the last error cause "preload_timeout"
+    And the last error of "eager" was recorded at 1 ms and says "the engine did not finish preloading within 1 ms (preload_timeout_ms; waited 1 ms)"
 
   @OC-POOL-3063
   Scenario: A ready pool is never failed by the preload deadline

@@ -29,6 +29,8 @@ Feature: The registry keeps every fact about a pool
       model digest: sha256:0123abcd
       runs on the CPU: yes
       engine process: 1001
+      context per slot: 4096
+      context in total: 12288
       last error: none
       slots: 3
       free slots: 2
@@ -44,6 +46,35 @@ Feature: The registry keeps every fact about a pool
       breaker: closed
       next breaker trial at: none
       drain reason: none
+      """
+
+  @OC-POOL-3070 @OC-POOL-3073
+  Scenario: The context a launch planned replaces the configured one, and log lines learn the version
+    Given a CPU pool "chat" with 3 slots
+    And the pool "chat" has been started
+    Then the registry identifies "chat" to log lines as engine "stub" version "none"
+    And the registry identifies no pool "elsewhere" to log lines
+    When the launch of "chat" plans a context of 2048 per slot and 6144 in total
+    And the engine of "chat" finishes preloading, reporting version "b4242" and digest "sha256:0123abcd"
+    Then the registry identifies "chat" to log lines as engine "stub" version "b4242"
+    And the registry holds for "chat"
+      """
+      live: yes
+      ready: yes
+      draining: no
+      state: ready
+      last heartbeat at: 0
+      model: stub://model-a
+      engine: stub
+      engine version: b4242
+      model digest: sha256:0123abcd
+      context per slot: 2048
+      context in total: 6144
+      last error: none
+      slots: 3
+      active leases: 0
+      restart count: 0
+      next restart at: none
       """
 
   @OC-POOL-3005 @OC-POOL-3003 @OC-POOL-3043

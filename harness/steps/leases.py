@@ -56,6 +56,45 @@ def return_lease(world: PoolWorld) -> None:
         world.error = exc
 
 
+def _renew(world: PoolWorld, ttl_ms: int | None) -> None:
+    world.error = None
+    lease = world.pools.leases[-1]
+    try:
+        renewed = world.registry.renew_lease(lease.pool_id, lease.lease_id, ttl_ms=ttl_ms)
+    except PoolError as exc:
+        world.error = exc
+        return
+    world.pools.leases[-1] = renewed
+
+
+@step("when", "the client renews its lease")
+def renew_lease(world: PoolWorld) -> None:
+    _renew(world, None)
+
+
+@step("when", "the client renews its lease for {ttl:d} ms")
+def renew_lease_for(world: PoolWorld, ttl: int) -> None:
+    _renew(world, ttl)
+
+
+@step("when", "the client renews the lease it returned")
+def renew_returned(world: PoolWorld) -> None:
+    assert world.pools.returned, "setup: no lease was returned yet"
+    lease = world.pools.returned[-1]
+    world.error = None
+    try:
+        world.registry.renew_lease(lease.pool_id, lease.lease_id)
+    except PoolError as exc:
+        world.error = exc
+
+
+@step("then", 'the lease held on "{pool}" expires at {ms:d} ms')
+def then_lease_expires(world: PoolWorld, pool: str, ms: int) -> None:
+    held = [lease for lease in world.pools.leases if lease.pool_id == pool]
+    assert held, f"no lease is held on {pool}"
+    assert_equal(held[-1].expires_at_ms, ms, f"expiry of the lease held on {pool}")
+
+
 @step("when", "the client returns the same lease again")
 def return_lease_again(world: PoolWorld) -> None:
     assert world.pools.returned, "setup: no lease was returned yet"

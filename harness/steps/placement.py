@@ -185,8 +185,7 @@ def then_ctx_phrase(world: PoolWorld, phrase: str) -> None:
 @step("then", 'the plan reports that the context was capped by the "{limit}"')
 def then_ctx_capped(world: PoolWorld, limit: str) -> None:
     plan_ = _plan(world)
-    reason = plan_.ctx_capped_reason
-    assert reason is not None and limit in reason, f"cap reason: {reason!r}"
+    assert_equal(plan_.ctx_capped_reason, limit, "why the context was capped")
 
 
 @step("then", "the plan reports no context cap")

@@ -78,6 +78,8 @@ ENTRY_FIELDS: dict[str, Callable[[PoolSnapshot], str]] = {
     "next breaker trial at": lambda s: _opt(s.breaker_next_trial_at_ms),
     "drain reason": lambda s: _opt(s.drain_reason),
     "engine process": lambda s: _opt(s.pid),
+    "context per slot": lambda s: _opt(s.ctx_per_slot),
+    "context in total": lambda s: _opt(s.ctx_total),
 }
 
 #: The fields OC-POOL-3005 requires, which every compared entry must name.
@@ -119,6 +121,27 @@ def _compare(snap: PoolSnapshot, docstring: str) -> None:
 def then_registry_holds(world: PoolWorld, pool: str, docstring: str) -> None:
     assert docstring.strip(), "the feature gives no registry entry to compare with"
     _compare(world.registry.snapshot(pool), docstring)
+
+
+@step(
+    "when", 'the launch of "{pool}" plans a context of {per_slot:d} per slot and {total:d} in total'
+)
+def when_launch_plans_context(world: PoolWorld, pool: str, per_slot: int, total: int) -> None:
+    world.registry.record_context(pool, per_slot, total)
+
+
+@step(
+    "then",
+    'the registry identifies "{pool}" to log lines as engine "{engine}" version "{version}"',
+)
+def then_identity(world: PoolWorld, pool: str, engine: str, version: str) -> None:
+    shown = None if version == "none" else version
+    assert_equal(world.registry.identity(pool), (engine, shown), f"identity of {pool}")
+
+
+@step("then", 'the registry identifies no pool "{pool}" to log lines')
+def then_no_identity(world: PoolWorld, pool: str) -> None:
+    assert_equal(world.registry.identity(pool), None, f"identity of {pool}")
 
 
 @step("then", "the registry lists these pools")

@@ -118,7 +118,7 @@ def max_ctx_per_device(
     devices: Sequence[GpuDevice],
     margin_bytes: int,
     *,
-    slots: int = 1,
+    slots: int,
 ) -> tuple[int, ...]:
     """For each device, the largest context per slot (<= training context) that fits there.
 

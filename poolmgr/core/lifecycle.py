@@ -280,8 +280,12 @@ class PoolMachine:
             )
 
     def _check_preload_deadline(self, now: int) -> None:
-        """Fail a preload that outlived ``preload_timeout_ms`` (OC-POOL-3063)."""
-        if self._state is PoolState.PRELOADING and not self._engine_expected_exit:
+        """Fail a preload that outlived ``preload_timeout_ms`` (OC-POOL-3063).
+
+        The deadline is armed exactly while the pool is Preloading (:meth:`_enter`), so it
+        alone says whether a preload runs.
+        """
+        if not self._engine_expected_exit:
             message = self.preload_deadline.expired(now)
             if message is not None:
                 self._fatal(now, Cause.PRELOAD_TIMEOUT, message, engine_alive=True)

@@ -328,7 +328,7 @@ def plan_launch(
     inventory: GpuInventory | None,
     shape: ModelShape | None,
     *,
-    slots: int = 1,
+    slots: int,
     ctx_policy: CtxPolicy = CtxPolicy.CAP,
     margin_bytes: int = 512 * 2**20,
 ) -> LaunchPlan:

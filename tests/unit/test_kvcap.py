@@ -27,7 +27,7 @@ def max_ctx_that_fits(
     s: ModelShape, ratios: list[float], devices: list[GpuDevice], margin: int
 ) -> int:
     """The largest context every GPU of the split holds (placement takes this minimum)."""
-    return min(max_ctx_per_device(s, ratios, devices, margin))
+    return min(max_ctx_per_device(s, ratios, devices, margin, slots=1))
 
 
 GIB = 2**30
@@ -167,7 +167,7 @@ def test_oc_pool_3021_even_split_over_24_and_80_gib_is_capped_by_the_24_gib_gpu(
     expected = _independent_cap(s, 16, 24 * GIB, 8 * GIB, margin)
     assert max_ctx_that_fits(s, [0.5, 0.5], devices, margin) == expected
     # The 80 GiB GPU alone would fit far more: it is the small one that sets the cap.
-    caps = max_ctx_per_device(s, [0.5, 0.5], devices, margin)
+    caps = max_ctx_per_device(s, [0.5, 0.5], devices, margin, slots=1)
     assert caps[0] == expected < caps[1]
 
 

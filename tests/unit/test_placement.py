@@ -223,7 +223,7 @@ def test_a_cpu_pool_does_not_claim_gpus_against_other_pools() -> None:
 
 
 def test_oc_pool_3020_llamacpp_plan_on_mask_2_3_renumbers_devices_after_the_remap() -> None:
-    plan = plan_launch(gpu_pool(devices=(2, 3), split=(0.6, 0.4)), 4096, FOUR_GPUS, None)
+    plan = plan_launch(gpu_pool(devices=(2, 3), split=(0.6, 0.4)), 4096, FOUR_GPUS, None, slots=1)
     assert plan.env["CUDA_VISIBLE_DEVICES"] == "2,3"
     assert plan.visible_devices == (2, 3)
     assert plan.engine_flags == (
@@ -241,19 +241,19 @@ def test_oc_pool_3020_llamacpp_plan_on_mask_2_3_renumbers_devices_after_the_rema
 
 
 def test_gpu_plan_numbers_cuda_devices_like_nvml() -> None:
-    plan = plan_launch(gpu_pool(devices=(1,)), 2048, FOUR_GPUS, None)
+    plan = plan_launch(gpu_pool(devices=(1,)), 2048, FOUR_GPUS, None, slots=1)
     assert plan.env["CUDA_DEVICE_ORDER"] == "PCI_BUS_ID"
 
 
 def test_oc_pool_3012_llamacpp_gpu_plan_keeps_every_layer_on_the_gpu() -> None:
-    flags = plan_launch(gpu_pool(devices=(0,)), 2048, FOUR_GPUS, None).engine_flags
+    flags = plan_launch(gpu_pool(devices=(0,)), 2048, FOUR_GPUS, None, slots=1).engine_flags
     assert flags[flags.index("-ngl") + 1] == "all"
     assert flags[flags.index("--fit") + 1] == "off"
     assert "--tensor-split" not in flags
 
 
 def test_oc_pool_3012_cpu_plan_hides_every_gpu() -> None:
-    plan = plan_launch(cpu_pool(), 2048, FOUR_GPUS, None)
+    plan = plan_launch(cpu_pool(), 2048, FOUR_GPUS, None, slots=1)
     assert plan.cpu is True
     assert plan.visible_devices == ()
     assert plan.env["CUDA_VISIBLE_DEVICES"] == ""
@@ -263,7 +263,7 @@ def test_oc_pool_3012_cpu_plan_hides_every_gpu() -> None:
 
 def test_plan_normalises_the_split() -> None:
     split = (0.7000001, 0.3)  # within tolerance, not exactly 1
-    plan = plan_launch(gpu_pool(devices=(0, 1), split=split), 1024, FOUR_GPUS, None)
+    plan = plan_launch(gpu_pool(devices=(0, 1), split=split), 1024, FOUR_GPUS, None, slots=1)
     assert plan.tensor_split is not None
     assert math.isclose(sum(plan.tensor_split), 1.0, abs_tol=1e-12)
 
@@ -278,14 +278,14 @@ def test_plan_normalises_the_split() -> None:
 )
 def test_other_engines_get_their_own_flags(engine: str, expected: tuple[str, ...]) -> None:
     req = gpu_pool(devices=(0, 1), split=(0.5, 0.5), engine=engine)
-    plan = plan_launch(req, 8192, FOUR_GPUS, None)
+    plan = plan_launch(req, 8192, FOUR_GPUS, None, slots=1)
     assert plan.engine_flags == expected
     assert plan.env["CUDA_VISIBLE_DEVICES"] == "0,1"
 
 
 def test_plan_refuses_an_invalid_mask_with_a_placement_error() -> None:
     with pytest.raises(PlacementError) as info:
-        plan_launch(gpu_pool(devices=(0, 9)), 2048, FOUR_GPUS, None)
+        plan_launch(gpu_pool(devices=(0, 9)), 2048, FOUR_GPUS, None, slots=1)
     assert info.value.code == "INVALID_PARAMS"
     assert info.value.pool_id == "p"
     assert "GPU 9" in str(info.value)
@@ -293,12 +293,12 @@ def test_plan_refuses_an_invalid_mask_with_a_placement_error() -> None:
 
 def test_plan_refuses_a_non_positive_context() -> None:
     with pytest.raises(PlacementError):
-        plan_launch(gpu_pool(), 0, FOUR_GPUS, None)
+        plan_launch(gpu_pool(), 0, FOUR_GPUS, None, slots=1)
 
 
 def test_plan_refuses_an_unknown_ctx_policy() -> None:
     with pytest.raises(ValueError, match="ctx_policy"):
-        plan_launch(gpu_pool(), 1024, FOUR_GPUS, None, ctx_policy="shrug")
+        plan_launch(gpu_pool(), 1024, FOUR_GPUS, None, ctx_policy="shrug", slots=1)
 
 
 # --- context caps ---------------------------------------------------------------------------------
@@ -310,12 +310,12 @@ def llama8b(train_ctx: int = 131072, weights_gib: int = 16) -> ModelShape:
 
 
 def test_context_without_a_shape_is_planned_as_requested() -> None:
-    plan = plan_launch(gpu_pool(), 65536, FOUR_GPUS, None)
+    plan = plan_launch(gpu_pool(), 65536, FOUR_GPUS, None, slots=1)
     assert (plan.ctx, plan.ctx_requested, plan.ctx_capped_reason) == (65536, 65536, None)
 
 
 def test_context_above_the_training_context_is_capped_to_it() -> None:
-    plan = plan_launch(gpu_pool(), 131072, FOUR_GPUS, llama8b(train_ctx=2048))
+    plan = plan_launch(gpu_pool(), 131072, FOUR_GPUS, llama8b(train_ctx=2048), slots=1)
     assert (plan.ctx, plan.ctx_requested) == (2048, 131072)
     assert plan.ctx_capped_reason == "training context 2048"
     assert plan.engine_flags[-2:] == ("-c", "2048")
@@ -323,7 +323,9 @@ def test_context_above_the_training_context_is_capped_to_it() -> None:
 
 def test_context_above_the_training_context_is_refused_under_the_reject_policy() -> None:
     with pytest.raises(PlacementError, match="training context"):
-        plan_launch(gpu_pool(), 4096, FOUR_GPUS, llama8b(train_ctx=2048), ctx_policy="reject")
+        plan_launch(
+            gpu_pool(), 4096, FOUR_GPUS, llama8b(train_ctx=2048), ctx_policy="reject", slots=1
+        )
 
 
 def test_orch_3052_context_is_capped_so_the_smallest_gpu_fits() -> None:
@@ -335,6 +337,7 @@ def test_orch_3052_context_is_capped_so_the_smallest_gpu_fits() -> None:
         inv,
         llama8b(weights_gib=40),
         margin_bytes=margin,
+        slots=1,
     )
     # GPU 0: 24 GiB - 20 GiB weights - margin, 16 layers x 4096 B per token.
     expected = (24 * GIB - 20 * GIB - margin) // (16 * 4096)
@@ -348,7 +351,7 @@ def test_oc_pool_3021_the_tightest_gpu_is_named_even_when_it_is_not_the_first() 
     inv = GpuInventory(
         (GpuDevice(0, "big", 80 * GIB, 80 * GIB), GpuDevice(1, "busy", 80 * GIB, 12 * GIB))
     )
-    plan = plan_launch(gpu_pool(devices=(0, 1), split=(0.5, 0.5)), 131072, inv, llama8b())
+    plan = plan_launch(gpu_pool(devices=(0, 1), split=(0.5, 0.5)), 131072, inv, llama8b(), slots=1)
     assert plan.ctx_capped_reason is not None
     assert plan.ctx_capped_reason.startswith("smallest GPU 1 fits")
 
@@ -361,26 +364,27 @@ def test_context_that_does_not_fit_is_refused_under_the_reject_policy() -> None:
             inventory(24, 80),
             llama8b(weights_gib=40),
             ctx_policy="reject",
+            slots=1,
         )
 
 
 def test_context_that_fits_is_not_capped() -> None:
-    plan = plan_launch(gpu_pool(devices=(0,)), 8192, inventory(80), llama8b())
+    plan = plan_launch(gpu_pool(devices=(0,)), 8192, inventory(80), llama8b(), slots=1)
     assert (plan.ctx, plan.ctx_capped_reason) == (8192, None)
 
 
 def test_when_not_even_the_weights_fit_the_context_is_left_for_preflight_to_refuse() -> None:
-    plan = plan_launch(gpu_pool(devices=(0,)), 8192, inventory(8), llama8b(weights_gib=16))
+    plan = plan_launch(gpu_pool(devices=(0,)), 8192, inventory(8), llama8b(weights_gib=16), slots=1)
     assert (plan.ctx, plan.ctx_capped_reason) == (8192, None)
 
 
 def test_cpu_pools_are_only_capped_by_the_training_context() -> None:
-    plan = plan_launch(cpu_pool(), 8192, inventory(1), llama8b(train_ctx=4096))
+    plan = plan_launch(cpu_pool(), 8192, inventory(1), llama8b(train_ctx=4096), slots=1)
     assert (plan.ctx, plan.ctx_capped_reason) == (4096, "training context 4096")
 
 
 def test_launch_plan_is_a_frozen_value() -> None:
-    plan = plan_launch(gpu_pool(), 1024, FOUR_GPUS, None)
+    plan = plan_launch(gpu_pool(), 1024, FOUR_GPUS, None, slots=1)
     assert isinstance(plan, LaunchPlan)
     with pytest.raises(AttributeError):
         plan.ctx = 1  # type: ignore[misc]

@@ -31,12 +31,12 @@ def gpu_plan(
     devices: tuple[int, ...], split: tuple[float, ...] | None, ctx: int, inv: GpuInventory
 ) -> LaunchPlan:
     req = MaskRequest("p", "llamacpp", devices, cpu=False, tensor_split=split)
-    return plan_launch(req, ctx, inv, None)  # no shape: the plan keeps ctx as asked
+    return plan_launch(req, ctx, inv, None, slots=1)  # no shape: the plan keeps ctx as asked
 
 
 def cpu_plan(ctx: int) -> LaunchPlan:
     return plan_launch(
-        MaskRequest("c", "llamacpp", (), cpu=True, tensor_split=None), ctx, None, None
+        MaskRequest("c", "llamacpp", (), cpu=True, tensor_split=None), ctx, None, None, slots=1
     )
 
 
