@@ -40,14 +40,18 @@ FAKE_SERVER = "/opt/llama/bin/llama-server"
 
 def cpu_plan(engine: Engine, ctx: int = 2048) -> LaunchPlan:
     return plan_launch(
-        MaskRequest("p", engine.value, (), cpu=True, tensor_split=None), ctx, None, None
+        MaskRequest("p", engine.value, (), cpu=True, tensor_split=None), ctx, None, None, slots=1
     )
 
 
 def gpu_plan(engine: Engine, devices: tuple[int, ...] = (2, 3)) -> LaunchPlan:
     split = (0.5, 0.5) if len(devices) == 2 else None
     return plan_launch(
-        MaskRequest("p", engine.value, devices, cpu=False, tensor_split=split), 4096, None, None
+        MaskRequest("p", engine.value, devices, cpu=False, tensor_split=split),
+        4096,
+        None,
+        None,
+        slots=1,
     )
 
 
