@@ -250,7 +250,9 @@ def register_again(world: PoolWorld, pool: str, how: str) -> None:
     table = LeaseTable(table_of, 1, random.Random(1))
     world.error = None
     try:
-        world.registry.register(machine, table, engine=cfg.engine, cpu=cfg.cpu)
+        world.registry.register(
+            machine, table, engine=cfg.engine, cpu=cfg.cpu, ctx_per_slot=cfg.ctx
+        )
     except ValueError as exc:
         world.error = exc
 

@@ -77,10 +77,10 @@ class PoolSnapshot:
     pid: int | None
     uptime_ms: int | None
     """How long the current engine has been Ready (since its preload succeeded); else None."""
-    ctx_per_slot: int | None = None
+    ctx_per_slot: int
     """The context one request gets: as planned at the last launch, as configured before one
-    (OC-POOL-3070); ``None`` when the pool was registered without one."""
-    ctx_total: int | None = None
+    (OC-POOL-3070)."""
+    ctx_total: int
     """The context of all slots together, what the KV cache is sized for (OC-POOL-3070)."""
 
     @property
@@ -95,10 +95,10 @@ class _Pool:
     cpu: bool
     machine: PoolMachine
     leases: LeaseTable
+    ctx_per_slot: int
+    ctx_total: int
     preloaded_at_ms: int | None = None
     """When the current engine's preload succeeded (from the machine's fact), if it did."""
-    ctx_per_slot: int | None = None
-    ctx_total: int | None = None
 
 
 class Registry:
@@ -128,16 +128,16 @@ class Registry:
         *,
         engine: Engine,
         cpu: bool,
-        ctx_per_slot: int | None = None,
+        ctx_per_slot: int,
     ) -> None:
-        """Add a pool; ``ctx_per_slot`` is its configured context per slot (if known)."""
+        """Add a pool; ``ctx_per_slot`` is its configured context per slot."""
         pool_id = machine.pool_id
         if leases.pool_id != pool_id:
             raise ValueError(f"lease table belongs to {leases.pool_id!r}, not {pool_id!r}")
         with self._lock:
             if pool_id in self._pools:
                 raise ValueError(f"pool {pool_id!r} is already registered")
-            total = None if ctx_per_slot is None else ctx_per_slot * leases.capacity
+            total = ctx_per_slot * leases.capacity
             self._pools[pool_id] = _Pool(
                 engine, cpu, machine, leases, ctx_per_slot=ctx_per_slot, ctx_total=total
             )

@@ -118,8 +118,8 @@ class LastErrorView(BaseModel):
 class CtxView(BaseModel):
     """The pool's context: what one request gets and what the engine holds (OC-POOL-3070)."""
 
-    per_slot: int | None = Field(description="Tokens of context one request (one slot) gets")
-    total: int | None = Field(description="Tokens of context of all slots, the KV cache's size")
+    per_slot: int = Field(description="Tokens of context one request (one slot) gets")
+    total: int = Field(description="Tokens of context of all slots, the KV cache's size")
 
 
 class BreakerView(BaseModel):

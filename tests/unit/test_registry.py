@@ -47,7 +47,11 @@ def add_pool(reg: Registry, clock: ManualClock, pool_id: str, slots: int = 2) ->
         preload_timeout_ms=600_000,
     )
     reg.register(
-        machine, LeaseTable(pool_id, slots, random.Random(2)), engine=Engine.STUB, cpu=True
+        machine,
+        LeaseTable(pool_id, slots, random.Random(2)),
+        engine=Engine.STUB,
+        cpu=True,
+        ctx_per_slot=4096,
     )
 
 

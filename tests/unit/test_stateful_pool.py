@@ -76,7 +76,11 @@ class PoolModel(RuleBasedStateMachine):
         )
         self.machine = machine
         self.reg.register(
-            machine, LeaseTable("p", SLOTS, random.Random(5)), engine="stub", cpu=True
+            machine,
+            LeaseTable("p", SLOTS, random.Random(5)),
+            engine="stub",
+            cpu=True,
+            ctx_per_slot=4096,
         )
         self.step = 0
         self.last_spawn = -1
