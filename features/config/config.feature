@@ -103,6 +103,7 @@ Feature: Configuration is checked before anything starts
       """
     When the config is checked
     Then the config is accepted
+    And each of the 20 pools backs off by the shared anchor: "100, 200, 400, 800, 1600, 3200, 5000, 5000" ms
 
   @OC-CFG-5002 @OC-CFG-5011 @OC-POOL-3022
   Scenario: Two pools on one GPU without sharing are refused by field

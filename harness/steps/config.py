@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.assertions import assert_config_problem
+from harness.assertions import assert_config_problem, assert_equal
 from harness.registry import step
 from harness.steps.fields import rows
 from harness.world import PoolWorld
@@ -63,6 +63,18 @@ def then_config_not_echoed(world: PoolWorld, text: str) -> None:
 def then_config_accepted(world: PoolWorld) -> None:
     assert world.error is None, f"refused: {world.error}"
     assert world.config.parsed is not None
+
+
+@step("then", 'each of the {n:d} pools backs off by the shared anchor: "{ceilings}" ms')
+def then_pools_share_backoff(world: PoolWorld, n: int, ceilings: str) -> None:
+    """The restart delay ceilings of every pool, attempt by attempt, as the feature lists them."""
+    config = world.config.parsed
+    assert config is not None, f"refused: {world.error}"
+    assert_equal(len(config.pools), n, "pools in the config")
+    expected = [int(c) for c in ceilings.split(",")]
+    for pool in config.pools:
+        shown = [pool.backoff.ceiling_ms(attempt) for attempt in range(len(expected))]
+        assert_equal(shown, expected, f"restart delay ceilings of {pool.id}")
 
 
 # --------------------------------------------------------------------------- the real command
