@@ -10,9 +10,12 @@ from harness.steps import (
     breaker,  # circuit breaker and restart storms
     classify,  # engine output and exits read into failure causes
     config,  # config validation
+    container,  # the container image and poolmgr as PID 1
+    drain_cmd,  # @process: poolmgr drain
     gates,  # BDD gates and the OpenAPI drift check
     gguf_model,  # the model file: its GGUF header, damaged or not, and the shape read
     gpu,  # @gpu: NVML
+    kubernetes,  # the Kubernetes manifests, rendered by kustomize
     leases,  # slot leases
     leases_live,  # @process: renewal, input edges, drain default (loads the HTTP server)
     leases_table,  # one pool's lease bookkeeping on its own
@@ -38,9 +41,12 @@ __all__ = [
     "breaker",
     "classify",
     "config",
+    "container",
+    "drain_cmd",
     "gates",
     "gguf_model",
     "gpu",
+    "kubernetes",
     "leases",
     "leases_live",
     "leases_table",

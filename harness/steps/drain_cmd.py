@@ -1,0 +1,1 @@
+"""Steps for #15 (placeholder filled in by its branch)."""
