@@ -32,6 +32,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from harness.kube import KubePart
 from harness.parts import (
     GIB,
     ConfigPart,
@@ -207,6 +208,7 @@ class PoolWorld:
     config: ConfigPart = field(default_factory=ConfigPart)
     gate: GatePart = field(default_factory=GatePart)
     gpu: GpuPart = field(default_factory=GpuPart)
+    kube: KubePart = field(default_factory=KubePart)
     live: LiveManager | None = None
     """Made by :func:`harness.live.live_manager_of` for the process-level scenarios only."""
     engine_children: list[tuple[int, float]] = field(default_factory=list)

@@ -16,7 +16,7 @@ from tests.api.helpers import ROOT, load_script, run_script
 
 OPENAPI = ROOT / "spec" / "openapi.json"
 CHECK = ROOT / "ci" / "check_openapi.py"
-DASHBOARD = ROOT / "ci" / "grafana-dashboard.json"
+DASHBOARD = ROOT / "deploy" / "kubernetes" / "base" / "grafana-dashboard.json"
 CONTRACT = ROOT / "spec" / "metrics-contract.yaml"
 
 
