@@ -55,7 +55,7 @@ from poolmgr.core.decisions import (
     StateChanged,
     VoidLeases,
 )
-from poolmgr.core.errors import ConfigError, PoolError
+from poolmgr.core.errors import ConfigError, ConfigProblem, PoolError
 from poolmgr.core.inventory import GpuInventory
 from poolmgr.core.registry import Registry
 from poolmgr.http.app import create_app
@@ -144,6 +144,29 @@ def _url(sock: socket.socket) -> str:
     return f"http://{shown}:{port}"
 
 
+def _check_engine_address(config: Config, advertise_host: str | None) -> None:
+    """Engines on a wildcard address need a host to advertise (OC-DEP-8018).
+
+    ``0.0.0.0`` names no host a client could connect to, so lease answers would carry an
+    ``engine_url`` nobody can use.
+    """
+    manager = config.manager
+    if manager.engine_host in ("0.0.0.0", "::") and not (
+        advertise_host or manager.engine_advertise_host
+    ):
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    config.source,
+                    "manager.engine_advertise_host",
+                    f"engine_host {manager.engine_host} is a wildcard address: set "
+                    "engine_advertise_host or pass serve --advertise-host (the host clients "
+                    "reach the engines at)",
+                )
+            ]
+        )
+
+
 class Manager:
     """Everything ``poolmgr serve`` runs, assembled from one config."""
 
@@ -153,12 +176,14 @@ class Manager:
         *,
         host: str | None = None,
         port: int | None = None,
+        advertise_host: str | None = None,
         environ: Mapping[str, str] | None = None,
         log_dir: Path | None = None,
         redactor: Redactor | None = None,
         tick_interval_s: float = 0.02,
     ) -> None:
         self.config = config
+        _check_engine_address(config, advertise_host)
         self.host = host if host is not None else config.manager.host
         self.port = port if port is not None else config.manager.port
         if redactor is None:
@@ -176,6 +201,7 @@ class Manager:
             config,
             self.registry,
             log_dir=self.log_dir,
+            advertise_host=advertise_host,
             inventory=static,
             on_action=self._log,
             tick_interval_s=tick_interval_s,
@@ -297,7 +323,10 @@ def main(args: argparse.Namespace) -> int:
     try:
         config = load_config(config_path) if config_path else default_config()
         manager = Manager(
-            config, host=getattr(args, "host", None), port=getattr(args, "port", None)
+            config,
+            host=getattr(args, "host", None),
+            port=getattr(args, "port", None),
+            advertise_host=getattr(args, "advertise_host", None),
         )
     except ConfigError as exc:
         _print_problems(exc)

@@ -68,7 +68,9 @@ Feature: One pool manager per GPU node, run by Kubernetes
   @OC-DEP-8013
   Scenario Outline: The <overlay> overlay runs a valid poolmgr command on a valid config
     When the Kubernetes manifests of "<overlay>" are rendered
-    Then the manager's container runs "poolmgr serve --config /etc/poolmgr/config.yaml"
+    Then the manager's container runs "poolmgr serve --config /etc/poolmgr/config.yaml --advertise-host $(POD_IP)"
+    And the container's variable "POD_IP" is the pod's "status.podIP"
+    And the config's engines listen on "0.0.0.0"
     And "/etc/poolmgr/config.yaml" in the container is the key "config.yaml" of the ConfigMap "poolmgr-config"
     And the config passes "poolmgr check-config --no-file-checks"
     And the config reads its token from "/var/run/secrets/poolmgr/token", the key "token" of the Secret "poolmgr-token"
@@ -128,3 +130,30 @@ Feature: One pool manager per GPU node, run by Kubernetes
   # `promtool check rules` and the rules' unit tests (`promtool test rules`, in
   # deploy/kubernetes/tests/alerts.test.yaml) run in tests/deploy/test_manifests.py: promtool
   # comes with Debian's prometheus package, which only the test command installs.
+
+  @OC-DEP-8018
+  Scenario: Engines on a wildcard address are reached at the host the manager advertises
+    A scheduler in another pod sends work to the engine a lease names. Here 127.0.0.2 stands
+    for the pod's address: it reaches this host, but not a socket bound to 127.0.0.1.
+    Given the manager is running with this config
+      """
+      manager: {engine_host: 0.0.0.0, engine_advertise_host: 127.0.0.2}
+      pools:
+        - {id: chat, engine: stub, model: "stub://chat", devices: [], cpu: true, slots: 1}
+      """
+    And the live pools "chat" are ready
+    When a client leases a slot of the live pool "chat"
+    Then the lease answer names the engine at the host "127.0.0.2"
+    And the engine the lease names answers "GET /health" with status 200
+
+  @OC-DEP-8018
+  Scenario: By default engines listen on loopback only, and the lease names loopback
+    Given the manager is running with this config
+      """
+      pools:
+        - {id: chat, engine: stub, model: "stub://chat", devices: [], cpu: true, slots: 1}
+      """
+    And the live pools "chat" are ready
+    When a client leases a slot of the live pool "chat"
+    Then the lease answer names the engine at the host "127.0.0.1"
+    And the engine the lease names refuses connections at the host "127.0.0.2"

@@ -16,6 +16,7 @@ from harness.steps import (
     gguf_model,  # the model file: its GGUF header, damaged or not, and the shape read
     gpu,  # @gpu: NVML
     kubernetes,  # the Kubernetes manifests, rendered by kustomize
+    kubernetes_pod,  # @process: the pod they run: privileges, GPU nodes, monitoring, engines
     leases,  # slot leases
     leases_live,  # @process: renewal, input edges, drain default (loads the HTTP server)
     leases_table,  # one pool's lease bookkeeping on its own
@@ -47,6 +48,7 @@ __all__ = [
     "gguf_model",
     "gpu",
     "kubernetes",
+    "kubernetes_pod",
     "leases",
     "leases_live",
     "leases_table",

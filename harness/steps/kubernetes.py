@@ -17,46 +17,36 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from harness import kube
 from harness.assertions import assert_equal
-from harness.live import live_manager_of
 from harness.registry import step
 from harness.world import PoolWorld
 from poolmgr.config import parse_config
-from poolmgr.core.breaker import BreakerState
 from poolmgr.core.config import Config
-from poolmgr.core.decisions import PreloadResult
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI = ROOT / "spec" / "openapi.json"
 CHECK_TIMEOUT_S = 60
 MARGIN_S = 10
 """What the termination grace period keeps beyond the drain deadline and the stop grace."""
-_VOCABULARY: dict[str, frozenset[str]] = {
-    "state": frozenset(s.value for s in BreakerState),
-    "result": frozenset(r.value for r in PreloadResult),
-}
-"""The values the manager writes for the labels the alert rules match on."""
 
 
-def _objects(world: PoolWorld) -> list[kube.Obj]:
+def objects_of(world: PoolWorld) -> list[kube.Obj]:
     objects = world.kube.objects
     assert objects is not None, "setup: no manifests were rendered"
     return objects
 
 
-def _config(world: PoolWorld) -> Config:
-    return parse_config(kube.config_text(_objects(world)), "<ConfigMap poolmgr-config>")
+def config_of(world: PoolWorld) -> Config:
+    return parse_config(kube.config_text(objects_of(world)), "<ConfigMap poolmgr-config>")
 
 
 def _mounts(world: PoolWorld) -> dict[str, dict[str, Any]]:
     """The manager container's mounts by path, each with its volume."""
-    volumes = {v["name"]: v for v in kube.pod_spec(_objects(world))["volumes"]}
+    volumes = {v["name"]: v for v in kube.pod_spec(objects_of(world))["volumes"]}
     return {
         m["mountPath"]: {**m, "volume": volumes[m["name"]]}
-        for m in kube.container(_objects(world)).get("volumeMounts", [])
+        for m in kube.container(objects_of(world)).get("volumeMounts", [])
     }
 
 
@@ -68,7 +58,7 @@ def when_rendered(world: PoolWorld, overlay: str) -> None:
 
 @step("when", 'the DaemonSet\'s container gets the unknown field "{field}"')
 def when_unknown_field(world: PoolWorld, field: str) -> None:
-    kube.container(_objects(world))[field] = {"httpGet": {"path": "/readyz", "port": "http"}}
+    kube.container(objects_of(world))[field] = {"httpGet": {"path": "/readyz", "port": "http"}}
 
 
 # --- schemas ----------------------------------------------------------------------------
@@ -80,7 +70,7 @@ def when_unknown_field(world: PoolWorld, field: str) -> None:
     "unknown fields refused",
 )
 def then_all_valid(world: PoolWorld, version: str) -> None:
-    errors = [e for o in _objects(world) for e in kube.schema_errors(o, version)]
+    errors = [e for o in objects_of(world) for e in kube.schema_errors(o, version)]
     assert_equal(errors, [], "schema errors")
 
 
@@ -89,7 +79,7 @@ def then_all_valid(world: PoolWorld, version: str) -> None:
     'validation against the schemas of Kubernetes {version} refuses the DaemonSet at "{path}"',
 )
 def then_refused(world: PoolWorld, version: str, path: str) -> None:
-    errors = kube.schema_errors(kube.find(_objects(world), "DaemonSet", "poolmgr"), version)
+    errors = kube.schema_errors(kube.find(objects_of(world), "DaemonSet", "poolmgr"), version)
     assert len(errors) == 1, f"expected one schema error, got {errors}"
     assert_equal(errors[0].split(": ")[1], path, "where the schema error is")
 
@@ -98,7 +88,7 @@ def then_refused(world: PoolWorld, version: str, path: str) -> None:
 def then_objects(world: PoolWorld, datatable: list[list[str]]) -> None:
     want = sorted((kind, name) for kind, name in datatable[1:])
     got = []
-    for o in _objects(world):
+    for o in objects_of(world):
         name = o["metadata"]["name"]
         if o["kind"] == "ConfigMap" and name.startswith("poolmgr-config-"):
             name = "poolmgr-config"  # the generated name carries a hash of the config
@@ -108,7 +98,7 @@ def then_objects(world: PoolWorld, datatable: list[list[str]]) -> None:
 
 @step("then", 'every namespaced object is in the namespace "{namespace}"')
 def then_namespace(world: PoolWorld, namespace: str) -> None:
-    for o in _objects(world):
+    for o in objects_of(world):
         if o["kind"] != "Namespace":
             assert_equal(o["metadata"].get("namespace"), namespace, f"namespace of {o['kind']}")
 
@@ -118,7 +108,7 @@ def then_namespace(world: PoolWorld, namespace: str) -> None:
 
 @step("then", "the manager's container has these probes")
 def then_probes(world: PoolWorld, datatable: list[list[str]]) -> None:
-    c = kube.container(_objects(world))
+    c = kube.container(objects_of(world))
     got = []
     for probe, _method, _path, _port in datatable[1:]:
         handler = c.get(f"{probe}Probe")
@@ -136,7 +126,7 @@ def then_probes(world: PoolWorld, datatable: list[list[str]]) -> None:
 )
 def then_probe_paths(world: PoolWorld) -> None:
     doc = json.loads(OPENAPI.read_text())
-    c = kube.container(_objects(world))
+    c = kube.container(objects_of(world))
     for probe in ("startup", "readiness", "liveness"):
         path = c[f"{probe}Probe"]["httpGet"]["path"]
         op = doc["paths"].get(path, {}).get("get")
@@ -150,9 +140,9 @@ def then_probe_paths(world: PoolWorld) -> None:
     'on address "{host}"',
 )
 def then_port(world: PoolWorld, name: str, number: int, host: str) -> None:
-    ports = {p["name"]: p["containerPort"] for p in kube.container(_objects(world))["ports"]}
+    ports = {p["name"]: p["containerPort"] for p in kube.container(objects_of(world))["ports"]}
     assert_equal(ports.get(name), number, f"container port {name}")
-    config = _config(world)
+    config = config_of(world)
     assert_equal(config.manager.port, number, "the config's manager.port")
     assert_equal(config.manager.host, host, "the config's manager.host")
 
@@ -163,11 +153,13 @@ def then_port(world: PoolWorld, name: str, number: int, host: str) -> None:
     '{number:d} to the port "{target}"',
 )
 def then_service(world: PoolWorld, name: str, number: int, target: str) -> None:
-    spec = kube.find(_objects(world), "Service", name)["spec"]
+    spec = kube.find(objects_of(world), "Service", name)["spec"]
     assert_equal(spec.get("clusterIP"), "None", "clusterIP")
     assert_equal(spec.get("publishNotReadyAddresses"), True, "publishNotReadyAddresses")
     assert_equal([(p["port"], p["targetPort"]) for p in spec["ports"]], [(number, target)], "ports")
-    pod_labels = kube.find(_objects(world), "DaemonSet", "poolmgr")["spec"]["template"]["metadata"]
+    pod_labels = kube.find(objects_of(world), "DaemonSet", "poolmgr")["spec"]["template"][
+        "metadata"
+    ]
     for key, value in spec["selector"].items():
         assert_equal(pod_labels["labels"].get(key), value, f"pod label {key}")
 
@@ -181,9 +173,9 @@ def then_service(world: PoolWorld, name: str, number: int, target: str) -> None:
     "{startup:d} s for the manager",
 )
 def then_startup(world: PoolWorld, preload: int, startup: int) -> None:
-    longest = max(p.preload_timeout_ms for p in _config(world).pools)
+    longest = max(p.preload_timeout_ms for p in config_of(world).pools)
     assert_equal(longest, preload * 1000, "longest preload_timeout_ms")
-    probe = kube.container(_objects(world))["startupProbe"]
+    probe = kube.container(objects_of(world))["startupProbe"]
     window = probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3)
     assert_equal(window, startup, "startup probe window (periodSeconds x failureThreshold)")
     assert window >= preload, f"the startup probe gives up after {window} s, before {preload} s"
@@ -194,7 +186,7 @@ def then_startup(world: PoolWorld, preload: int, startup: int) -> None:
     "the config's longest drain deadline is {drain:d} s and its longest stop grace {grace:d} s",
 )
 def then_drain(world: PoolWorld, drain: int, grace: int) -> None:
-    pools = _config(world).pools
+    pools = config_of(world).pools
     assert_equal(max(p.drain_deadline_ms for p in pools), drain * 1000, "longest drain deadline")
     assert_equal(max(p.stop_grace_ms for p in pools), grace * 1000, "longest stop grace")
 
@@ -205,11 +197,30 @@ def then_drain(world: PoolWorld, drain: int, grace: int) -> None:
     "the stop grace plus 10 s",
 )
 def then_termination(world: PoolWorld, seconds: int) -> None:
-    got = kube.pod_spec(_objects(world)).get("terminationGracePeriodSeconds", 30)
+    got = kube.pod_spec(objects_of(world)).get("terminationGracePeriodSeconds", 30)
     assert_equal(got, seconds, "terminationGracePeriodSeconds")
-    pools = _config(world).pools
+    pools = config_of(world).pools
     need = (max(p.drain_deadline_ms for p in pools) + max(p.stop_grace_ms for p in pools)) / 1000
     assert got >= need + MARGIN_S, f"{got} s is less than {need} s + {MARGIN_S} s"
+
+
+_SAMPLE_FIELDS = {"status.podIP": "10.244.1.7"}
+"""A value of each downward-API field, for command lines that name one as $(VAR)."""
+
+
+def _expanded(world: PoolWorld, argv: list[str]) -> list[str]:
+    """``argv`` with every ``$(VAR)`` as Kubernetes expands it from the container's env."""
+    values: dict[str, str] = {}
+    for var in kube.container(objects_of(world)).get("env", []):
+        field = var.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+        values[var["name"]] = var["value"] if "value" in var else _SAMPLE_FIELDS[field]
+    out = []
+    for arg in argv:
+        for name, value in values.items():
+            arg = arg.replace(f"$({name})", value)
+        assert "$(" not in arg, f"{arg!r} names a variable the container does not set"
+        out.append(arg)
+    return out
 
 
 def _parses(argv: list[str]) -> None:
@@ -240,11 +251,11 @@ _PARSE_ONLY = (
 
 @step("then", 'before the container stops, Kubernetes runs "{command}"')
 def then_prestop(world: PoolWorld, command: str) -> None:
-    hook = kube.container(_objects(world)).get("lifecycle", {}).get("preStop", {})
+    hook = kube.container(objects_of(world)).get("lifecycle", {}).get("preStop", {})
     argv = hook.get("exec", {}).get("command")
     assert_equal(argv, shlex.split(command), "preStop exec command")
     assert argv[0] == "poolmgr", f"the preStop hook does not run poolmgr: {argv}"
-    _parses(argv[1:])
+    _parses(_expanded(world, argv)[1:])
 
 
 # --- command and config -----------------------------------------------------------------
@@ -252,11 +263,23 @@ def then_prestop(world: PoolWorld, command: str) -> None:
 
 @step("then", 'the manager\'s container runs "{command}"')
 def then_command(world: PoolWorld, command: str) -> None:
-    c = kube.container(_objects(world))
+    c = kube.container(objects_of(world))
     # The image's ENTRYPOINT is poolmgr (Containerfile); the container gives its arguments.
     argv = [*(c.get("command") or ["poolmgr"]), *c.get("args", [])]
     assert_equal(argv, shlex.split(command), "the container's command line")
-    _parses(argv[1:])
+    _parses(_expanded(world, argv)[1:])
+
+
+@step("then", 'the container\'s variable "{name}" is the pod\'s "{field}"')
+def then_env_field(world: PoolWorld, name: str, field: str) -> None:
+    env = {v["name"]: v for v in kube.container(objects_of(world)).get("env", [])}
+    assert name in env, f"the container sets no {name}"
+    assert_equal(env[name].get("valueFrom"), {"fieldRef": {"fieldPath": field}}, name)
+
+
+@step("then", 'the config\'s engines listen on "{host}"')
+def then_engine_bind(world: PoolWorld, host: str) -> None:
+    assert_equal(config_of(world).manager.engine_host, host, "the config's manager.engine_host")
 
 
 @step("then", '"{path}" in the container is the key "{key}" of the ConfigMap "{name}"')
@@ -268,10 +291,10 @@ def then_config_mount(world: PoolWorld, path: str, key: str, name: str) -> None:
     configmap = mount["volume"].get("configMap", {})
     assert_equal(
         configmap.get("name"),
-        kube.find(_objects(world), "ConfigMap", name)["metadata"]["name"],
+        kube.find(objects_of(world), "ConfigMap", name)["metadata"]["name"],
         f"ConfigMap mounted at {folder}",
     )
-    assert key in kube.find(_objects(world), "ConfigMap", name)["data"], f"{name} has no {key}"
+    assert key in kube.find(objects_of(world), "ConfigMap", name)["data"], f"{name} has no {key}"
 
 
 @step("then", 'the config passes "{command}"')
@@ -279,7 +302,7 @@ def then_check_config(world: PoolWorld, command: str) -> None:
     argv = shlex.split(command)
     assert argv[0] == "poolmgr", command
     config = world.kube.tmp / f"{world.kube.overlay}-config.yaml"
-    config.write_text(kube.config_text(_objects(world)))
+    config.write_text(kube.config_text(objects_of(world)))
     done = subprocess.run(
         [sys.executable, "-m", "poolmgr", *argv[1:], str(config)],
         capture_output=True,
@@ -295,7 +318,7 @@ def then_check_config(world: PoolWorld, command: str) -> None:
     'the config reads its token from "{path}", the key "{key}" of the Secret "{name}"',
 )
 def then_token(world: PoolWorld, path: str, key: str, name: str) -> None:
-    auth = _config(world).manager.auth
+    auth = config_of(world).manager.auth
     assert auth is not None, "the config sets no auth"
     assert_equal(auth.token_file, path, "the config's token_file")
     folder, _, file = path.rpartition("/")
@@ -303,183 +326,14 @@ def then_token(world: PoolWorld, path: str, key: str, name: str) -> None:
     assert mount is not None, f"nothing is mounted at {folder}"
     assert_equal(mount["volume"].get("secret", {}).get("secretName"), name, f"Secret at {folder}")
     assert_equal(file, key, "the token file's name (a Secret volume names files by key)")
-    secret = kube.find(_objects(world), "Secret", name)
+    secret = kube.find(objects_of(world), "Secret", name)
     assert key in {**secret.get("data", {}), **secret.get("stringData", {})}, f"{name} has no {key}"
 
 
 @step("then", 'the config writes its logs to "{path}", a writable volume of the container')
 def then_logs(world: PoolWorld, path: str) -> None:
-    assert_equal(str(_config(world).manager.log_dir), path, "the config's log_dir")
+    assert_equal(str(config_of(world).manager.log_dir), path, "the config's log_dir")
     mount = _mounts(world).get(path)
     assert mount is not None, f"nothing is mounted at {path}"
     assert_equal(mount.get("readOnly", False), False, f"{path} read-only")
     assert "emptyDir" in mount["volume"], f"{path} is not a scratch volume: {mount['volume']}"
-
-
-# --- privileges -------------------------------------------------------------------------
-
-
-@step("then", "the pod runs as user {uid:d} and group {gid:d}, never as root")
-def then_user(world: PoolWorld, uid: int, gid: int) -> None:
-    ctx = kube.pod_spec(_objects(world)).get("securityContext", {})
-    assert_equal(
-        (ctx.get("runAsNonRoot"), ctx.get("runAsUser"), ctx.get("runAsGroup")),
-        (True, uid, gid),
-        "pod securityContext (runAsNonRoot, runAsUser, runAsGroup)",
-    )
-    for c in kube.pod_spec(_objects(world))["containers"] + kube.pod_spec(_objects(world)).get(
-        "initContainers", []
-    ):
-        own = c.get("securityContext", {})
-        assert own.get("runAsUser", uid) != 0, f"container {c['name']} runs as root"
-
-
-@step(
-    "then",
-    "the manager's container cannot gain privileges, has no capabilities and a read-only "
-    "root filesystem",
-)
-def then_locked_down(world: PoolWorld) -> None:
-    for c in kube.pod_spec(_objects(world))["containers"] + kube.pod_spec(_objects(world)).get(
-        "initContainers", []
-    ):
-        ctx = c.get("securityContext", {})
-        assert_equal(
-            (
-                ctx.get("allowPrivilegeEscalation"),
-                ctx.get("capabilities", {}).get("drop"),
-                ctx.get("readOnlyRootFilesystem"),
-            ),
-            (False, ["ALL"], True),
-            f"securityContext of {c['name']}",
-        )
-
-
-@step("then", "the pod gets no Kubernetes API token")
-def then_no_api_token(world: PoolWorld) -> None:
-    assert_equal(
-        kube.pod_spec(_objects(world)).get("automountServiceAccountToken"),
-        False,
-        "automountServiceAccountToken",
-    )
-
-
-# --- GPU nodes --------------------------------------------------------------------------
-
-
-@step("then", 'the DaemonSet selects nodes labelled "{label}" = "{value}"')
-def then_node_selector(world: PoolWorld, label: str, value: str) -> None:
-    assert_equal(kube.pod_spec(_objects(world)).get("nodeSelector"), {label: value}, "nodeSelector")
-
-
-@step("then", 'the DaemonSet tolerates the taint "{key}" with effect "{effect}"')
-def then_toleration(world: PoolWorld, key: str, effect: str) -> None:
-    got = [
-        (t.get("key"), t.get("operator"), t.get("effect"))
-        for t in kube.pod_spec(_objects(world)).get("tolerations", [])
-    ]
-    assert_equal(got, [(key, "Exists", effect)], "tolerations")
-
-
-@step("then", 'the manager\'s container asks the NVIDIA device plugin for {n:d} "{resource}"')
-def then_gpu_resource(world: PoolWorld, n: int, resource: str) -> None:
-    limits = kube.container(_objects(world)).get("resources", {}).get("limits", {})
-    assert_equal(limits.get(resource), n, f"limits.{resource}")
-
-
-@step("then", 'the manager\'s container runs the image "{image}"')
-def then_image(world: PoolWorld, image: str) -> None:
-    spec = kube.pod_spec(_objects(world))
-    images = {c["image"] for c in spec["containers"] + spec.get("initContainers", [])}
-    assert_equal(images, {image}, "images of the pod")
-
-
-@step("then", "the pool disruption budget lets at most {n:d} manager be evicted at a time")
-def then_pdb(world: PoolWorld, n: int) -> None:
-    spec = kube.find(_objects(world), "PodDisruptionBudget", "poolmgr")["spec"]
-    assert_equal(spec.get("maxUnavailable"), n, "maxUnavailable")
-    labels = kube.find(_objects(world), "DaemonSet", "poolmgr")["spec"]["template"]["metadata"][
-        "labels"
-    ]
-    for key, value in spec["selector"]["matchLabels"].items():
-        assert_equal(labels.get(key), value, f"pod label {key} the budget selects")
-
-
-# --- monitoring -------------------------------------------------------------------------
-
-
-@step("then", 'the ServiceMonitor scrapes "{path}" on the port "{port}" of the Service "{service}"')
-def then_scrape(world: PoolWorld, path: str, port: str, service: str) -> None:
-    monitor = kube.find(_objects(world), "ServiceMonitor", "poolmgr")["spec"]
-    assert_equal(
-        [(e.get("path"), e.get("port")) for e in monitor["endpoints"]], [(path, port)], "endpoints"
-    )
-    svc = kube.find(_objects(world), "Service", service)
-    assert port in [p["name"] for p in svc["spec"]["ports"]], f"{service} has no port {port}"
-    for key, value in monitor["selector"]["matchLabels"].items():
-        assert_equal(svc["metadata"].get("labels", {}).get(key), value, f"label {key} of {service}")
-    doc = json.loads(OPENAPI.read_text())
-    assert "get" in doc["paths"].get(path, {}), f"{path} is no GET operation of the API"
-
-
-@step("then", 'the scrape sends the key "{key}" of the Secret "{name}" as its bearer token')
-def then_scrape_token(world: PoolWorld, key: str, name: str) -> None:
-    endpoint = kube.find(_objects(world), "ServiceMonitor", "poolmgr")["spec"]["endpoints"][0]
-    assert_equal(
-        endpoint.get("authorization"),
-        {"type": "Bearer", "credentials": {"name": name, "key": key}},
-        "the scrape's authorization",
-    )
-    assert_equal(
-        kube.find(_objects(world), "Secret", name)["metadata"]["name"], name, "Secret name"
-    )
-    assert_equal(_config(world).manager.read_requires_auth, True, "read_requires_auth")
-
-
-@step("then", "the alert rules are exactly")
-def then_alerts(world: PoolWorld, datatable: list[list[str]]) -> None:
-    got = []
-    for rule in kube.alert_rules(_objects(world)):
-        found = kube.selectors(rule["expr"])
-        assert len(found) == 1, f"{rule['alert']} selects {len(found)} metrics"
-        matchers = ",".join(f'{k}{op}"{v}"' for k, op, v in found[0].matchers)
-        got.append(
-            [
-                rule["alert"],
-                found[0].metric,
-                matchers,
-                rule.get("for", ""),
-                rule["labels"]["severity"],
-            ]
-        )
-    assert_equal(got, datatable[1:], "alert rules")
-
-
-def _live_families(world: PoolWorld) -> dict[str, Any]:
-    families = {}
-    for family in text_string_to_metric_families(live_manager_of(world).metrics_text()):
-        name = family.name + "_total" if family.type == "counter" else family.name
-        families[name] = family
-    return families
-
-
-@step("then", "every metric the alert rules name is a family of the live manager's /metrics scrape")
-def then_alert_metrics_live(world: PoolWorld) -> None:
-    families = _live_families(world)
-    for rule in kube.alert_rules(_objects(world)):
-        for sel in kube.selectors(rule["expr"]):
-            assert sel.metric in families, f"{rule['alert']}: {sel.metric} is not exported"
-
-
-@step("then", "every label the alert rules match on is a label of that family in the live scrape")
-def then_alert_labels_live(world: PoolWorld) -> None:
-    families = _live_families(world)
-    for rule in kube.alert_rules(_objects(world)):
-        for sel in kube.selectors(rule["expr"]):
-            labels = {k for s in families[sel.metric].samples for k in s.labels}
-            for label, _op, value in sel.matchers:
-                assert label in labels, f"{rule['alert']}: {sel.metric} has no label {label}"
-                assert label in _VOCABULARY, f"{rule['alert']}: no known values for {label}"
-                assert value in _VOCABULARY[label], (
-                    f"{rule['alert']}: {label}={value!r} is never written"
-                )

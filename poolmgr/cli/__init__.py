@@ -46,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
         "--host", type=listen_host, help="listen address (default: the config's manager.host)"
     )
     serve.add_argument("--port", type=port, help="listen port 0..65535; 0 picks a free one")
+    serve.add_argument(
+        "--advertise-host",
+        type=listen_host,
+        metavar="HOST",
+        help="host that lease answers put in engine_url (default: the config's "
+        "manager.engine_advertise_host, else its engine_host)",
+    )
     sub.add_parser("version", help="print the version")
     args = parser.parse_args(argv)
     if args.command == "serve":

@@ -38,12 +38,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     plan.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def _launch(pool: PoolConfig, p: PoolPlan) -> EngineLaunch | str | None:
+def _launch(pool: PoolConfig, p: PoolPlan, host: str) -> EngineLaunch | str | None:
     """The command the supervisor would run, or why it cannot be built (``None``: no plan)."""
     if p.plan is None:
         return None
     try:
-        return engine_launch(pool, p.plan, port=pool.port or None)
+        return engine_launch(pool, p.plan, host=host, port=pool.port or None)
     except (FileNotFoundError, ValueError) as exc:
         return f"cannot build the command: {exc}"
 
@@ -109,7 +109,8 @@ def plan_main(args: argparse.Namespace) -> int:
     inventory = config.gpu_inventory() or inventory_from_nvml()
     host_free = psutil.virtual_memory().available
     plans = [plan_pool(pool, inventory, host_free) for pool in config.pools]
-    launches = [_launch(pool, p) for pool, p in zip(config.pools, plans, strict=True)]
+    host = config.manager.engine_host
+    launches = [_launch(pool, p, host) for pool, p in zip(config.pools, plans, strict=True)]
     ok = (
         all(p.problem is None or p.plan is not None for p in plans)
         and all(p.verdict is None or p.verdict.fits for p in plans)

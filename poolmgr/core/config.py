@@ -140,6 +140,10 @@ class ManagerConfig:
     """``None``: no authentication."""
     read_requires_auth: bool
     log_dir: str
+    engine_host: str
+    """Where engines listen (OC-DEP-8018); a wildcard address lets other hosts reach them."""
+    engine_advertise_host: str | None
+    """The host ``engine_url`` names; ``None``: :attr:`engine_host` itself."""
 
 
 @dataclass(frozen=True)

@@ -436,11 +436,12 @@ _ADAPTERS: Mapping[Engine, EngineAdapter] = {
 
 
 ENGINE_HOST = "127.0.0.1"
-"""Where engines listen: on loopback, next to the manager that probes them."""
+"""Where engines listen unless the config's ``manager.engine_host`` says otherwise: on
+loopback, next to the manager that probes them."""
 
 PORT_PICKED_AT_LAUNCH = "<picked at launch>"
 """What ``poolmgr plan`` shows for the port of a pool without one: the supervisor binds port 0
-on :data:`ENGINE_HOST` just before each launch and passes the port the kernel gave."""
+on the engine host just before each launch and passes the port the kernel gave."""
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,9 @@ class Incarnation:
     output: EngineOutput | None = None
     pid: int | None = None
     base_url: str | None = None
+    """Where the manager reaches the engine (probes, info)."""
+    advertised_url: str | None = None
+    """Where clients reach it: what lease answers put in ``engine_url`` (OC-DEP-8018)."""
     digest: str | None = None
     plan: LaunchPlan | None = None
     faulted: bool = False

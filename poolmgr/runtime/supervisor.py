@@ -64,7 +64,7 @@ from poolmgr.core.registry import Registry
 from poolmgr.core.vocab import Cause, DrainReason
 from poolmgr.io.digest import DigestCache
 from poolmgr.runtime.drain import watch_leases
-from poolmgr.runtime.engines import ENGINE_HOST, adapter_for, engine_launch
+from poolmgr.runtime.engines import adapter_for, engine_launch
 from poolmgr.runtime.incarnation import Incarnation, PoolRuntime
 from poolmgr.runtime.logscope import Causes
 from poolmgr.runtime.output import TAIL_LINES, EngineOutput, OutputLog
@@ -92,6 +92,8 @@ __all__ = [
 _LOG = logging.getLogger("poolmgr.runtime.supervisor")
 
 _RETIRED_WAIT_S = 10.0
+_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
+"""The address that reaches an engine bound to a wildcard address from this host."""
 """How long a new engine waits for its killed predecessor to be gone."""
 
 ActionListener = Callable[[str, Action], None]
@@ -117,7 +119,8 @@ class Supervisor:
         registry: Registry,
         *,
         log_dir: Path,
-        host: str = ENGINE_HOST,
+        host: str | None = None,
+        advertise_host: str | None = None,
         inventory: GpuInventory | None = None,
         on_action: ActionListener | None = None,
         tick_interval_s: float = 0.02,
@@ -131,7 +134,13 @@ class Supervisor:
         self.config = config
         self.registry = registry
         self.log_dir = Path(log_dir)
-        self.host = host
+        # Where engines listen, where the manager reaches them, and what lease answers name
+        # (OC-DEP-8018): a wildcard bind is probed on loopback and advertised as told.
+        self.host = host if host is not None else config.manager.engine_host
+        self._probe_host = _LOOPBACK.get(self.host, self.host)
+        self.advertise_host = (
+            advertise_host or config.manager.engine_advertise_host or self._probe_host
+        )
         self._on_action = on_action
         self._tick_s = tick_interval_s
         digests = digests if digests is not None else DigestCache()
@@ -228,7 +237,7 @@ class Supervisor:
         incarnation = self._runtime(pool_id).current
         if incarnation is None or not incarnation.running:
             return None
-        return incarnation.base_url
+        return incarnation.advertised_url
 
     def engine_pid(self, pool_id: str) -> int | None:
         """PID (and process group) of the pool's running engine; ``None`` when none runs."""
@@ -383,7 +392,8 @@ class Supervisor:
         inc.transport = spawned.transport
         inc.output = output
         inc.pid = spawned.pid  # the engine's own pid and process group, not its reaper's
-        inc.base_url = base_url(self.host, port)
+        inc.base_url = base_url(self._probe_host, port)
+        inc.advertised_url = base_url(self.advertise_host, port)
         marker = (
             f"--- poolmgr: engine #{inc.generation} pid {inc.pid} model {inc.model_ref} "
             f"on {inc.base_url}: {shown_command(argv)}"
