@@ -40,6 +40,7 @@ __all__ = [
     "kill_after_grace",
     "killpg",
     "pick_free_port",
+    "reach_host",
     "shown_command",
     "spawn_engine",
 ]
@@ -179,6 +180,15 @@ def pick_free_port(host: str = "127.0.0.1") -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
+
+
+def reach_host(bind_host: str) -> str:
+    """The address this host reaches an engine bound to ``bind_host`` at: loopback for a
+    wildcard address, else the address itself (OC-DEP-8018)."""
+    return _LOOPBACK.get(bind_host, bind_host)
 
 
 def base_url(host: str, port: int) -> str:

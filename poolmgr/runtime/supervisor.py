@@ -76,6 +76,7 @@ from poolmgr.runtime.process import (
     kill_after_grace,
     killpg,
     pick_free_port,
+    reach_host,
     shown_command,
     spawn_engine,
 )
@@ -92,8 +93,6 @@ __all__ = [
 _LOG = logging.getLogger("poolmgr.runtime.supervisor")
 
 _RETIRED_WAIT_S = 10.0
-_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
-"""The address that reaches an engine bound to a wildcard address from this host."""
 """How long a new engine waits for its killed predecessor to be gone."""
 
 ActionListener = Callable[[str, Action], None]
@@ -134,10 +133,9 @@ class Supervisor:
         self.config = config
         self.registry = registry
         self.log_dir = Path(log_dir)
-        # Where engines listen, where the manager reaches them, and what lease answers name
-        # (OC-DEP-8018): a wildcard bind is probed on loopback and advertised as told.
+        # Where engines listen, where the manager reaches them, what leases name (OC-DEP-8018).
         self.host = host if host is not None else config.manager.engine_host
-        self._probe_host = _LOOPBACK.get(self.host, self.host)
+        self._probe_host = reach_host(self.host)
         self.advertise_host = (
             advertise_host or config.manager.engine_advertise_host or self._probe_host
         )
@@ -232,19 +230,17 @@ class Supervisor:
             reload = ReloadRequested(new_model_ref, deadline)
             self._execute(pool_id, self.registry.dispatch(pool_id, reload).actions)
 
-    def engine_url(self, pool_id: str) -> str | None:
-        """Base URL of the pool's running engine; ``None`` when none is running."""
+    def _running(self, pool_id: str) -> Incarnation | None:
         incarnation = self._runtime(pool_id).current
-        if incarnation is None or not incarnation.running:
-            return None
-        return incarnation.advertised_url
+        return incarnation if incarnation is not None and incarnation.running else None
+
+    def engine_url(self, pool_id: str) -> str | None:
+        """Where clients reach the pool's running engine; ``None`` when none is running."""
+        return inc.advertised_url if (inc := self._running(pool_id)) else None
 
     def engine_pid(self, pool_id: str) -> int | None:
         """PID (and process group) of the pool's running engine; ``None`` when none runs."""
-        incarnation = self._runtime(pool_id).current
-        if incarnation is None or not incarnation.running:
-            return None
-        return incarnation.pid
+        return inc.pid if (inc := self._running(pool_id)) else None
 
     def output_tail(self, pool_id: str) -> list[str]:
         """The pool's last engine output lines, oldest first (across restarts, marked)."""
