@@ -125,6 +125,8 @@ def env_name(text: str) -> str:
 
 def dns_target(text: str) -> tuple[str, int]:
     """``NAME[:PORT]``: a host name to resolve and the port its managers listen on (1..65535)."""
+    if "/" in text:
+        raise argparse.ArgumentTypeError(f"a DNS name[:port], not a URL (use --url): {text!r}")
     name, colon, given = text.rpartition(":")
     if not colon:
         name, given = text, str(DEFAULT_DNS_PORT)
