@@ -199,3 +199,24 @@ def test_oc_ctl_4030_an_unreadable_token_file_ends_the_command_before_any_reques
     assert main([command, "--url", "http://192.0.2.1:9", "--token-file", str(missing)]) == 2
     expected = f"poolmgr {command}: --token-file: cannot read {missing}: No such file or directory"
     assert capsys.readouterr() == ("", expected + "\n")
+
+
+def test_oc_ctl_4028_every_watch_round_resolves_the_name_again() -> None:
+    parser = argparse.ArgumentParser()
+    from poolmgr.cli import status
+
+    status.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["status", "--dns", "fleet", "--watch", "1", "--iterations", "3"])
+    asked: list[str] = []
+
+    def resolve(name: str, port: int) -> Sequence[str]:
+        asked.append(f"{name}:{port}")
+        return []  # no pod is ready yet: nothing to connect to
+
+    out, err = io.StringIO(), io.StringIO()
+    code = status_main(args, environ={}, out=out, err=err, resolve=resolve, sleep=lambda _: None)
+    assert (code, asked) == (1, ["fleet:8080"] * 3)
+    assert (
+        err.getvalue().splitlines()
+        == ["poolmgr status: fleet:8080: the name resolves to no address"] * 3
+    )
