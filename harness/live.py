@@ -84,12 +84,25 @@ class LiveManager:
 
     # --- lifecycle ----------------------------------------------------------------------
 
-    def start(self, config_text: str | None, env: Mapping[str, str] | None = None) -> None:
-        """Start serving ``config_text`` (``None``: the embedded default); wait for the URL."""
+    def start(
+        self,
+        config_text: str | None,
+        env: Mapping[str, str] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        adopt: bool = True,
+    ) -> None:
+        """Start serving ``config_text`` (``None``: the embedded default); wait for the URL.
+
+        ``adopt=False`` starts a further manager of a fleet scenario beside the current one;
+        its owner stops it (``harness.steps.drain_cmd``).
+        """
         if self.proc is not None:
             raise AssertionError("this scenario already started a manager")
-        _adopt(self)
-        args = [sys.executable, "-m", "poolmgr", "serve", "--host", "127.0.0.1", "--port", "0"]
+        if adopt:
+            _adopt(self)
+        args = [sys.executable, "-m", "poolmgr", "serve", "--host", host, "--port", str(port)]
         if config_text is not None:
             path = self.tmp / "pools.yaml"
             path.write_text(config_text.replace(TMP_MARK, str(self.tmp)))

@@ -211,6 +211,8 @@ class PoolWorld:
     kube: KubePart = field(default_factory=KubePart)
     live: LiveManager | None = None
     """Made by :func:`harness.live.live_manager_of` for the process-level scenarios only."""
+    fleet: list[LiveManager] = field(default_factory=list)
+    """Further managers of a fleet scenario (``poolmgr status --dns``), stopped with the world."""
     engine_children: list[tuple[int, float]] = field(default_factory=list)
     """Engine children a process-level scenario saw: (pid, start time), oldest first."""
 

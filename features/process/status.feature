@@ -84,7 +84,7 @@ Feature: An operator reads the pools of running managers
       """
     When an operator runs poolmgr status with --url $LIVE
     Then the command exits with status 1
-    And the command says "poolmgr status: $LIVE: authentication required (HTTP 401); set the token's variable and pass --token-env"
+    And the command says "poolmgr status: $LIVE: authentication required (HTTP 401); pass the token with --token-file or --token-env"
     When an operator with "OPS_TOKEN" holding "s3cret-bdd" runs poolmgr status with --url $LIVE --token-env OPS_TOKEN
     Then the command exits with status 0
 
@@ -129,3 +129,58 @@ Feature: An operator reads the pools of running managers
     When an operator runs poolmgr status with --url $LIVE --watch 0.05 --iterations 3
     Then the command exits with status 0
     And the command drew the status table 3 times
+
+  @OC-CTL-4028
+  Scenario: A DNS name that resolves to every manager of the fleet gives one table, one manager per address
+    Given the manager is running with its embedded default config
+    And a second manager is running with its embedded default config on 127.0.0.2 at the same port
+    And the live pools "alpha, beta" are ready
+    And the pools "alpha, beta" of the second manager are ready
+    And the name "poolmgr.fleet.test" resolves to 127.0.0.2, 127.0.0.1 and 127.0.0.2 for the operator's commands
+    When a client leases a slot of the live pool "beta"
+    And an operator runs poolmgr status with --dns poolmgr.fleet.test:$PORT
+    Then the command exits with status 0
+    And the status table shows
+      """
+      | MANAGER                | POOL  | STATE | READY | LEASES | RESTARTS | BREAKER | LAST ERROR | ENGINE          | MODEL        | UPTIME     |
+      | http://127.0.0.1:$PORT | alpha | ready | yes   | 0/4    | 0        | closed  | -          | stub stub-0.1.0 | stub://alpha | <duration> |
+      | http://127.0.0.1:$PORT | beta  | ready | yes   | 1/4    | 0        | closed  | -          | stub stub-0.1.0 | stub://beta  | <duration> |
+      | http://127.0.0.2:$PORT | alpha | ready | yes   | 0/4    | 0        | closed  | -          | stub stub-0.1.0 | stub://alpha | <duration> |
+      | http://127.0.0.2:$PORT | beta  | ready | yes   | 0/4    | 0        | closed  | -          | stub stub-0.1.0 | stub://beta  | <duration> |
+      """
+
+  @OC-CTL-4029
+  Scenario: A DNS name that does not resolve gets one line; the managers that can be read are still shown
+    Given the manager is running with its embedded default config
+    And the live pools "alpha, beta" are ready
+    And the name "poolmgr.fleet.test" resolves to 127.0.0.1 for the operator's commands
+    When an operator runs poolmgr status with --url $LIVE --dns nowhere.invalid
+    Then the command exits with status 1
+    And the status table shows
+      """
+      | MANAGER | POOL  | STATE | READY | LEASES | RESTARTS | BREAKER | LAST ERROR | ENGINE          | MODEL        | UPTIME     |
+      | $LIVE   | alpha | ready | yes   | 0/4    | 0        | closed  | -          | stub stub-0.1.0 | stub://alpha | <duration> |
+      | $LIVE   | beta  | ready | yes   | 0/4    | 0        | closed  | -          | stub stub-0.1.0 | stub://beta  | <duration> |
+      """
+    And the command says a line that starts with "poolmgr status: nowhere.invalid:8080: cannot resolve the name ("
+
+  @OC-CTL-4030
+  Scenario: The token can come from a file, as a mounted Secret gives it; an empty file is a usage error
+    Given the manager is running with "POOLMGR_BDD_TOKEN" holding the token "s3cret-bdd" and this config
+      """
+      manager:
+        auth: {token_env: POOLMGR_BDD_TOKEN}
+        read_requires_auth: true
+      pools:
+        - {id: guarded, engine: stub, model: "stub://guarded", devices: [], cpu: true, slots: 1, drain_deadline_ms: 1000}
+      """
+    And the file "token" holds "s3cret-bdd" and a newline
+    And the file "blank" is empty
+    When an operator runs poolmgr status with --url $LIVE --token-file token
+    Then the command exits with status 0
+    When an operator runs poolmgr status with --url $LIVE --token-file blank
+    Then the command exits with status 2
+    And the command says only "poolmgr status: --token-file: blank is empty"
+    When an operator runs poolmgr status with --url $LIVE --token-file missing
+    Then the command exits with status 2
+    And the command says only "poolmgr status: --token-file: cannot read missing: No such file or directory"

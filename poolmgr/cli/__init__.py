@@ -7,8 +7,14 @@
   engine flags, capped context) and preflight verdict against the GPU inventory (the config's
   static one, else NVML) and this host's free RAM. Exit 0 when every pool fits, 1 otherwise.
 - ``poolmgr serve [--config FILE] [--host H] [--port P]``: run the manager and its control plane.
-- ``poolmgr status [--url URL]... [--json] [--watch [S]]``: the pools of running managers
-  (exit 0 all read, 1 a manager could not be read, 2 bad arguments).
+- ``poolmgr status [--url URL]... [--dns NAME[:PORT]]... [--token-env NAME | --token-file PATH]
+  [--json] [--watch [S]]``: the pools of running managers in one table; ``--dns`` reads every
+  address a name resolves to (a headless Service: the fleet) (exit 0 all read, 1 a manager
+  could not be read or a name did not resolve, 2 bad arguments).
+- ``poolmgr drain [--url URL] [--pool ID]... [--deadline-ms N] [--token-env NAME | --token-file
+  PATH]``: drain the pools of a running manager and wait until they are stopped (the
+  Kubernetes preStop hook; exit 0 all drained, 1 one not drained or the manager not read, 2 bad
+  arguments).
 - ``poolmgr version``.
 
 Every argument is checked where it is parsed (:mod:`poolmgr.cli.args`): a bad one ends the
@@ -22,7 +28,7 @@ import sys
 from typing import cast
 
 from poolmgr import __version__
-from poolmgr.cli import check_config, make_tiny_model, plan, status
+from poolmgr.cli import check_config, drain, make_tiny_model, plan, status
 from poolmgr.cli.args import OneLineParser, listen_host, port
 
 __all__ = ["main"]
@@ -40,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     plan.add_parser(sub)
     make_tiny_model.add_parser(sub)
     status.add_parser(sub)
+    drain.add_parser(sub)
     serve = sub.add_parser("serve", help="run the pool manager and its HTTP control plane")
     serve.add_argument("--config", metavar="FILE", help="config file (default: embedded)")
     serve.add_argument(
@@ -67,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         return plan.plan_main(args)
     if args.command == "status":
         return status.status_main(args)
+    if args.command == "drain":
+        return drain.drain_main(args)
     print(f"poolmgr {__version__}")
     return 0
 

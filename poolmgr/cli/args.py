@@ -2,11 +2,12 @@
 
 Decides what a well-formed argument is (OC-CTL-4027): a TCP port (0..65535), a listen host (an
 IP address or an RFC 1123 host name), a manager URL (http or https, a host, an optional valid
-port, no query), a positive number of seconds or of repetitions, an environment variable name.
-Each validator is an argparse ``type=``; a bad value ends the command with exit status 2 and one
-line naming the command, the argument and the reason, never a traceback
-(:class:`OneLineParser`). Config files are checked by the config loader, which already names
-the file and the reason in one line; no second check lives here.
+port, no query), a DNS name with an optional port (``--dns``), a number of milliseconds, a
+positive number of seconds or of repetitions, an environment variable name. Each validator is
+an argparse ``type=``; a bad value ends the command with exit status 2 and one line naming the
+command, the argument and the reason, never a traceback (:class:`OneLineParser`). Config files
+are checked by the config loader, which already names the file and the reason in one line; no
+second check lives here.
 """
 
 from __future__ import annotations
@@ -20,14 +21,20 @@ from typing import NoReturn
 from urllib.parse import urlsplit
 
 __all__ = [
+    "DEFAULT_DNS_PORT",
     "OneLineParser",
+    "dns_target",
     "env_name",
     "listen_host",
     "manager_url",
+    "milliseconds",
     "port",
     "positive_int",
     "positive_seconds",
 ]
+
+DEFAULT_DNS_PORT = 8080
+"""The port of a ``--dns NAME`` that names none: the manager's default port."""
 
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -114,3 +121,32 @@ def env_name(text: str) -> str:
     if not _ENV_NAME.match(text):
         raise argparse.ArgumentTypeError(f"not an environment variable name: {text!r}")
     return text
+
+
+def dns_target(text: str) -> tuple[str, int]:
+    """``NAME[:PORT]``: a host name to resolve and the port its managers listen on (1..65535)."""
+    if "/" in text:
+        raise argparse.ArgumentTypeError(f"a DNS name[:port], not a URL (use --url): {text!r}")
+    name, colon, given = text.rpartition(":")
+    if not colon:
+        name, given = text, str(DEFAULT_DNS_PORT)
+    if not _is_host_name(name):
+        raise argparse.ArgumentTypeError(f"not a DNS name[:port]: {text!r}")
+    try:
+        value = int(given)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number in {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 1..65535 in {text!r}")
+    return name, value
+
+
+def milliseconds(text: str) -> int:
+    """A whole number of milliseconds, 0..3 600 000 (the control plane's longest deadline)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of milliseconds: {text!r}") from None
+    if not 0 <= value <= 3_600_000:
+        raise argparse.ArgumentTypeError(f"milliseconds must be 0..3600000, got {value}")
+    return value

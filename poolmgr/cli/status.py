@@ -4,13 +4,17 @@ Decides what an operator sees without reading JSON from curl (OC-CTL-4024..4026)
 pool with its state, readiness, leases used of the slots, restarts, breaker, last error and its
 age, engine and version, model and uptime, read from each manager's listing and pool health
 endpoints (health schema version 2, OC-CTL-4020) over one keep-alive ``requests.Session``.
-Several ``--url`` options merge into one table with a manager column; a manager that cannot be
-read (refused connection, timeout, 401/403, another answer or schema) gets one line naming its
-URL and the reason, and the other managers are still shown.
+Several managers (``--url`` options, and ``--dns`` names each resolved to every address, e.g.
+every pod of a headless Service, :mod:`poolmgr.cli.fleet`, OC-CTL-4028) merge into one table
+with a manager column; a manager that cannot be read (refused connection, timeout, 401/403,
+another answer or schema) or a name that does not resolve gets one line naming it and the
+reason, and the other managers are still shown (OC-CTL-4025, OC-CTL-4029). The token comes from
+``--token-env`` or ``--token-file`` (:mod:`poolmgr.cli.auth`, OC-CTL-4030).
 
-Exit status: 0 every manager was read; 1 at least one could not be; 2 bad arguments (a missing
-``--token-env`` variable included). ``--watch`` redraws every few seconds until Ctrl-C (or
-``--iterations`` rounds) and exits with the last round's status.
+Exit status: 0 every manager was read; 1 at least one could not be, or a name did not resolve;
+2 bad arguments (a missing ``--token-env`` variable or an unreadable ``--token-file``
+included). ``--watch`` redraws every few seconds until Ctrl-C (or ``--iterations`` rounds),
+resolving the names again each round, and exits with the last round's status.
 """
 
 from __future__ import annotations
@@ -27,12 +31,19 @@ from typing import Any, Final, TextIO
 
 import requests
 
-from poolmgr.cli.args import env_name, manager_url, positive_int, positive_seconds
+from poolmgr.cli.args import (
+    DEFAULT_DNS_PORT,
+    dns_target,
+    manager_url,
+    positive_int,
+    positive_seconds,
+)
+from poolmgr.cli.auth import TokenError, add_token_arguments, read_token
+from poolmgr.cli.fleet import Resolver, Target, expand, system_resolver
 
 __all__ = ["DEFAULT_URL", "Reading", "add_parser", "read_manager", "status_main"]
 
 DEFAULT_URL: Final = "http://127.0.0.1:8080"
-DEFAULT_TOKEN_ENV: Final = "POOLMGR_TOKEN"
 HEALTH_SCHEMA: Final = 2
 """The pool health schema version this command reads (OC-CTL-4020)."""
 _CLEAR: Final = "\x1b[H\x1b[2J"
@@ -54,12 +65,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help=f"a manager's base URL; repeat for several (default: {DEFAULT_URL})",
     )
     status.add_argument(
-        "--token-env",
-        type=env_name,
-        metavar="NAME",
-        help=f"environment variable holding the bearer token (default: {DEFAULT_TOKEN_ENV}, "
-        "sent when set)",
+        "--dns",
+        action="append",
+        type=dns_target,
+        metavar="NAME[:PORT]",
+        help="a DNS name whose every address is a manager (e.g. a headless Service); "
+        f"port default {DEFAULT_DNS_PORT}; repeatable, combines with --url",
     )
+    add_token_arguments(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument(
         "--watch",
@@ -95,7 +108,7 @@ def _get(session: requests.Session, url: str, timeout: float) -> Any:
     if response.status_code in (401, 403):
         raise _Unreadable(
             f"{'authentication required' if response.status_code == 401 else 'token refused'}"
-            f" (HTTP {response.status_code}); set the token's variable and pass --token-env"
+            f" (HTTP {response.status_code}); pass the token with --token-file or --token-env"
         )
     if response.status_code != 200:
         raise _Unreadable(f"HTTP {response.status_code} from {url}")
@@ -215,25 +228,38 @@ def table(rows: Sequence[Mapping[str, Any]], with_manager: bool) -> str:
     )
 
 
-def _round(
-    session: requests.Session, args: argparse.Namespace, wall: WallClock, out: TextIO, err: TextIO
-) -> int:
-    urls: list[str] = args.url or [DEFAULT_URL]
+@dataclass(frozen=True)
+class _Io:
+    """Where a round reads names and the time, and where it writes."""
+
+    resolve: Resolver
+    wall: WallClock
+    out: TextIO
+    err: TextIO
+
+
+def _round(session: requests.Session, args: argparse.Namespace, io: _Io) -> int:
+    targets = [Target(name, port) for name, port in args.dns or []]
+    found, unresolved = expand(targets, io.resolve)
+    urls: list[str] = list(args.url or ([] if targets else [DEFAULT_URL]))
+    urls += [u for u in found if u not in urls]
     readings = [read_manager(session, url, args.timeout) for url in urls]
-    now = wall()
+    now = io.wall()
     rows = [_row(r.url, h, now) for r in readings for h in r.pools]
-    failed = [r for r in readings if r.error is not None]
+    failed = [(r.url, r.error) for r in readings if r.error is not None]
+    failed += [(str(u.target), u.reason) for u in unresolved]
     if args.json:
         doc = {
             "managers": [{"url": r.url, "error": r.error} for r in readings],
+            "names": [{"name": str(u.target), "error": u.reason} for u in unresolved],
             "pools": rows,
         }
-        print(json.dumps(doc, indent=2), file=out)
+        print(json.dumps(doc, indent=2), file=io.out)
     else:
-        print(table(rows, with_manager=len(urls) > 1), file=out)
-        for r in failed:
-            print(f"poolmgr status: {r.url}: {r.error}", file=err)
-    out.flush()
+        print(table(rows, with_manager=len(urls) > 1 or bool(targets)), file=io.out)
+        for where, why in failed:
+            print(f"poolmgr status: {where}: {why}", file=io.err)
+    io.out.flush()
     return 1 if failed else 0
 
 
@@ -245,6 +271,7 @@ def status_main(
     sleep: Callable[[float], None] = time.sleep,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    resolve: Resolver = system_resolver,
 ) -> int:
     """Run ``poolmgr status`` with parsed ``args`` (see the module docstring for exit codes)."""
     env = os.environ if environ is None else environ
@@ -252,16 +279,17 @@ def status_main(
     if args.iterations is not None and args.watch is None:
         print("poolmgr status: --iterations needs --watch", file=stderr)
         return 2
-    token_var = args.token_env or DEFAULT_TOKEN_ENV
-    token = env.get(token_var, "").strip()
-    if args.token_env and not token:
-        print(f"poolmgr status: --token-env: the variable {token_var} is not set", file=stderr)
+    try:
+        token = read_token(args, env)
+    except TokenError as exc:
+        print(f"poolmgr status: {exc}", file=stderr)
         return 2
+    io = _Io(resolve, wall, stdout, stderr)
     with requests.Session() as session:
         if token:
             session.headers["Authorization"] = f"Bearer {token}"
         if args.watch is None:
-            return _round(session, args, wall, stdout, stderr)
+            return _round(session, args, io)
         code, rounds = 0, 0
         try:
             while True:
@@ -269,7 +297,7 @@ def status_main(
                     print(_CLEAR, end="", file=stdout)
                 elif rounds:
                     print(file=stdout)  # a blank line between rounds in a log or a pipe
-                code = _round(session, args, wall, stdout, stderr)
+                code = _round(session, args, io)
                 rounds += 1
                 if args.iterations is not None and rounds >= args.iterations:
                     return code

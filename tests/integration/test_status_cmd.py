@@ -208,3 +208,34 @@ def test_oc_ctl_4024_the_age_of_an_error_is_read_on_the_given_wall_clock() -> No
     assert row["last_error"]["age_ms"] == 65_000
     assert duration(65_000) == "1m05s" and duration(999) == "999ms"
     assert duration(7_380_000) == "2h03m" and duration(90_000_000) == "1d01h"
+
+
+def test_oc_ctl_4028_a_name_of_two_managers_at_one_port_reads_both(manager: LiveManager) -> None:
+    """Two real managers at the same port on 127.0.0.1 and 127.0.0.2, as a headless Service's
+    pods are; the command's resolver seam answers for the name (the system resolver's part is
+    the feature's, which resolves through a private /etc/hosts)."""
+    port = int(manager.url.rsplit(":", 1)[-1])
+    second = LiveManager()
+    try:
+        second.start(None, host="127.0.0.2", port=port, adopt=False)
+        for pool in ("alpha", "beta"):
+            second.wait_health(pool, lambda h: bool(h["ready"]), "ready", 30)
+        asked: list[tuple[str, int]] = []
+
+        def resolve(name: str, at: int) -> list[str]:
+            asked.append((name, at))
+            return ["127.0.0.2", "127.0.0.1", "127.0.0.2"]
+
+        out, err = io.StringIO(), io.StringIO()
+        args = _args("--dns", f"fleet.test:{port}", "--json")
+        assert status_main(args, environ={}, out=out, err=err, resolve=resolve) == 0, err.getvalue()
+        doc = json.loads(out.getvalue())
+        first, other = f"http://127.0.0.1:{port}", f"http://127.0.0.2:{port}"
+        assert asked == [("fleet.test", port)]
+        assert doc["managers"] == [{"url": first, "error": None}, {"url": other, "error": None}]
+        assert [(r["manager"], r["id"]) for r in doc["pools"]] == [
+            (first, "alpha"), (first, "beta"), (other, "alpha"), (other, "beta"),
+        ]  # fmt: skip
+        assert doc["names"] == []
+    finally:
+        second.stop()
