@@ -10,6 +10,8 @@ from the rendered config and the rendered DaemonSet, never computed by the code 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shlex
 import subprocess
@@ -21,6 +23,7 @@ from harness import kube
 from harness.assertions import assert_equal
 from harness.registry import step
 from harness.world import PoolWorld
+from poolmgr.cli import build_parser
 from poolmgr.config import parse_config
 from poolmgr.core.config import Config
 
@@ -225,28 +228,13 @@ def _expanded(world: PoolWorld, argv: list[str]) -> list[str]:
 
 def _parses(argv: list[str]) -> None:
     """``argv`` (without the program name) is a poolmgr command line its own parser accepts."""
-    done = subprocess.run(
-        [sys.executable, "-c", _PARSE_ONLY, *argv],
-        capture_output=True,
-        text=True,
-        timeout=CHECK_TIMEOUT_S,
-        check=False,
-    )
-    assert_equal((done.returncode, done.stderr.strip()), (0, ""), f"poolmgr {shlex.join(argv)}")
-
-
-# Parses a command line with poolmgr's own parser and stops before running it: the parser's
-# handlers are replaced by a check that the subcommand was found.
-_PARSE_ONLY = (
-    "import sys, argparse\n"
-    "from poolmgr import cli\n"
-    "orig = argparse.ArgumentParser.parse_args\n"
-    "def parse(self, args=None, namespace=None):\n"
-    "    ns = orig(self, args, namespace)\n"
-    "    sys.exit(0 if getattr(ns, 'command', None) else 3)\n"
-    "argparse.ArgumentParser.parse_args = parse\n"
-    "cli.main(sys.argv[1:])\n"
-)
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        raise AssertionError(f"poolmgr {shlex.join(argv)}: {err.getvalue().strip()}") from exc
+    assert args.command == argv[0], f"poolmgr {shlex.join(argv)} parsed as {args.command}"
 
 
 @step("then", 'before the container stops, Kubernetes runs "{command}"')

@@ -31,10 +31,11 @@ from poolmgr import __version__
 from poolmgr.cli import check_config, drain, make_tiny_model, plan, status
 from poolmgr.cli.args import OneLineParser, listen_host, port
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: every subcommand with its argument checks (nothing runs)."""
     parser = OneLineParser(prog="poolmgr", description=__doc__.splitlines()[0])
     # The subcommands' parsers are OneLineParsers too (argparse makes them of the parent's
     # class); the modules that add them only need the ArgumentParser interface.
@@ -61,7 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         "manager.engine_advertise_host, else its engine_host)",
     )
     sub.add_parser("version", help="print the version")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "serve":
         from poolmgr.serve import main as serve_main  # FastAPI and uvicorn only when serving
 

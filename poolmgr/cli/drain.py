@@ -5,9 +5,9 @@ pod is stopped (OC-CTL-4031..4035): every pool of the manager, or the ``--pool``
 drained with ``POST /v1/pools/{id}/drain`` (no body, so each pool's own ``drain_deadline_ms``
 applies, OC-CTL-4014; ``--deadline-ms`` sends one deadline for all), then the command polls
 each pool's health over one keep-alive session until every pool is ``stopped``. The wait is
-bounded: the longest deadline the manager answered, plus ``--grace-ms`` (the engines'
-SIGTERM-to-SIGKILL grace, the config's ``stop_grace_ms``; the control plane does not state
-it), plus a margin of :data:`MARGIN_S`.
+bounded: the longest deadline plus stop grace (the engine's SIGTERM-to-SIGKILL time) the
+manager answered for a pool, plus a margin of :data:`MARGIN_S`; ``--grace-ms`` stands in for
+the grace of a manager whose answer does not state it.
 
 What counts as drained: a pool the health reports ``stopped`` with no reload in progress (a
 pool already stopped is accepted at once and counts). A pool another client already drains
@@ -79,8 +79,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         type=milliseconds,
         default=DEFAULT_GRACE_MS,
         metavar="N",
-        help="the engines' stop grace the wait allows after the deadline (default: "
-        f"{DEFAULT_GRACE_MS}, the config's default stop_grace_ms)",
+        help="the stop grace the wait allows after the deadline when the manager's answer "
+        f"names none (default: {DEFAULT_GRACE_MS}, the config's default stop_grace_ms)",
     )
     add_token_arguments(drain)
     drain.add_argument(
@@ -104,6 +104,8 @@ class _Pool:
     accepted: bool = False
     reloading: bool = False
     deadline_ms: int | None = None
+    grace_ms: int | None = None
+    """The engine's stop grace the manager answered (absent from older managers)."""
     line: str | None = None
     """The pool's final line; ``None`` while it is still waited for."""
     drained: bool = False
@@ -158,7 +160,10 @@ def _ask(client: _Client, pool: _Pool, deadline_ms: int | None) -> None:
     response = client.call("POST", f"{pool.path}/drain", body)
     if response.status_code == 202:
         pool.accepted, pool.reloading = True, False
-        pool.deadline_ms = int(response.json()["deadline_ms"])
+        answer = response.json()
+        pool.deadline_ms = int(answer["deadline_ms"])
+        if isinstance(answer.get("stop_grace_ms"), int):
+            pool.grace_ms = answer["stop_grace_ms"]
         return
     if response.status_code == 404:
         pool.line = f"{pool.id}: not drained: the manager has no such pool"
@@ -216,8 +221,14 @@ def _drain(
     for pool in pools:
         _ask(client, pool, args.deadline_ms)
     fallback = UNKNOWN_DEADLINE_MS if args.deadline_ms is None else args.deadline_ms
-    longest = max((p.deadline_ms or fallback for p in pools), default=0)
-    bound_s = (longest + args.grace_ms) / 1000 + MARGIN_S
+    longest = max(
+        (
+            (p.deadline_ms or fallback) + (p.grace_ms if p.grace_ms is not None else args.grace_ms)
+            for p in pools
+        ),
+        default=0,
+    )
+    bound_s = longest / 1000 + MARGIN_S
     until = clock() + bound_s
     while True:
         waiting = [p for p in pools if p.line is None]

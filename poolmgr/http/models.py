@@ -195,6 +195,12 @@ class Accepted(BaseModel):
             "drain_deadline_ms, or the manager's default for a pool the config does not list"
         )
     )
+    stop_grace_ms: int = Field(
+        description=(
+            "After the deadline, how long the engine gets between SIGTERM and SIGKILL (the "
+            "pool's stop_grace_ms): the stop ends at most deadline_ms plus this from now"
+        )
+    )
     new_model_ref: str | None = None
 
 

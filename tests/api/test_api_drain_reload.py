@@ -24,6 +24,7 @@ def test_oc_ctl_4003_drain_answers_202_and_the_pool_ends_stopped(live: LiveManag
         "action": "drain",
         "deadline_ms": 1_000,
         "deadline_source": "request",
+        "stop_grace_ms": 10_000,
         "new_model_ref": None,
     }
     health = live.wait_health("drainer", lambda h: h["state"] == "stopped", what="stopped")
@@ -106,7 +107,8 @@ def test_oc_ctl_4004_drain_of_unknown_pool_is_404(live: LiveManager) -> None:
 
 DEADLINE_POOLS = """
 pools:
-  - {id: alpha, engine: stub, model: "stub://a", devices: [], cpu: true, drain_deadline_ms: 4321}
+  - {id: alpha, engine: stub, model: "stub://a", devices: [], cpu: true, drain_deadline_ms: 4321,
+     stop_grace_ms: 1234}
 """
 
 
@@ -121,6 +123,7 @@ def test_oc_ctl_4014_drain_without_a_deadline_uses_the_pool_configured_one(body:
         "action": "drain",
         "deadline_ms": 4_321,
         "deadline_source": "pool_config",
+        "stop_grace_ms": 1_234,
         "new_model_ref": None,
     }
     assert controller.calls == [("drain", "alpha", "4321")]

@@ -22,8 +22,8 @@ pytestmark = pytest.mark.slow
 
 _POOL = '{{id: {0}, engine: stub, model: "stub://{0}", devices: [], cpu: true, slots: 1, {1}}}'
 CONFIG = "pools:\n" + "".join(
-    f"  - {_POOL.format(pool, f'drain_deadline_ms: {ms}')}\n"
-    for pool, ms in (("long", 600_000), ("short", 1000))
+    f"  - {_POOL.format(pool, f'drain_deadline_ms: {ms}, stop_grace_ms: {grace}')}\n"
+    for pool, ms, grace in (("long", 600_000, 7_000), ("short", 1000, 0))
 )
 
 
@@ -65,15 +65,15 @@ def test_oc_ctl_4032_a_pool_still_draining_at_the_bound_is_not_drained() -> None
         assert lease.status_code == 201, lease.text
         live.lease_ids.append(f"/v1/pools/long/leases/{lease.json()['lease_id']}")
         clock, out, err = _Clock(live), io.StringIO(), io.StringIO()
-        args = _args("--url", live.url, "--grace-ms", "0")
+        args = _args("--url", live.url, "--grace-ms", "0")  # the manager's answers name grace
         code = drain_main(args, environ={}, clock=clock, sleep=clock.sleep, out=out, err=err)
-        bound = 600 + MARGIN_S  # the longest deadline (long's) + grace 0 + the margin
+        bound = 600 + 7 + MARGIN_S  # long's deadline + long's stop grace + the margin
         assert (code, err.getvalue()) == (1, "")
         assert out.getvalue().splitlines() == [
             f"long: not drained: still draining after {bound:g} s",
             "short: drained",
         ]
-        assert clock.slept == [POLL_S] * 11  # 11 minutes of polls pass the 605 s bound
+        assert clock.slept == [POLL_S] * 11  # 11 minutes of polls pass the 612 s bound
         assert live.health("long")["state"] == "draining"
     finally:
         live.stop()

@@ -20,6 +20,8 @@ from poolmgr.http.plane import Plane
 __all__ = ["DEFAULT_DRAIN_DEADLINE_MS", "router"]
 
 DEFAULT_DRAIN_DEADLINE_MS: Final = 30_000
+DEFAULT_STOP_GRACE_MS: Final = 10_000
+"""The schema's default stop_grace_ms, for a registry pool the config does not list."""
 """Drain deadline of a drain or reload on a pool the config does not list."""
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,12 @@ def router(plane: Plane) -> APIRouter:
         except KeyError:  # a registry pool the config does not list
             return DEFAULT_DRAIN_DEADLINE_MS, "manager_default"
 
+    def grace_of(pool_id: str) -> int:
+        try:
+            return config.pool(pool_id).stop_grace_ms
+        except KeyError:
+            return DEFAULT_STOP_GRACE_MS
+
     @api.post(
         "/v1/pools/{pool_id}/drain",
         status_code=202,
@@ -62,7 +70,11 @@ def router(plane: Plane) -> APIRouter:
         deadline, source = deadline_of(pool_id, (body or DrainRequest()).deadline_ms)
         await accept(pool_id, "drain", lambda: controller.drain(pool_id, deadline), deadline)
         return Accepted(
-            pool_id=pool_id, action="drain", deadline_ms=deadline, deadline_source=source
+            pool_id=pool_id,
+            action="drain",
+            deadline_ms=deadline,
+            deadline_source=source,
+            stop_grace_ms=grace_of(pool_id),
         )
 
     @api.post(
@@ -86,6 +98,7 @@ def router(plane: Plane) -> APIRouter:
             action="reload",
             deadline_ms=deadline,
             deadline_source=source,
+            stop_grace_ms=grace_of(pool_id),
             new_model_ref=body.new_model_ref,
         )
 
