@@ -59,6 +59,11 @@ def pid_namespace_problem() -> str | None:
 class Pid1Manager(LiveManager):
     """A live manager that is process 1 of its own PID namespace."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside: list[psutil.Process] = []
+        """The namespace's processes a scenario saw before it signalled process 1."""
+
     def wrap(self, args: list[str]) -> list[str]:
         return [*unshare_prefix(), *args]
 
@@ -102,7 +107,10 @@ class Pid1Manager(LiveManager):
     def wait_exit(self, timeout_s: float) -> int:
         """The exit status of the manager (``unshare`` passes it on), waited for, bounded."""
         assert self.proc is not None, "the manager was not started"
-        return self.proc.wait(timeout_s)
+        try:
+            return self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"process 1 did not exit within {timeout_s} s") from None
 
 
 class _Owner(Protocol):
