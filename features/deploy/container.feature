@@ -24,6 +24,13 @@ Feature: The container image runs poolmgr as a good process 1
     And the container's command line is "poolmgr serve --config /etc/poolmgr/config.yaml"
     And poolmgr's own argument parser accepts it as the command "serve" with the config file "/etc/poolmgr/config.yaml"
 
+  @decision @OC-DEP-8008
+  Scenario: The image needs no write outside its three writable folders
+    Given the image definition of the repository
+    Then the image's writable folders are "/models, /var/log/poolmgr, /tmp"
+    And the image's working directory is "/var/log/poolmgr"
+    And the image sets "PYTHONDONTWRITEBYTECODE" to "1"
+
   @process @OC-DEP-8005
   Scenario Outline: A stop signal from outside the container drains poolmgr and ends it cleanly
     Given the manager is running as process 1 of its own PID namespace with this config

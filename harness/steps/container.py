@@ -33,7 +33,7 @@ from harness.containerfile import (
 )
 from harness.pid1 import Pid1Manager, pid1_manager_of, pid_namespace_problem
 from harness.registry import step
-from harness.steps.fields import rows
+from harness.steps.fields import names, rows
 from harness.waiting import wait_until
 from harness.world import PoolWorld
 
@@ -115,6 +115,25 @@ def then_parser_accepts(world: PoolWorld, command: str, path: str) -> None:
     assert_equal((parsed.status, parsed.message), (0, ""), "poolmgr's parser")
     assert parsed.args is not None
     assert_equal((parsed.args.command, parsed.args.config), (command, path), "parsed")
+
+
+@step("then", 'the image\'s writable folders are "{folders}"')
+def then_volumes(world: PoolWorld, folders: str) -> None:
+    values = _image(world).final.values("VOLUME")
+    got = [folder for value in values for folder in json.loads(value)]
+    assert_equal(got, names(folders), "VOLUME folders")
+
+
+@step("then", 'the image\'s working directory is "{path}"')
+def then_workdir(world: PoolWorld, path: str) -> None:
+    assert_equal(_image(world).final.last("WORKDIR"), path, "WORKDIR of the final stage")
+
+
+@step("then", 'the image sets "{name}" to "{value}"')
+def then_env(world: PoolWorld, name: str, value: str) -> None:
+    pairs = (pair for line in _image(world).final.values("ENV") for pair in line.split())
+    env = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+    assert_equal(env.get(name), value, f"ENV {name}")
 
 
 # --------------------------------------------------------------------------- process 1
