@@ -109,7 +109,7 @@ class LiveManager:
             args += ["--config", str(path)]
         self._stderr = (self.tmp / "serve.stderr").open("w")
         self.proc = subprocess.Popen(
-            args,
+            self.wrap(args),
             cwd=self.tmp,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -125,6 +125,15 @@ class LiveManager:
             raise AssertionError(message) from None
         assert line.startswith(LISTENING_PREFIX), f"unexpected first line {line!r}"
         self.url = line[len(LISTENING_PREFIX) :].strip()
+
+    def wrap(self, args: list[str]) -> list[str]:
+        """The command that runs ``poolmgr serve ARGS`` (a subclass may wrap it)."""
+        return args
+
+    def terminate(self) -> None:
+        """Ask the manager to stop: SIGTERM to the process ``poolmgr serve`` runs in."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
 
     def _pump(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
@@ -172,8 +181,8 @@ class LiveManager:
         self._return_leases()
         code: int | None = None
         if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError, psutil.Error):
+                self.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             code = proc.wait(STOP_TIMEOUT_S)
         leftover = tuple(sorted(pid for pid, p in self.engines_seen.items() if _alive(p)))

@@ -16,7 +16,9 @@ Decides how the pieces are assembled and how the process starts and ends:
   nothing launched; ``--port 0`` lets the kernel pick and the URL is printed
   (``poolmgr: listening on http://HOST:PORT``);
 - SIGTERM or SIGINT stops serving, drains every pool with reason ``shutdown`` and waits for
-  the supervisor to leave no engine behind (OC-POOL-3015); the exit status is then 0.
+  the supervisor to leave no engine behind (OC-POOL-3015); the exit status is then 0;
+- as process 1 of a container, SIGHUP and SIGQUIT stop it the same way and orphaned processes
+  are reaped (:mod:`poolmgr.runtime.init`, OC-DEP-8005, OC-DEP-8006).
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import signal
 import socket
 import sys
 import threading
@@ -60,6 +61,7 @@ from poolmgr.core.inventory import GpuInventory
 from poolmgr.core.registry import Registry
 from poolmgr.http.app import create_app
 from poolmgr.io.nvml import inventory_from_nvml
+from poolmgr.runtime.init import install_init_duties, is_init, stop_signals
 from poolmgr.runtime.supervisor import Supervisor
 from poolmgr.telemetry.logs import configure_logging, pool_identity
 from poolmgr.telemetry.metrics import PoolMetrics
@@ -338,9 +340,15 @@ def main(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        init = is_init()
+        for sig in stop_signals(init):
             loop.add_signal_handler(sig, manager.request_stop)
-        await manager.run(on_listening=announce)
+        orphans = install_init_duties(loop) if init else None  # OC-DEP-8006
+        try:
+            await manager.run(on_listening=announce)
+        finally:
+            if orphans is not None:
+                orphans.close()
 
     try:
         asyncio.run(run())

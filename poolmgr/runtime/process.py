@@ -6,7 +6,9 @@ Owns how one engine process is started and ended; it decides nothing about *when
   (:mod:`poolmgr.runtime.reaper`): the engine runs in a process group of its own, with a
   parent-death signal, below a child subreaper that also dies with the manager and takes the
   engine's whole tree with it, abrupt kills of the manager included (OC-POOL-3015,
-  OC-POOL-3064); the environment and flags are the launch plan's (OC-POOL-3020);
+  OC-POOL-3064); the environment and flags are the launch plan's (OC-POOL-3020); the
+  reaper's pid is registered in :data:`poolmgr.runtime.init.OWN_CHILDREN`, so that poolmgr
+  as process 1 never reaps it as an orphan (OC-DEP-8006);
 * :func:`killpg` signals a whole group; :func:`kill_after_grace` is the second half of a
   graceful stop, SIGTERM then the pool's grace period ``stop_grace_ms`` then SIGKILL
   (OC-POOL-3031);
@@ -31,6 +33,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from poolmgr.runtime.init import OWN_CHILDREN
 from poolmgr.telemetry.redact import redact_argv
 
 __all__ = [
@@ -93,20 +96,22 @@ async def spawn_engine(
     loop = asyncio.get_running_loop()
     ours, theirs = socket.socketpair()
     try:
-        transport, _ = await loop.subprocess_exec(
-            lambda: protocol,
-            sys.executable,
-            "-m",
-            _REAPER_MODULE,
-            str(theirs.fileno()),
-            str(os.getpid()),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=_reaper_env(),
-            start_new_session=True,  # Ctrl-C at the manager's terminal reaches no engine
-            pass_fds=(theirs.fileno(),),
-        )
+        with OWN_CHILDREN.spawning():  # the reaper's exit status is ours, not an orphan's
+            transport, _ = await loop.subprocess_exec(
+                lambda: protocol,
+                sys.executable,
+                "-m",
+                _REAPER_MODULE,
+                str(theirs.fileno()),
+                str(os.getpid()),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=_reaper_env(),
+                start_new_session=True,  # Ctrl-C at the manager's terminal reaches no engine
+                pass_fds=(theirs.fileno(),),
+            )
+            OWN_CHILDREN.add(transport.get_pid())
     except OSError:
         ours.close()
         raise
