@@ -20,7 +20,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from unittest import mock
 
 from dockerfile_parse import DockerfileParser  # type: ignore[import-untyped]
 
@@ -178,25 +177,18 @@ class ParsedCommand:
 
 
 def parse_with_poolmgr(argv: list[str]) -> ParsedCommand:
-    """Run ``poolmgr``'s own parser over ``argv`` (program name first).
-
-    ``serve`` is replaced by a recorder, so a serve command line starts nothing; the image's
-    command is ``serve``, and the callers check that it is.
+    """Run ``poolmgr``'s own parser (:func:`poolmgr.cli.build_parser`) over ``argv`` (program
+    name first); nothing runs. The image's command is ``serve``; the callers check that it is.
     """
-    from poolmgr import cli
+    from poolmgr.cli import build_parser
 
     if not argv or argv[0] != "poolmgr":
         return ParsedCommand(2, None, f"the command is {argv[:1]}, not poolmgr")
-    seen: list[argparse.Namespace] = []
-
-    def capture(args: argparse.Namespace) -> int:
-        seen.append(args)
-        return 0
-
     stderr = io.StringIO()
-    with mock.patch("poolmgr.serve.main", capture), contextlib.redirect_stderr(stderr):
+    with contextlib.redirect_stderr(stderr):
         try:
-            status = cli.main(argv[1:])
+            args = build_parser().parse_args(argv[1:])
         except SystemExit as exc:
             status = exc.code if isinstance(exc.code, int) else 2
-    return ParsedCommand(status, seen[0] if seen else None, stderr.getvalue().strip())
+            return ParsedCommand(status, None, stderr.getvalue().strip())
+    return ParsedCommand(0, args, stderr.getvalue().strip())
