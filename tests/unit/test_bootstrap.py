@@ -24,6 +24,8 @@ MAIN_INSTALL = "-m pip install -q --no-compile -e ."
 #: What bootstrap.sh runs besides python and pip (shell builtins aside).
 TOOLS = ("bash", "cat", "cut", "dirname", "sha256sum")
 TEST_INSTALL = ["-m pip install -q --upgrade pip", "-m pip install -q -e .[dev]"]
+FETCH = "ci/fetch_kustomize.py"
+CHMOD = shutil.which("chmod")  # the stand-in's own tool; bootstrap's PATH has only TOOLS
 
 
 class Checkout:
@@ -36,7 +38,12 @@ class Checkout:
         (self.root / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
         self.log = tmp_path / "pip.log"
         self.log.touch()
-        self._script(self.root / ".venv" / "bin" / "python", f'echo "$*" >> {self.log}')
+        # The stand-in records every call; asked to fetch kustomize, it writes a stand-in.
+        self._script(
+            self.root / ".venv" / "bin" / "python",
+            f'echo "$*" >> {self.log}\n'
+            f'if [ "$1" = {FETCH} ]; then printf "#!/bin/sh\\n" > "$2"; {CHMOD} +x "$2"; fi',
+        )
         self.bin = tmp_path / "bin"
         self._script(self.bin / "id", "echo 1000")
         for tool in TOOLS:
@@ -64,8 +71,11 @@ class Checkout:
             timeout=60,
         )
 
-    def pip_commands(self) -> list[str]:
+    def calls(self) -> list[str]:
         return self.log.read_text(encoding="utf-8").splitlines()
+
+    def pip_commands(self) -> list[str]:
+        return [c for c in self.calls() if not c.startswith(FETCH)]
 
 
 def test_main_installs_the_project_without_dev_extras_once(tmp_path: Path) -> None:
@@ -97,6 +107,15 @@ def test_a_changed_pyproject_installs_again(tmp_path: Path) -> None:
         pyproject.write('version = "2"\n')
     assert checkout.bootstrap("main").returncode == 0
     assert checkout.pip_commands() == [*TEST_INSTALL, MAIN_INSTALL]
+
+
+def test_kustomize_is_fetched_once_into_the_venv_by_either_job(tmp_path: Path) -> None:
+    checkout = Checkout(tmp_path)
+    assert checkout.bootstrap("main", BOOTSTRAP_DRY_RUN="1").returncode == 0
+    assert [c for c in checkout.calls() if c.startswith(FETCH)] == []  # a dry run fetches nothing
+    for job in ("main", "test", "main"):
+        assert checkout.bootstrap(job).returncode == 0
+    assert [c for c in checkout.calls() if c.startswith(FETCH)] == [f"{FETCH} .venv/bin/kustomize"]
 
 
 def test_main_never_looks_at_debian_packages_and_test_does(tmp_path: Path) -> None:
