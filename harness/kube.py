@@ -17,6 +17,8 @@ checks (``tests/deploy/``); nothing in ``poolmgr/`` imports it.
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import shutil
 import subprocess
@@ -62,10 +64,32 @@ def tool(name: str) -> str:
     return found
 
 
+_RENDERED: dict[tuple[str, str], list[Obj]] = {}
+"""Renderings already made in this process, by overlay and the digest of deploy/kubernetes/."""
+
+
+def _tree_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in DEPLOY.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(DEPLOY)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def render(overlay: str, workdir: Path) -> list[Obj]:
-    """``kustomize build`` of ``overlay`` ("base" or an overlay's folder name) on a copy."""
+    """``kustomize build`` of ``overlay`` ("base" or an overlay's folder name) on a copy.
+
+    Each scenario gets its own deep copy; kustomize runs once per overlay and content of
+    ``deploy/kubernetes/`` in a process (the suite renders each overlay many times).
+    """
     if overlay not in OVERLAYS:
         raise ValueError(f"unknown overlay {overlay!r} (known: {', '.join(OVERLAYS)})")
+    key = (overlay, _tree_digest())
+    if key not in _RENDERED:
+        _RENDERED[key] = _build(overlay, workdir)
+    return copy.deepcopy(_RENDERED[key])
+
+
+def _build(overlay: str, workdir: Path) -> list[Obj]:
     copy = workdir / "kubernetes"
     if not copy.exists():
         shutil.copytree(DEPLOY, copy)
