@@ -39,6 +39,8 @@ from typing import IO, Any, Protocol
 
 import psutil
 import requests
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
 
 from harness.waiting import wait_until
 from poolmgr.serve import LISTENING_PREFIX
@@ -258,6 +260,13 @@ class LiveManager:
         assert response.status_code == 200, f"GET /metrics: {response.status_code}"
         return response.text
 
+    def metric_families(self) -> dict[str, Metric]:
+        """The ``/metrics`` families by their exposition name (counters with ``_total``)."""
+        return {
+            f.name + "_total" if f.type == "counter" else f.name: f
+            for f in text_string_to_metric_families(self.metrics_text())
+        }
+
 
 def _alive(proc: psutil.Process) -> bool:
     try:
@@ -293,16 +302,17 @@ def stop_current() -> None:
 atexit.register(stop_current)
 
 
-class _Owner(Protocol):
+class LiveOwner(Protocol):
     """A scenario world that holds its live manager (:attr:`harness.world.PoolWorld.live`)."""
 
     live: LiveManager | None
 
 
-def live_manager_of(world: _Owner) -> LiveManager:
-    """The scenario's manager, created on first use and stopped when the world goes away."""
+def live_manager_of(world: LiveOwner, kind: type[LiveManager] = LiveManager) -> LiveManager:
+    """The scenario's manager, created on first use (of ``kind``) and stopped when the world
+    goes away."""
     manager = world.live
     if manager is None:
-        manager = world.live = LiveManager()
+        manager = world.live = kind()
         weakref.finalize(world, manager.stop)
     return manager

@@ -21,12 +21,10 @@ import os
 import shutil
 import signal
 import subprocess
-import weakref
-from typing import Protocol
 
 import psutil
 
-from harness.live import LiveManager
+from harness.live import LiveManager, LiveOwner, live_manager_of
 from harness.waiting import wait_until
 
 __all__ = ["Pid1Manager", "pid1_manager_of", "pid_namespace_problem", "unshare_prefix"]
@@ -113,15 +111,8 @@ class Pid1Manager(LiveManager):
             raise AssertionError(f"process 1 did not exit within {timeout_s} s") from None
 
 
-class _Owner(Protocol):
-    live: LiveManager | None
-
-
-def pid1_manager_of(world: _Owner) -> Pid1Manager:
+def pid1_manager_of(world: LiveOwner) -> Pid1Manager:
     """The scenario's manager as process 1, made on first use and stopped with the world."""
-    manager = world.live
-    if manager is None:
-        manager = world.live = Pid1Manager()
-        weakref.finalize(world, manager.stop)
+    manager = live_manager_of(world, Pid1Manager)
     assert isinstance(manager, Pid1Manager), "this scenario's manager is not process 1"
     return manager

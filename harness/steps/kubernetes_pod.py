@@ -12,10 +12,8 @@ import errno
 import json
 import socket
 import urllib.parse
-from typing import Any
 
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
 from harness import kube
 from harness.assertions import assert_equal
@@ -174,17 +172,9 @@ def then_alerts(world: PoolWorld, datatable: list[list[str]]) -> None:
     assert_equal(got, datatable[1:], "alert rules")
 
 
-def _live_families(world: PoolWorld) -> dict[str, Any]:
-    families = {}
-    for family in text_string_to_metric_families(live_manager_of(world).metrics_text()):
-        name = family.name + "_total" if family.type == "counter" else family.name
-        families[name] = family
-    return families
-
-
 @step("then", "every metric the alert rules name is a family of the live manager's /metrics scrape")
 def then_alert_metrics_live(world: PoolWorld) -> None:
-    families = _live_families(world)
+    families = live_manager_of(world).metric_families()
     for rule in kube.alert_rules(objects_of(world)):
         for sel in kube.selectors(rule["expr"]):
             assert sel.metric in families, f"{rule['alert']}: {sel.metric} is not exported"
@@ -192,7 +182,7 @@ def then_alert_metrics_live(world: PoolWorld) -> None:
 
 @step("then", "every label the alert rules match on is a label of that family in the live scrape")
 def then_alert_labels_live(world: PoolWorld) -> None:
-    families = _live_families(world)
+    families = live_manager_of(world).metric_families()
     for rule in kube.alert_rules(objects_of(world)):
         for sel in kube.selectors(rule["expr"]):
             labels = {k for s in families[sel.metric].samples for k in s.labels}

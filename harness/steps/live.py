@@ -346,10 +346,9 @@ def then_metric_drain(world: PoolWorld, n: int, pool: str, reason: str) -> None:
 def then_metrics_in_contract(world: PoolWorld) -> None:
     contract = yaml.safe_load(METRICS_CONTRACT.read_text())
     listed = {m["name"]: (m["type"], frozenset(m["labels"])) for m in contract["metrics"]}
-    families = list(text_string_to_metric_families(live_manager_of(world).metrics_text()))
+    families = live_manager_of(world).metric_families()
     assert families, "the manager exports no metric"
-    for family in families:
-        name = family.name + "_total" if family.type == "counter" else family.name
+    for name, family in families.items():
         assert name in listed, f"{name} is exported but not in the metrics contract"
         kind, labels = listed[name]
         assert_equal(family.type, kind, f"type of {name}")
