@@ -93,10 +93,12 @@ def exported(
         for sample in family.samples:
             if sample.name.endswith(_SKIP_SAMPLE_SUFFIXES):
                 continue
-            keys = set(sample.labels)
+            # A histogram's bucket bound is part of the type, not of the contract's label set.
+            keys = set(sample.labels) - ({"le"} if family.type == "histogram" else set())
             labels = keys if labels is None else labels | keys
             for key, value in sample.labels.items():
-                values[(name, key)].add(value)
+                if key in keys:
+                    values[(name, key)].add(value)
         families[name] = (family.type, None if labels is None else frozenset(labels))
     return families, values
 

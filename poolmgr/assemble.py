@@ -14,6 +14,7 @@ import os
 import random
 from dataclasses import dataclass
 
+from poolmgr.core.admission import TenantBook
 from poolmgr.core.backoff import Backoff
 from poolmgr.core.breaker import CircuitBreaker
 from poolmgr.core.clock import Clock
@@ -53,7 +54,8 @@ def build_registry(
     ``registry`` lets a caller supply an empty registry of its own (a subclass that observes
     events, say); by default a plain :class:`Registry` on ``clock`` is made.
     """
-    registry = Registry(clock) if registry is None else registry
+    if registry is None:
+        registry = Registry(clock, TenantBook(config.tenants, clock.now_ms()))
     for pool in config.pools:
         machine = build_machine(
             pool, clock, rng, heartbeat_stale_ms=config.manager.heartbeat_stale_ms
@@ -65,7 +67,15 @@ def build_registry(
             default_ttl_ms=pool.lease_ttl_ms,
             max_ttl_ms=max(pool.lease_ttl_ms, 3_600_000),
         )
-        registry.register(machine, leases, engine=pool.engine, cpu=pool.cpu, ctx_per_slot=pool.ctx)
+        registry.register(
+            machine,
+            leases,
+            engine=pool.engine,
+            cpu=pool.cpu,
+            ctx_per_slot=pool.ctx,
+            queue_depth=pool.admission.queue_depth,
+            max_wait_ms=pool.admission.max_wait_ms,
+        )
     return registry
 
 

@@ -41,6 +41,7 @@ from fastapi import FastAPI
 
 from poolmgr.assemble import build_registry
 from poolmgr.config import default_config, load_config
+from poolmgr.core.admissions import Admitted, Refused
 from poolmgr.core.clock import MonotonicClock
 from poolmgr.core.config import Config
 from poolmgr.core.decisions import (
@@ -58,11 +59,12 @@ from poolmgr.core.decisions import (
 )
 from poolmgr.core.errors import ConfigError, ConfigProblem, PoolError
 from poolmgr.core.inventory import GpuInventory
-from poolmgr.core.registry import Registry
+from poolmgr.core.registry import Registry, Told
 from poolmgr.http.app import create_app
 from poolmgr.io.nvml import inventory_from_nvml
 from poolmgr.runtime.init import install_init_duties, is_init, stop_signals
 from poolmgr.runtime.supervisor import Supervisor
+from poolmgr.telemetry.admission import log_admission
 from poolmgr.telemetry.logs import configure_logging, pool_identity
 from poolmgr.telemetry.metrics import PoolMetrics
 from poolmgr.telemetry.redact import Redactor, default_redactor
@@ -218,12 +220,19 @@ class Manager:
             environ=environ,
             ready=lambda: self._ready,
         )
-        self.registry.observe(self._log)
+        self.registry.observe(self._told)
         self._server: _Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._stop_requested = False
         self.url: str | None = None
+
+    def _told(self, pool_id: str, told: Told) -> None:
+        """Log a fact the registry told: an admission decision, or a lifecycle fact."""
+        if isinstance(told, Admitted | Refused):
+            log_admission(pool_id, told)
+        else:
+            self._log(pool_id, told)
 
     def _log(self, pool_id: str, told: Action | Fact) -> None:
         """Log an action carried out or a fact the core told, as a structured event."""

@@ -16,9 +16,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from poolmgr.config.schema import schema_defaults
+from poolmgr.core.admission import TenantPolicy
 from poolmgr.core.backoff import BackoffPolicy, Jitter
 from poolmgr.core.breaker import BreakerPolicy
 from poolmgr.core.config import (
+    AdmissionConfig,
     AuthConfig,
     Config,
     GpuSpec,
@@ -44,6 +46,7 @@ def config_from_document(doc: Mapping[str, Any], source: str) -> Config:
     return Config(
         manager=ManagerConfig(**manager, auth=None if auth is None else _auth(auth)),
         inventory=inventory,
+        tenants=tuple(_tenant(t) for t in doc["tenants"]),
         pools=tuple(_pool(p) for p in doc["pools"]),
         source=source,
     )
@@ -51,6 +54,17 @@ def config_from_document(doc: Mapping[str, Any], source: str) -> Config:
 
 def _auth(auth: Mapping[str, Any]) -> AuthConfig:
     return AuthConfig(token_env=auth.get("token_env"), token_file=auth.get("token_file"))
+
+
+def _tenant(t: Mapping[str, Any]) -> TenantPolicy:
+    rps = t["rps"]
+    return TenantPolicy(
+        name=t["name"],
+        weight=t["weight"],
+        max_concurrent=t["max_concurrent"],
+        rps=None if rps is None else float(rps),
+        burst=t["burst"],
+    )
 
 
 def _backoff(b: Mapping[str, Any]) -> BackoffPolicy:
@@ -96,6 +110,7 @@ def _pool(p: Mapping[str, Any]) -> PoolConfig:
         probe=ProbePolicy(**p["probe"]),
         drain_deadline_ms=p["drain_deadline_ms"],
         lease_ttl_ms=p["lease_ttl_ms"],
+        admission=AdmissionConfig(**p["admission"]),
         stop_grace_ms=p["stop_grace_ms"],
         preload_timeout_ms=p["preload_timeout_ms"],
         stub=None if stub is None else StubFaults(**stub),

@@ -31,6 +31,7 @@ def check_rules(doc: Mapping[str, Any], problems: Problems) -> None:
     pools: list[dict[str, Any]] = doc["pools"]
     first_id = _check_pools(pools, doc["manager"]["port"], problems)
     inventory = _checked_inventory(doc, problems)
+    _check_tenants(doc["tenants"], problems)
     for placement_problem in validate_masks([_mask_request(p) for p in pools], inventory):
         index = first_id.get(placement_problem.pool_id)
         if index is None:  # not one of ours: report it against the pool list itself
@@ -39,6 +40,24 @@ def check_rules(doc: Mapping[str, Any], problems: Problems) -> None:
         problems.add(
             _field_path(("pools", index), placement_problem.field), placement_problem.reason
         )
+
+
+def _check_tenants(tenants: list[dict[str, Any]], problems: Problems) -> None:
+    """Unique tenant names; a burst only with a rate (OC-ADM-9017)."""
+    first: dict[str, int] = {}
+    for i, tenant in enumerate(tenants):
+        name = tenant["name"]
+        if name in first:
+            problems.add(
+                ("tenants", i, "name"),
+                f"duplicate tenant name {name!r}; first used by tenants[{first[name]}]",
+            )
+        else:
+            first[name] = i
+        if tenant["burst"] is not None and tenant["rps"] is None:
+            problems.add(
+                ("tenants", i, "burst"), "burst needs rps (the rate the bucket refills at)"
+            )
 
 
 def _check_pools(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from poolmgr.core.admission import TenantPolicy
 from poolmgr.core.backoff import BackoffPolicy
 from poolmgr.core.breaker import BreakerPolicy
 from poolmgr.core.inventory import GpuDevice, GpuInventory, InventorySource
@@ -27,6 +28,7 @@ from poolmgr.core.placement import MaskRequest
 from poolmgr.core.vocab import CtxPolicy, Engine
 
 __all__ = [
+    "AdmissionConfig",
     "AuthConfig",
     "Config",
     "GpuSpec",
@@ -65,6 +67,14 @@ class StubFaults:
 
 
 @dataclass(frozen=True)
+class AdmissionConfig:
+    """A pool's admission queue (OC-ADM-9001, OC-ADM-9002, OC-ADM-9017)."""
+
+    queue_depth: int
+    max_wait_ms: int
+
+
+@dataclass(frozen=True)
 class PoolConfig:
     """One pool as configured."""
 
@@ -90,6 +100,7 @@ class PoolConfig:
     probe: ProbePolicy
     drain_deadline_ms: int
     lease_ttl_ms: int
+    admission: AdmissionConfig
     stop_grace_ms: int
     """SIGTERM to SIGKILL when the engine is stopped (OC-POOL-3031; the spec's 10 s)."""
     preload_timeout_ms: int
@@ -153,6 +164,8 @@ class Config:
     manager: ManagerConfig
     inventory: tuple[GpuSpec, ...] | None
     """The static GPU inventory, or ``None`` when the config has none (use NVML)."""
+    tenants: tuple[TenantPolicy, ...]
+    """The configured tenants (OC-ADM-9017); the ``default`` tenant is implicit."""
     pools: tuple[PoolConfig, ...]
     source: str
     """Where the config came from (a file path, or ``<default>``)."""

@@ -14,6 +14,11 @@ The tree::
     ├── PoolUnready               POOL_UNREADY          registry (leases, OC-POOL-3044)
     │   └── PoolDraining          POOL_UNAVAILABLE      registry (leases of a draining pool)
     ├── CapacityExhausted         REPLICA_EXHAUSTED     leases (OC-POOL-3040)
+    ├── AdmissionRefused          (abstract)            admissions (OC-ADM-*)
+    │   ├── QueueFull             QUEUE_FULL            a full admission queue (OC-ADM-9002)
+    │   ├── DeadlineExceeded      DEADLINE_EXCEEDED     no slot by the deadline (OC-ADM-9003)
+    │   └── QuotaExceeded         QUOTA_EXCEEDED        a tenant's quota (OC-ADM-9011/9012)
+    ├── InvalidRequest            INVALID_PARAMS        admissions (unknown tenant, wait too long)
     ├── UnknownLease              NOT_FOUND             leases (OC-POOL-3041)
     ├── LeaseAlreadyReturned      CONFLICT              leases (OC-POOL-3041)
     ├── PlacementError            INVALID_PARAMS        placement, preflight (OC-POOL-3020/3021)
@@ -44,6 +49,9 @@ class ErrorCode(StrEnum):
     POOL_UNREADY = "POOL_UNREADY"
     POOL_UNAVAILABLE = "POOL_UNAVAILABLE"
     NOT_READY = "NOT_READY"
+    QUEUE_FULL = "QUEUE_FULL"
+    DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
     CONFIG_INVALID = "CONFIG_INVALID"
     MODEL_FILE_INVALID = "MODEL_FILE_INVALID"
     ENGINE_FAILED = "ENGINE_FAILED"
@@ -86,6 +94,51 @@ class PoolDraining(PoolUnready):
 
 class CapacityExhausted(PoolError):
     code = ErrorCode.REPLICA_EXHAUSTED
+
+
+class AdmissionRefused(PoolError):
+    """A lease request that admission refused; ``reason`` names why, ``retry_after_ms`` when."""
+
+    reason: str = ""
+
+    def __init__(
+        self, message: str, *, pool_id: str | None = None, retry_after_ms: int | None = None
+    ) -> None:
+        super().__init__(message, pool_id=pool_id)
+        self.retry_after_ms = retry_after_ms
+
+
+class QueueFull(AdmissionRefused):
+    code = ErrorCode.QUEUE_FULL
+    reason = "queue_full"
+
+
+class DeadlineExceeded(AdmissionRefused):
+    code = ErrorCode.DEADLINE_EXCEEDED
+    reason = "deadline_exceeded"
+
+
+class QuotaExceeded(AdmissionRefused):
+    """A tenant's quota: ``reason`` is ``max_concurrent`` or ``rps``."""
+
+    code = ErrorCode.QUOTA_EXCEEDED
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        quota: str,
+        pool_id: str | None = None,
+        retry_after_ms: int | None = None,
+    ) -> None:
+        super().__init__(message, pool_id=pool_id, retry_after_ms=retry_after_ms)
+        self.reason = quota
+
+
+class InvalidRequest(PoolError):
+    """A request field the core refuses (an unknown tenant, a wait beyond the maximum)."""
+
+    code = ErrorCode.INVALID_PARAMS
 
 
 class UnknownLease(PoolError):

@@ -49,6 +49,8 @@ class Lease:
     granted_at_ms: int
     expires_at_ms: int
     job_id: str | None = None
+    tenant: str = "default"
+    """Who holds it (OC-ADM-9011 counts a tenant's leases over every pool)."""
 
 
 class LeaseEnd(StrEnum):
@@ -97,6 +99,7 @@ class LeaseTable:
         self._max_ttl_ms = max_ttl_ms
         self._remembered_limit = remembered_ended
         self._active: dict[str, Lease] = {}
+        self._held: dict[str, int] = {}
         self._ended: OrderedDict[str, LeaseEnd] = OrderedDict()
         self._totals: dict[LeaseEnd, int] = dict.fromkeys(LeaseEnd, 0)
         self._lock = threading.Lock()
@@ -127,6 +130,11 @@ class LeaseTable:
         with self._lock:
             return MappingProxyType(dict(self._totals))
 
+    def held(self, tenant: str) -> int:
+        """Active leases of ``tenant`` (as of the last call that took a ``now_ms``)."""
+        with self._lock:
+            return self._held.get(tenant, 0)
+
     def next_expiry_ms(self) -> int | None:
         """The earliest ``expires_at_ms`` among active leases, or ``None`` when there are none."""
         with self._lock:
@@ -140,7 +148,12 @@ class LeaseTable:
     # -- write side ------------------------------------------------------------------------
 
     def acquire(
-        self, now_ms: int, *, ttl_ms: int | None = None, job_id: str | None = None
+        self,
+        now_ms: int,
+        *,
+        ttl_ms: int | None = None,
+        job_id: str | None = None,
+        tenant: str = "default",
     ) -> Lease:
         """Grant one slot for ``ttl_ms`` (default ``default_ttl_ms``).
 
@@ -162,8 +175,10 @@ class LeaseTable:
                 granted_at_ms=now_ms,
                 expires_at_ms=now_ms + ttl,
                 job_id=job_id,
+                tenant=tenant,
             )
             self._active[lease.lease_id] = lease
+            self._held[tenant] = self._held.get(tenant, 0) + 1
             return lease
 
     def release(self, lease_id: str, now_ms: int) -> Lease:
@@ -176,8 +191,7 @@ class LeaseTable:
         with self._lock:
             self._expire_locked(now_ms)
             lease = self._active_or_raise(lease_id, "return")
-            del self._active[lease_id]
-            self._record_end_locked(lease_id, LeaseEnd.RETURNED)
+            self._end_locked(lease, LeaseEnd.RETURNED)
             return lease
 
     def renew(self, lease_id: str, now_ms: int, ttl_ms: int | None = None) -> Lease:
@@ -212,9 +226,8 @@ class LeaseTable:
         with self._lock:
             self._expire_locked(now_ms)
             voided = sorted(self._active.values(), key=lambda x: (x.granted_at_ms, x.lease_id))
-            self._active.clear()
             for lease in voided:
-                self._record_end_locked(lease.lease_id, LeaseEnd.VOIDED)
+                self._end_locked(lease, LeaseEnd.VOIDED)
             return voided
 
     def resize(self, capacity: int) -> None:
@@ -222,6 +235,10 @@ class LeaseTable:
         _check_capacity(capacity)
         with self._lock:
             self._capacity = capacity
+
+    def check_ttl(self, ttl_ms: int | None) -> None:
+        """Raise :class:`ValueError` for a ttl outside ``1..max_ttl_ms`` (``None`` is fine)."""
+        self._resolve_ttl(ttl_ms)
 
     # -- internals (call with the lock held) -----------------------------------------------
 
@@ -237,8 +254,7 @@ class LeaseTable:
             key=lambda x: (x.expires_at_ms, x.lease_id),
         )
         for lease in overdue:
-            del self._active[lease.lease_id]
-            self._record_end_locked(lease.lease_id, LeaseEnd.EXPIRED)
+            self._end_locked(lease, LeaseEnd.EXPIRED)
         return overdue
 
     def _active_or_raise(self, lease_id: str, verb: str) -> Lease:
@@ -253,6 +269,15 @@ class LeaseTable:
                 pool_id=self.pool_id,
             )
         raise UnknownLease(f"pool {self.pool_id!r} has no lease {lease_id!r}", pool_id=self.pool_id)
+
+    def _end_locked(self, lease: Lease, how: LeaseEnd) -> None:
+        del self._active[lease.lease_id]
+        left = self._held[lease.tenant] - 1
+        if left:
+            self._held[lease.tenant] = left
+        else:
+            del self._held[lease.tenant]
+        self._record_end_locked(lease.lease_id, how)
 
     def _record_end_locked(self, lease_id: str, how: LeaseEnd) -> None:
         self._totals[how] += 1

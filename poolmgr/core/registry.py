@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 
+from poolmgr.core.admission import Priority, TenantBook, Ticket
+from poolmgr.core.admissions import AdmissionFact, Admissions, AdmissionView
 from poolmgr.core.breaker import BreakerState
 from poolmgr.core.clock import Clock
 from poolmgr.core.decisions import (
@@ -34,14 +37,24 @@ from poolmgr.core.decisions import (
     ResizeSlots,
     VoidLeases,
 )
-from poolmgr.core.errors import PoolDraining, PoolUnready, UnknownPool
+from poolmgr.core.errors import PoolDraining, PoolError, PoolUnready, UnknownPool
 from poolmgr.core.events import Event, HeartbeatCheck, Tick
 from poolmgr.core.leases import Lease, LeaseEnd, LeaseTable
 from poolmgr.core.lifecycle import LastError, PoolMachine, ReloadStatus
 from poolmgr.core.vocab import Engine
 
-FactListener = Callable[[str, Fact], None]
-"""``listener(pool_id, fact)``: told every fact of every pool, in the order it happened."""
+Told = Fact | AdmissionFact
+FactListener = Callable[[str, Told], None]
+"""``listener(pool_id, fact)``: told every fact of every pool (lifecycle facts and admission
+decisions), in the order it happened."""
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A lease request that was queued: its ticket, and the future its answer settles."""
+
+    ticket: Ticket
+    future: Future[Lease]
 
 
 @dataclass(frozen=True)
@@ -104,18 +117,21 @@ class _Pool:
 class Registry:
     """Thread-safe collection of pools, keyed by pool id."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, tenants: TenantBook | None = None) -> None:
         self.clock = clock
         self._lock = threading.RLock()
         self._pools: dict[str, _Pool] = {}
         self._listeners: list[FactListener] = []
+        book = tenants if tenants is not None else TenantBook((), clock.now_ms())
+        self.admissions = Admissions(book)
+        self._gate = _Gate(self)
 
     def observe(self, listener: FactListener) -> None:
         """Tell ``listener`` every fact from now on (it is called outside the lock)."""
         with self._lock:
             self._listeners.append(listener)
 
-    def _publish(self, facts: Iterable[tuple[str, Fact]]) -> None:
+    def _publish(self, facts: Iterable[tuple[str, Told]]) -> None:
         listeners = list(self._listeners)
         for pool_id, fact in facts:
             for listener in listeners:
@@ -129,8 +145,11 @@ class Registry:
         engine: Engine,
         cpu: bool,
         ctx_per_slot: int,
+        queue_depth: int = 0,
+        max_wait_ms: int = 0,
     ) -> None:
-        """Add a pool; ``ctx_per_slot`` is its configured context per slot."""
+        """Add a pool; ``ctx_per_slot`` is its configured context per slot, ``queue_depth`` and
+        ``max_wait_ms`` its admission queue (OC-ADM-9001/9002)."""
         pool_id = machine.pool_id
         if leases.pool_id != pool_id:
             raise ValueError(f"lease table belongs to {leases.pool_id!r}, not {pool_id!r}")
@@ -141,6 +160,7 @@ class Registry:
             self._pools[pool_id] = _Pool(
                 engine, cpu, machine, leases, ctx_per_slot=ctx_per_slot, ctx_total=total
             )
+            self.admissions.add_pool(pool_id, depth=queue_depth, max_wait_ms=max_wait_ms)
 
     def record_context(self, pool_id: str, per_slot: int, total: int) -> None:
         """The context a launch planned for the pool: per slot and for all slots together."""
@@ -182,10 +202,14 @@ class Registry:
 
         Returns the whole decision (the supervisor skips the actions the registry did).
         """
+        told: list[tuple[str, Told]] = []
         with self._lock:
             pool = self._get(pool_id)
             decision = self._step(pool, event)
-        self._publish((pool_id, fact) for fact in decision.facts)
+            told += ((pool_id, fact) for fact in decision.facts)
+            claimed = self._pump_waiting(told)
+        self._publish(told)
+        Admissions.settle(claimed)
         return decision
 
     def tick(self) -> dict[str, Decision]:
@@ -195,7 +219,7 @@ class Registry:
         """
         now = self.clock.now_ms()
         out: dict[str, Decision] = {}
-        told: list[tuple[str, Fact]] = []
+        told: list[tuple[str, Told]] = []
         with self._lock:
             for pool_id in sorted(self._pools):
                 pool = self._pools[pool_id]
@@ -204,8 +228,26 @@ class Registry:
                 told += ((pool_id, fact) for fact in decision.facts)
                 if decision.actions:
                     out[pool_id] = decision
+            claimed = self._pump_waiting(told)
         self._publish(told)
+        Admissions.settle(claimed)
         return out
+
+    def _pump_waiting(
+        self, told: list[tuple[str, Told]]
+    ) -> list[tuple[Future[Lease], AdmissionFact]]:
+        """Let every pool with waiting requests admit or refuse them now (OC-ADM-9003..9005).
+
+        Every pool, not just the one that changed: a lease that ended may have taken its
+        tenant below its quota, and that tenant may wait on any pool. Call with the lock held.
+        """
+        now = self.clock.now_ms()
+        facts: list[AdmissionFact] = []
+        for pool_id in self.admissions.waiting_pools():
+            facts += self.admissions.pump(self._gate, pool_id, now)
+        told += self._gate.take_told()
+        told += ((fact.ticket.pool_id, fact) for fact in facts)
+        return self.admissions.claim(facts)
 
     def _step(self, pool: _Pool, received: Event | Tick | HeartbeatCheck) -> Decision:
         decision = pool.machine.step(received)
@@ -225,39 +267,105 @@ class Registry:
                 case _:
                     pass  # the supervisor's business
 
-    def _check_heartbeat(self, pool_id: str, pool: _Pool, told: list[tuple[str, Fact]]) -> None:
+    def _check_heartbeat(self, pool_id: str, pool: _Pool, told: list[tuple[str, Told]]) -> None:
         told += ((pool_id, fact) for fact in self._step(pool, HeartbeatCheck()).facts)
 
     # --- leases -------------------------------------------------------------------
 
     def acquire_lease(
-        self, pool_id: str, *, ttl_ms: int | None = None, job_id: str | None = None
+        self,
+        pool_id: str,
+        *,
+        ttl_ms: int | None = None,
+        job_id: str | None = None,
+        tenant: str | None = None,
+        priority: Priority = Priority.INTERACTIVE,
     ) -> Lease:
-        """Take one slot of a Ready pool (OC-POOL-3040, OC-POOL-3044)."""
-        told: list[tuple[str, Fact]] = []
+        """Take one slot of a Ready pool at once, or raise why not (OC-POOL-3040, OC-POOL-3044)."""
+        pending = self.request_lease(
+            pool_id, ttl_ms=ttl_ms, job_id=job_id, tenant=tenant, priority=priority
+        )
+        return pending.future.result(timeout=0)
+
+    def request_lease(
+        self,
+        pool_id: str,
+        *,
+        wait_ms: int = 0,
+        ttl_ms: int | None = None,
+        job_id: str | None = None,
+        tenant: str | None = None,
+        priority: Priority = Priority.INTERACTIVE,
+    ) -> Pending:
+        """Ask for one slot, waiting up to ``wait_ms`` in the pool's queue (OC-ADM-9001).
+
+        Raises at once for a bad request, a pool that cannot admit and a rate quota; otherwise
+        the answer (a lease or a refusal) settles :attr:`Pending.future`, already settled
+        when ``wait_ms`` is 0. ``ValueError`` for a ttl outside the pool's bounds.
+        """
+        told: list[tuple[str, Told]] = []
         try:
             with self._lock:
-                pool = self._get(pool_id)
-                machine = pool.machine
-                self._check_heartbeat(pool_id, pool, told)
-                if machine.draining:
-                    raise PoolDraining(
-                        f"pool {pool_id!r} is draining and takes no new leases", pool_id=pool_id
+                try:
+                    self._get(pool_id).leases.check_ttl(ttl_ms)
+                    ticket, future, facts = self.admissions.submit(
+                        self._gate,
+                        pool_id,
+                        self.clock.now_ms(),
+                        tenant=tenant,
+                        priority=priority,
+                        wait_ms=wait_ms,
+                        ttl_ms=ttl_ms,
+                        job_id=job_id,
                     )
-                if not machine.ready:
-                    raise PoolUnready(
-                        f"pool {pool_id!r} is {machine.state.value}, not ready",
-                        pool_id=pool_id,
-                        retry_after_ms=machine.retry_after_ms(),
-                    )
-                return pool.leases.acquire(self.clock.now_ms(), ttl_ms=ttl_ms, job_id=job_id)
+                finally:
+                    told += self._gate.take_told()
+                told += ((fact.ticket.pool_id, fact) for fact in facts)
+                claimed = self.admissions.claim(facts)
         finally:
             self._publish(told)
+        Admissions.settle(claimed)
+        return Pending(ticket, future)
+
+    def admission_view(self) -> AdmissionView:
+        """Admission's shares, deadline ratios and queue depths (OC-ADM-9013..9015)."""
+        with self._lock:
+            return self.admissions.view()
+
+    def cancel_request(self, pool_id: str, ticket_id: int) -> bool:
+        """The client of a waiting request left; ``False`` when it was already answered."""
+        with self._lock:
+            return self.admissions.cancel(pool_id, ticket_id)
+
+    def _refusal(self, pool_id: str) -> PoolError | None:
+        """What a new lease request to the pool would be refused with now (lock held)."""
+        pool = self._get(pool_id)
+        machine = pool.machine
+        self._check_heartbeat(pool_id, pool, self._gate.told)
+        if machine.draining:
+            return PoolDraining(
+                f"pool {pool_id!r} is draining and takes no new leases", pool_id=pool_id
+            )
+        if not machine.ready:
+            return PoolUnready(
+                f"pool {pool_id!r} is {machine.state.value}, not ready",
+                pool_id=pool_id,
+                retry_after_ms=machine.retry_after_ms(),
+            )
+        return None
 
     def release_lease(self, pool_id: str, lease_id: str) -> Lease:
-        """Give a slot back; unknown or already-ended leases raise typed errors (OC-POOL-3041)."""
+        """Give a slot back; unknown or already-ended leases raise typed errors (OC-POOL-3041).
+
+        The slot goes to a waiting request at once (OC-ADM-9004).
+        """
+        told: list[tuple[str, Told]] = []
         with self._lock:
-            return self._get(pool_id).leases.release(lease_id, self.clock.now_ms())
+            lease = self._get(pool_id).leases.release(lease_id, self.clock.now_ms())
+            claimed = self._pump_waiting(told)
+        self._publish(told)
+        Admissions.settle(claimed)
+        return lease
 
     def renew_lease(self, pool_id: str, lease_id: str, *, ttl_ms: int | None = None) -> Lease:
         """Extend an active lease from now; ended or unknown leases raise (OC-POOL-3045).
@@ -274,7 +382,7 @@ class Registry:
     # --- reading ------------------------------------------------------------------
 
     def snapshot(self, pool_id: str) -> PoolSnapshot:
-        told: list[tuple[str, Fact]] = []
+        told: list[tuple[str, Told]] = []
         with self._lock:
             snap = self._snapshot(pool_id, self._get(pool_id), told)
         self._publish(told)
@@ -282,13 +390,13 @@ class Registry:
 
     def snapshots(self) -> list[PoolSnapshot]:
         """Every pool, ordered by id (stable order for listings)."""
-        told: list[tuple[str, Fact]] = []
+        told: list[tuple[str, Told]] = []
         with self._lock:
             snaps = [self._snapshot(pid, self._pools[pid], told) for pid in sorted(self._pools)]
         self._publish(told)
         return snaps
 
-    def _snapshot(self, pool_id: str, pool: _Pool, told: list[tuple[str, Fact]]) -> PoolSnapshot:
+    def _snapshot(self, pool_id: str, pool: _Pool, told: list[tuple[str, Told]]) -> PoolSnapshot:
         self._check_heartbeat(pool_id, pool, told)
         m = pool.machine
         now = self.clock.now_ms()
@@ -328,3 +436,40 @@ class Registry:
             ctx_per_slot=pool.ctx_per_slot,
             ctx_total=pool.ctx_total,
         )
+
+
+class _Gate:
+    """The registry as admissions sees it (:class:`~poolmgr.core.admissions.Gate`).
+
+    Called with the registry's lock held; heartbeat facts told on the way are kept in
+    :attr:`told` until the registry publishes them.
+    """
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+        self.told: list[tuple[str, Told]] = []
+
+    def take_told(self) -> list[tuple[str, Told]]:
+        told, self.told = self.told, []
+        return told
+
+    def refusal(self, pool_id: str) -> PoolError | None:
+        return self._registry._refusal(pool_id)
+
+    def free(self, pool_id: str) -> int:
+        return self._registry._get(pool_id).leases.free
+
+    def grant(self, ticket: Ticket, now_ms: int) -> Lease:
+        leases = self._registry._get(ticket.pool_id).leases
+        return leases.acquire(
+            now_ms, ttl_ms=ticket.ttl_ms, job_id=ticket.job_id, tenant=ticket.tenant
+        )
+
+    def held(self, tenant: str) -> int:
+        registry = self._registry
+        now = registry.clock.now_ms()
+        total = 0
+        for pool in registry._pools.values():
+            pool.leases.expire(now)
+            total += pool.leases.held(tenant)
+        return total

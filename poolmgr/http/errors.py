@@ -35,7 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
-from poolmgr.core.errors import ErrorCode, PoolError, PoolUnready
+from poolmgr.core.errors import AdmissionRefused, ErrorCode, PoolError, PoolUnready, QuotaExceeded
 from poolmgr.core.registry import Registry
 from poolmgr.telemetry.logs import correlation_id
 
@@ -65,6 +65,9 @@ STATUS_OF: Final[Mapping[ErrorCode, int]] = {
     ErrorCode.POOL_UNREADY: 503,
     ErrorCode.POOL_UNAVAILABLE: 503,
     ErrorCode.NOT_READY: 503,
+    ErrorCode.QUEUE_FULL: 429,
+    ErrorCode.DEADLINE_EXCEEDED: 429,
+    ErrorCode.QUOTA_EXCEEDED: 429,
 }
 """The codes a client can receive, and their statuses; every other code answers INTERNAL."""
 
@@ -74,6 +77,9 @@ _RETRIABLE: Final = frozenset(
         ErrorCode.POOL_UNREADY,
         ErrorCode.POOL_UNAVAILABLE,
         ErrorCode.NOT_READY,
+        ErrorCode.QUEUE_FULL,
+        ErrorCode.DEADLINE_EXCEEDED,
+        ErrorCode.QUOTA_EXCEEDED,
     }
 )
 
@@ -121,6 +127,8 @@ def _retry_after_ms(exc: PoolError) -> int | None:
     if exc.code in (ErrorCode.POOL_UNREADY, ErrorCode.POOL_UNAVAILABLE):
         hint = exc.retry_after_ms if isinstance(exc, PoolUnready) else None
         return DEFAULT_RETRY_AFTER_MS if hint is None else max(hint, 1)
+    if isinstance(exc, AdmissionRefused):
+        return DEFAULT_RETRY_AFTER_MS if exc.retry_after_ms is None else max(exc.retry_after_ms, 1)
     if exc.code is ErrorCode.REPLICA_EXHAUSTED:
         return DEFAULT_RETRY_AFTER_MS
     return None
@@ -155,6 +163,7 @@ class _Envelopes:
         pool_id: str | None = None,
         retry_after_ms: int | None = None,
         headers: Mapping[str, str] | None = None,
+        policy_label: str | None = None,
     ) -> JSONResponse:
         body = ErrorEnvelope(
             code=code,
@@ -163,6 +172,7 @@ class _Envelopes:
             engine=self._engine_of(pool_id),
             retriable=code in _RETRIABLE,
             retry_after_ms=retry_after_ms,
+            policy_label=policy_label,
         )
         out_headers = dict(headers or {})
         if retry_after_ms is not None:
@@ -188,6 +198,7 @@ class _Envelopes:
             pool_id=exc.pool_id,
             retry_after_ms=_retry_after_ms(exc),
             headers=headers,
+            policy_label=exc.reason if isinstance(exc, QuotaExceeded) else None,
         )
 
     async def invalid(self, _: Request, exc: Exception) -> Response:
@@ -252,7 +263,11 @@ _TEXTS: Final[Mapping[int, str]] = {
     403: "FORBIDDEN: bearer token does not match",
     404: "NOT_FOUND: no such pool or lease",
     409: "CONFLICT: refused in the pool's current state",
-    429: "REPLICA_EXHAUSTED: every slot is leased",
+    429: (
+        "REPLICA_EXHAUSTED: every slot is leased; QUEUE_FULL: the admission queue is full; "
+        "DEADLINE_EXCEEDED: no slot within wait_ms; QUOTA_EXCEEDED: the tenant's quota "
+        "(policy_label max_concurrent or rps)"
+    ),
     503: "POOL_UNREADY or POOL_UNAVAILABLE: the pool takes no leases now",
 }
 

@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from poolmgr.core.admission import Priority
 from poolmgr.core.decisions import PoolState, ReloadOutcome
 from poolmgr.core.registry import PoolSnapshot
 from poolmgr.http.walltime import WallTimes
@@ -75,6 +76,28 @@ class ReloadRequest(_Strict):
 class LeaseRequest(_Strict):
     ttl_ms: int | None = Field(default=None, ge=1, le=MAX_DEADLINE_MS)
     job_id: str | None = Field(default=None, min_length=1, max_length=256)
+    tenant: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=63,
+        description=(
+            "A tenant of the config's tenants list; the tenant `default` when absent (OC-ADM-9010)."
+        ),
+    )
+    priority: Priority = Field(
+        default=Priority.INTERACTIVE,
+        description="The request's tier: interactive requests go before batch ones (OC-ADM-9007).",
+    )
+    wait_ms: int = Field(
+        default=0,
+        ge=0,
+        le=3_600_000,
+        description=(
+            "How long the request may wait for a slot (long poll: the answer comes when a slot "
+            "is granted, or at the deadline with DEADLINE_EXCEEDED); at most the pool's "
+            "admission.max_wait_ms. 0: granted or refused at once (OC-ADM-9001)."
+        ),
+    )
 
 
 class LeaseRenewal(_Strict):

@@ -35,19 +35,27 @@ from typing import Final
 
 import psutil
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
+from poolmgr.core.admission import TIERS
+from poolmgr.core.admissions import Admitted, Refused
 from poolmgr.core.breaker import BreakerState
 from poolmgr.core.decisions import (
     DrainCounted,
     DriverResetCounted,
-    Fact,
     PreloadFinished,
     Restarted,
 )
+from poolmgr.core.errors import QuotaExceeded
 from poolmgr.core.inventory import GpuInventory
-from poolmgr.core.registry import PoolSnapshot, Registry
+from poolmgr.core.registry import PoolSnapshot, Registry, Told
+from poolmgr.telemetry.admission import WaitHistogram, admission_gauges, refusal_reason
 from poolmgr.telemetry.redact import Redactor, default_redactor
 
 __all__ = [
@@ -67,6 +75,7 @@ OVERFLOW: Final = "__overflow__"
 class MetricType(StrEnum):
     GAUGE = "gauge"
     COUNTER = "counter"
+    HISTOGRAM = "histogram"
 
 
 @dataclass(frozen=True)
@@ -86,7 +95,7 @@ class MetricSpec:
         return self.name
 
 
-_G, _C = MetricType.GAUGE, MetricType.COUNTER
+_G, _C, _H = MetricType.GAUGE, MetricType.COUNTER, MetricType.HISTOGRAM
 
 CATALOGUE: Final[tuple[MetricSpec, ...]] = (
     MetricSpec("pool_ready", _G, ("pool_id",), "1 while the pool is Ready, 0 otherwise."),
@@ -128,6 +137,43 @@ CATALOGUE: Final[tuple[MetricSpec, ...]] = (
         _C,
         ("metric", "label"),
         "Label values folded into the overflow value.",
+    ),
+    MetricSpec(
+        "admission_share",
+        _G,
+        ("tenant", "priority"),
+        "The tenant's share of the tier's admissions, an EWMA over the last 100.",
+    ),
+    MetricSpec(
+        "deadlines_met_ratio",
+        _G,
+        ("priority",),
+        "Lease requests admitted by their deadline over those admitted or refused for want of "
+        "a slot; 1 before any.",
+    ),
+    MetricSpec(
+        "admission_queue_depth",
+        _G,
+        ("pool_id", "priority"),
+        "Lease requests waiting for a slot of the pool.",
+    ),
+    MetricSpec(
+        "admission_wait_seconds",
+        _H,
+        ("priority",),
+        "How long admitted lease requests waited for their slot.",
+    ),
+    MetricSpec(
+        "admission_refusals_total",
+        _C,
+        ("pool_id", "reason"),
+        "Lease requests refused by admission, by reason.",
+    ),
+    MetricSpec(
+        "quota_refusals_total",
+        _C,
+        ("tenant", "reason"),
+        "Lease requests refused for a tenant's quota (max_concurrent or rps).",
     ),
 )
 
@@ -231,6 +277,7 @@ class PoolMetrics:
         self._per_pool: dict[str, dict[str, dict[str, int]]] = {}
         self._label_cache: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
         self.budgets = LabelBudgets(budgets, self._count_fold)
+        self.waits = WaitHistogram()
         self.collector_registry = CollectorRegistry(auto_describe=False)
         self.collector_registry.register(_Collector(self))
         registry.observe(self.on_fact)
@@ -271,9 +318,18 @@ class PoolMetrics:
             key = value or ""
             by_value[key] = by_value.get(key, 0) + 1
 
-    def on_fact(self, pool_id: str, fact: Fact) -> None:
-        """Count what the lifecycle machines told (the registry calls this for every fact)."""
+    def on_fact(self, pool_id: str, fact: Told) -> None:
+        """Count what the lifecycle machines and admission told (the registry calls this for
+        every fact)."""
         match fact:
+            case Admitted(ticket=ticket, waited_ms=waited):
+                self.waits.observe(ticket.priority, waited / 1000.0)
+            case Refused(ticket=ticket, error=error):
+                reason = refusal_reason(error)
+                self.count("admission_refusals_total", pool_id, reason)
+                if isinstance(error, QuotaExceeded):
+                    labels = self._labels("quota_refusals_total", (ticket.tenant, reason))
+                    self._add("quota_refusals_total", labels, 1)
             case DrainCounted(reason=reason):
                 self.count("drain_events_total", pool_id, reason.value)
             case DriverResetCounted():
@@ -308,6 +364,7 @@ class PoolMetrics:
 
         for snap in snaps:
             self._pool_gauges(snap, put)
+        admission_gauges(self.registry.admission_view(), put)
         inventory = self._inventory() if self._inventory is not None else None
         if inventory is not None:
             for device in inventory.devices:
@@ -319,6 +376,9 @@ class PoolMetrics:
             counters = {name: dict(series) for name, series in self._counters.items()}
         for spec in CATALOGUE:
             family: GaugeMetricFamily | CounterMetricFamily
+            if spec.type is MetricType.HISTOGRAM:
+                yield self._wait_histogram(spec)
+                continue
             if spec.type is MetricType.GAUGE:
                 family = GaugeMetricFamily(spec.name, spec.help, labels=spec.labels)
                 series = gauges[spec.name]
@@ -328,6 +388,13 @@ class PoolMetrics:
             for labels, value in sorted(series.items()):
                 family.add_metric(list(labels), value)
             yield family
+
+    def _wait_histogram(self, spec: MetricSpec) -> HistogramMetricFamily:
+        family = HistogramMetricFamily(spec.name, spec.help, labels=spec.labels)
+        for tier in TIERS:
+            buckets, total = self.waits.series(tier)
+            family.add_metric(list(self._labels(spec.name, (tier.value,))), buckets, total)
+        return family
 
     @staticmethod
     def _pool_gauges(snap: PoolSnapshot, put: Callable[[str, Iterable[str], float], None]) -> None:

@@ -1,5 +1,11 @@
 """Leases: take a slot (201), renew it (200) and give it back (204) (OC-POOL-3040..3045).
 
+A lease request may wait for a slot (``wait_ms``, OC-ADM-9001): a long poll, since the answer
+is the same resource either way and ordinary HTTP clients need nothing new (a ``202`` with a
+poll URL would make every client loop, and turn a disconnect into an abandoned ticket). While
+it waits, the handler watches the connection: a client that disconnects leaves the queue, and
+a lease granted in the same instant is returned at once (OC-ADM-9006).
+
 Decides the HTTP side of leasing only: the registry decides grants, renewals and refusals, and
 its typed refusals (``REPLICA_EXHAUSTED``, ``POOL_UNREADY``, ``POOL_UNAVAILABLE``,
 ``NOT_FOUND``, ``CONFLICT``) reach the client through :mod:`poolmgr.http.errors` with their
@@ -10,13 +16,16 @@ an RFC 3339 UTC time (``expires_at``), converted here with the plane's wall cloc
 (OC-CTL-4010). Grants, renewals and returns are logged with the lease and job ids.
 """
 
+import asyncio
 import logging
+from concurrent.futures import Future
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Request, Response
 
-from poolmgr.core.errors import ErrorCode
+from poolmgr.core.errors import ErrorCode, PoolError
 from poolmgr.core.leases import Lease
+from poolmgr.core.registry import Pending, Registry
 from poolmgr.http.errors import ApiError, error_responses
 from poolmgr.http.models import LeaseGranted, LeaseRenewal, LeaseRenewed, LeaseRequest
 from poolmgr.http.plane import Plane
@@ -25,6 +34,9 @@ from poolmgr.http.walltime import WallTimes
 __all__ = ["router"]
 
 log = logging.getLogger(__name__)
+
+_CLIENT_CLOSED = 499
+"""The status logged for a request whose client left (nginx's "client closed request")."""
 
 
 def _log(event: str, text: str, lease: Lease) -> None:
@@ -58,16 +70,20 @@ def router(plane: Plane) -> APIRouter:
         status_code=201,
         response_model=LeaseGranted,
         responses=error_responses(400, 401, 403, 404, 429, 503),
-        summary="Take one slot of a Ready pool (OC-POOL-3040, OC-POOL-3044)",
+        summary=(
+            "Take one slot of a Ready pool, waiting up to wait_ms for one "
+            "(OC-POOL-3040, OC-POOL-3044, OC-ADM-9001)"
+        ),
     )
     async def acquire_lease(
-        pool_id: str, response: Response, body: Annotated[LeaseRequest | None, Body()] = None
-    ) -> LeaseGranted:
-        req = body or LeaseRequest()
-        try:
-            lease = registry.acquire_lease(pool_id, ttl_ms=req.ttl_ms, job_id=req.job_id)
-        except ValueError as exc:
-            raise _bad_ttl(pool_id, exc) from None
+        pool_id: str,
+        request: Request,
+        response: Response,
+        body: Annotated[LeaseRequest | None, Body()] = None,
+    ) -> LeaseGranted | Response:
+        lease = await _answer(registry, _ask(registry, pool_id, body or LeaseRequest()), request)
+        if lease is None:
+            return Response(status_code=_CLIENT_CLOSED)
         _log("lease_granted", "lease granted", lease)
         response.headers["Location"] = f"/v1/pools/{pool_id}/leases/{lease.lease_id}"
         return LeaseGranted(
@@ -118,3 +134,67 @@ def router(plane: Plane) -> APIRouter:
         return Response(status_code=204)
 
     return api
+
+
+def _ask(registry: Registry, pool_id: str, req: LeaseRequest) -> Pending:
+    try:
+        return registry.request_lease(
+            pool_id,
+            wait_ms=req.wait_ms,
+            ttl_ms=req.ttl_ms,
+            job_id=req.job_id,
+            tenant=req.tenant,
+            priority=req.priority,
+        )
+    except ValueError as exc:
+        raise _bad_ttl(pool_id, exc) from None
+
+
+async def _answer(registry: Registry, pending: Pending, request: Request) -> Lease | None:
+    """The lease of a request, once decided; ``None``: the client left and gave up its place.
+
+    Refusals raise their typed error (the envelope answers them).
+    """
+    future = pending.future
+    if not future.done():
+        answer: asyncio.Future[Lease] = asyncio.wrap_future(future)
+        gone: asyncio.Future[None] = asyncio.ensure_future(_disconnected(request))
+        try:
+            waits: set[asyncio.Future[Lease] | asyncio.Future[None]] = {answer, gone}
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+        if not future.done():
+            ticket = pending.ticket
+            if not registry.cancel_request(ticket.pool_id, ticket.ticket_id):
+                _return_if_granted(registry, future)
+            log.info(
+                "lease request left the queue of %s (its client disconnected)",
+                ticket.pool_id,
+                extra={
+                    "event": "admission_cancelled",
+                    "pool_id": ticket.pool_id,
+                    "tenant": ticket.tenant,
+                    "priority": ticket.priority.value,
+                },
+            )
+            return None
+    return future.result()
+
+
+async def _disconnected(request: Request) -> None:
+    """Return when the client has closed its connection."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+def _return_if_granted(registry: Registry, future: Future[Lease]) -> None:
+    """The client left as its lease was granted: give the slot back (OC-ADM-9006)."""
+    try:
+        lease = future.result(timeout=5)
+        registry.release_lease(lease.pool_id, lease.lease_id)
+    except (PoolError, TimeoutError):
+        return
+    _log("lease_returned", "lease returned (its client left)", lease)
