@@ -64,7 +64,7 @@ from poolmgr.core.errors import ConfigError, PoolError
 from poolmgr.core.events import EngineStarted, Event, PreloadFailed
 from poolmgr.core.leases import Lease
 from poolmgr.core.preflight import preflight
-from poolmgr.core.registry import Registry
+from poolmgr.core.registry import Registry, Told
 from poolmgr.core.vocab import Cause
 
 if TYPE_CHECKING:  # types only: these modules load requests, prometheus and the HTTP server
@@ -136,7 +136,7 @@ class PoolsPart:
     returned: list[Lease] = field(default_factory=list)
     next_pid: int = 1000
     # What an observer of the registry was told (pool id, fact), once one follows it.
-    observed: list[tuple[str, Fact]] = field(default_factory=list)
+    observed: list[tuple[str, Told]] = field(default_factory=list)
     # The pid of every engine the world started, per pool (a refused launch starts none).
     started: dict[str, list[int]] = field(default_factory=dict)
     # What each pool's engine wrote, as the supervisor keeps it (its last lines).

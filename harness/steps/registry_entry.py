@@ -24,10 +24,10 @@ from harness.steps.leases import lease_slot
 from harness.world import PoolWorld
 from poolmgr.assemble import build_machine
 from poolmgr.config import parse_config
+from poolmgr.core.admissions import Admitted, Refused
 from poolmgr.core.decisions import (
     DrainCounted,
     DriverResetCounted,
-    Fact,
     PreloadFinished,
     ReloadFinished,
     Restarted,
@@ -36,7 +36,7 @@ from poolmgr.core.decisions import (
 from poolmgr.core.errors import PoolError
 from poolmgr.core.events import PreloadSucceeded
 from poolmgr.core.leases import LeaseEnd, LeaseTable
-from poolmgr.core.registry import PoolSnapshot
+from poolmgr.core.registry import PoolSnapshot, Told
 
 
 def _opt(value: object) -> str:
@@ -168,8 +168,12 @@ def then_registry_lists(world: PoolWorld, docstring: str) -> None:
 # --------------------------------------------------------------------------- observers
 
 
-def _shown(fact: Fact) -> str:
+def _shown(fact: Told) -> str:
     match fact:
+        case Admitted(ticket=t, waited_ms=w):
+            return f"admitted {t.tenant} ({t.priority.value}) after {w} ms"
+        case Refused(ticket=t, error=e, waited_ms=w):
+            return f"refused {t.tenant} ({t.priority.value}) after {w} ms: {e.code.value}"
         case StateChanged(from_state=a, to_state=b):
             return f"state {a.value} -> {b.value}"
         case PreloadFinished(result=r, cause=c):
