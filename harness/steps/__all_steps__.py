@@ -6,6 +6,8 @@ runners).
 """
 
 from harness.steps import (
+    admission,  # admission on its own: queued lease requests, tiers, tenants, deadlines
+    admission_live,  # @process: long polls, disconnects and drains against a live manager
     backoff,  # the restart backoff on its own
     breaker,  # circuit breaker and restart storms
     classify,  # engine output and exits read into failure causes
@@ -38,6 +40,8 @@ from harness.steps import (
 )
 
 __all__ = [
+    "admission",
+    "admission_live",
     "backoff",
     "breaker",
     "classify",
