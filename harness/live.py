@@ -74,6 +74,8 @@ class LiveManager:
         self.sent_correlation_id: str | None = None
         self.lease_ids: list[str] = []
         self.granted: list[dict[str, Any]] = []
+        self.waiters: list[Any] = []
+        """Clients whose lease requests wait in threads (:mod:`harness.steps.admission_live`)."""
         """The bodies of the leases granted to the scenario's clients, in order."""
         self.last_window_ms: tuple[int, int] = (0, 0)
         """The client's wall clock (epoch ms) just before and just after the last request."""

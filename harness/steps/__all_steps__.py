@@ -37,6 +37,7 @@ from harness.steps import (
     retry_settings,  # restart policy settings refused or accepted
     secrets,  # secrets canary against a live manager (loads the HTTP server)
     status,  # @process: poolmgr status and the health body's shape
+    tenants_config,  # tenants and admission queues in the config
 )
 
 __all__ = [
@@ -71,4 +72,5 @@ __all__ = [
     "retry_settings",
     "secrets",
     "status",
+    "tenants_config",
 ]
