@@ -156,30 +156,37 @@ async def _answer(registry: Registry, pending: Pending, request: Request) -> Lea
     Refusals raise their typed error (the envelope answers them).
     """
     future = pending.future
-    if not future.done():
-        answer: asyncio.Future[Lease] = asyncio.wrap_future(future)
-        gone: asyncio.Future[None] = asyncio.ensure_future(_disconnected(request))
-        try:
-            waits: set[asyncio.Future[Lease] | asyncio.Future[None]] = {answer, gone}
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            gone.cancel()
-        if not future.done():
-            ticket = pending.ticket
-            if not registry.cancel_request(ticket.pool_id, ticket.ticket_id):
-                _return_if_granted(registry, future)
-            log.info(
-                "lease request left the queue of %s (its client disconnected)",
-                ticket.pool_id,
-                extra={
-                    "event": "admission_cancelled",
-                    "pool_id": ticket.pool_id,
-                    "tenant": ticket.tenant,
-                    "priority": ticket.priority.value,
-                },
-            )
-            return None
-    return future.result()
+    if future.done():
+        return future.result()
+    answer: asyncio.Future[Lease] = asyncio.wrap_future(future)
+    gone: asyncio.Future[None] = asyncio.ensure_future(_disconnected(request))
+    left = True  # also when this handler is cancelled (the server shuts down)
+    try:
+        waits: set[asyncio.Future[Lease] | asyncio.Future[None]] = {answer, gone}
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        left = gone.done()
+    finally:
+        gone.cancel()
+        if left:
+            _leave(registry, pending)
+    return None if left else future.result()
+
+
+def _leave(registry: Registry, pending: Pending) -> None:
+    """The client left: take its ticket out, or give back the lease granted meanwhile."""
+    ticket = pending.ticket
+    if not registry.cancel_request(ticket.pool_id, ticket.ticket_id):
+        _return_if_granted(registry, pending.future)
+    log.info(
+        "lease request left the queue of %s (its client disconnected)",
+        ticket.pool_id,
+        extra={
+            "event": "admission_cancelled",
+            "pool_id": ticket.pool_id,
+            "tenant": ticket.tenant,
+            "priority": ticket.priority.value,
+        },
+    )
 
 
 async def _disconnected(request: Request) -> None:
@@ -191,10 +198,20 @@ async def _disconnected(request: Request) -> None:
 
 
 def _return_if_granted(registry: Registry, future: Future[Lease]) -> None:
-    """The client left as its lease was granted: give the slot back (OC-ADM-9006)."""
-    try:
-        lease = future.result(timeout=5)
-        registry.release_lease(lease.pool_id, lease.lease_id)
-    except (PoolError, TimeoutError):
-        return
-    _log("lease_returned", "lease returned (its client left)", lease)
+    """The client left as its request was decided: give a granted slot back (OC-ADM-9006).
+
+    The decision may still be on its way from another thread (the registry settles futures
+    after releasing its lock), so the slot is given back when the future is settled.
+    """
+
+    def give_back(settled: Future[Lease]) -> None:
+        if settled.cancelled() or settled.exception() is not None:
+            return
+        lease = settled.result()
+        try:
+            registry.release_lease(lease.pool_id, lease.lease_id)
+        except PoolError:
+            return  # the lease already ended
+        _log("lease_returned", "lease returned (its client left)", lease)
+
+    future.add_done_callback(give_back)
