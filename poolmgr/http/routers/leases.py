@@ -164,7 +164,10 @@ async def _answer(registry: Registry, pending: Pending, request: Request) -> Lea
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
             gone.cancel()
-        if not future.done():
+        # The client left, also when its answer came in the same step of the loop: a lease
+        # answered into a closed connection would be held until its TTL (OC-ADM-9006).
+        left = gone.done() and not gone.cancelled()
+        if left or not future.done():
             ticket = pending.ticket
             if not registry.cancel_request(ticket.pool_id, ticket.ticket_id):
                 _return_if_granted(registry, future)
