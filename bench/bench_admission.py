@@ -344,13 +344,17 @@ def serve(config_path: str, log_dir: str, bind: str) -> int:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
     lags: list[float] = []
+    worst_at = [0.0]
 
     async def ticker() -> None:
         loop = asyncio.get_running_loop()
+        began = loop.time()
         while True:
             due = loop.time() + 0.01
             await asyncio.sleep(0.01)
             lags.append(loop.time() - due)
+            if lags[-1] >= max(lags):
+                worst_at[0] = due - began
 
     async def main() -> None:
         tick = asyncio.create_task(ticker())
@@ -364,7 +368,11 @@ def serve(config_path: str, log_dir: str, bind: str) -> int:
     threading.Thread(target=stop_on_eof, daemon=True).start()
     print(f"http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
     asyncio.run(main())
-    lag = {"p99": round(percentile(lags, 0.99), 4), "max": round(max(lags, default=0.0), 4)}
+    lag = {
+        "p99": round(percentile(lags, 0.99), 4),
+        "max": round(max(lags, default=0.0), 4),
+        "max_at_s": round(worst_at[0], 2),  # after the server started
+    }
     print(json.dumps({"order": order, "loop_lag_s": lag}), flush=True)
     return 0
 
