@@ -239,9 +239,14 @@ class Registry:
         """Let every pool with waiting requests admit or refuse them now (OC-ADM-9003..9005).
 
         Every pool, not just the one that changed: a lease that ended may have taken its
-        tenant below its quota, and that tenant may wait on any pool. Call with the lock held.
+        tenant below its quota, and that tenant may wait on any pool. Overdue leases of every
+        pool end first: a quota check ends them on its way (``_Gate.held``), and a slot freed
+        there after its pool was pumped would wait for the next decision. Call with the lock
+        held.
         """
         now = self.clock.now_ms()
+        for pool in self._pools.values():
+            pool.leases.expire(now)
         facts: list[AdmissionFact] = []
         for pool_id in self.admissions.waiting_pools():
             facts += self.admissions.pump(self._gate, pool_id, now)
@@ -304,10 +309,13 @@ class Registry:
         when ``wait_ms`` is 0. ``ValueError`` for a ttl outside the pool's bounds.
         """
         told: list[tuple[str, Told]] = []
+        claimed: list[tuple[Future[Lease], AdmissionFact]] = []
         try:
             with self._lock:
                 try:
                     self._get(pool_id).leases.check_ttl(ttl_ms)
+                    # Slots of overdue leases go to the requests already waiting (OC-ADM-9004).
+                    claimed += self._pump_waiting(told)
                     ticket, future, facts = self.admissions.submit(
                         self._gate,
                         pool_id,
@@ -321,10 +329,10 @@ class Registry:
                 finally:
                     told += self._gate.take_told()
                 told += ((fact.ticket.pool_id, fact) for fact in facts)
-                claimed = self.admissions.claim(facts)
+                claimed += self.admissions.claim(facts)
         finally:
             self._publish(told)
-        Admissions.settle(claimed)
+            Admissions.settle(claimed)
         return Pending(ticket, future)
 
     def admission_view(self) -> AdmissionView:
