@@ -36,12 +36,14 @@ from poolmgr.core.leases import LeaseTable
 from poolmgr.core.lifecycle import PoolMachine
 from poolmgr.core.registry import Registry
 
-I, B = Priority.INTERACTIVE, Priority.BATCH
+INTER, BATCH = Priority.INTERACTIVE, Priority.BATCH
 WEIGHTS = {"a": 1, "b": 2, "c": 3, DEFAULT_TENANT: 1}
 _ids = itertools.count(1)
 
 
-def ticket(tenant: str = "a", priority: Priority = I, *, at: int = 0, wait: int = 1_000) -> Ticket:
+def ticket(
+    tenant: str = "a", priority: Priority = INTER, *, at: int = 0, wait: int = 1_000
+) -> Ticket:
     return Ticket(next(_ids), "p", tenant, priority, arrived_ms=at, deadline_ms=at + wait)
 
 
@@ -107,17 +109,17 @@ def test_empty_queue_answers_nothing() -> None:
 
 def test_oc_adm_9007_interactive_goes_before_older_batch() -> None:
     q = queue()
-    old_batch = ticket("a", B)
-    inter = ticket("b", I)
+    old_batch = ticket("a", BATCH)
+    inter = ticket("b", INTER)
     q.push(old_batch)
     q.push(inter)
-    assert (q.waiting(I), q.waiting(B)) == (1, 1)
+    assert (q.waiting(INTER), q.waiting(BATCH)) == (1, 1)
     assert drain(q) == [inter, old_batch]
 
 
 def test_oc_adm_9007_batch_goes_when_every_interactive_tenant_is_ineligible() -> None:
     q = queue()
-    inter, batch = ticket("a", I), ticket("b", B)
+    inter, batch = ticket("a", INTER), ticket("b", BATCH)
     q.push(inter)
     q.push(batch)
     assert q.pick(0, lambda tenant: tenant != "a") == batch
@@ -126,7 +128,7 @@ def test_oc_adm_9007_batch_goes_when_every_interactive_tenant_is_ineligible() ->
 
 def test_oc_adm_9008_one_tenants_tickets_leave_in_arrival_order() -> None:
     q = queue()
-    mine = [ticket("c", I, wait=w) for w in (5_000, 10, 2_000, 1)]
+    mine = [ticket("c", INTER, wait=w) for w in (5_000, 10, 2_000, 1)]
     for t in mine:
         q.push(t)
     assert drain(q) == mine
@@ -224,7 +226,7 @@ def test_oc_adm_9003_overdue_is_inclusive_or_strict_and_sorted_by_deadline() -> 
 
 def test_remove_and_clear() -> None:
     q = queue()
-    ts = [ticket("b", B), ticket("a", I), ticket("c", B)]
+    ts = [ticket("b", BATCH), ticket("a", INTER), ticket("c", BATCH)]
     for t in ts:
         q.push(t)
     assert q.remove(ts[1].ticket_id) == ts[1]
@@ -327,26 +329,26 @@ def test_oc_adm_9014_smoothing_factor_is_two_over_window_plus_one() -> None:
 
 def test_oc_adm_9014_shares_are_empty_before_and_one_after_the_first_admission() -> None:
     meter = ShareMeter()
-    assert dict(meter.shares(I)) == {}
-    meter.admitted("a", I)
-    assert dict(meter.shares(I)) == {"a": 1.0}
-    assert dict(meter.shares(B)) == {}
+    assert dict(meter.shares(INTER)) == {}
+    meter.admitted("a", INTER)
+    assert dict(meter.shares(INTER)) == {"a": 1.0}
+    assert dict(meter.shares(BATCH)) == {}
 
 
 def test_oc_adm_9014_shares_are_bias_corrected_exact_values() -> None:
     meter = ShareMeter(window=3)  # alpha = 0.5
-    meter.admitted("a", B)
-    meter.admitted("b", B)
+    meter.admitted("a", BATCH)
+    meter.admitted("b", BATCH)
     # raw: a = 0.5 * 0.5 = 0.25, b = 0.5; mass = 0.75
-    assert dict(meter.shares(B)) == {"a": pytest.approx(1 / 3), "b": pytest.approx(2 / 3)}
+    assert dict(meter.shares(BATCH)) == {"a": pytest.approx(1 / 3), "b": pytest.approx(2 / 3)}
 
 
 def test_oc_adm_9014_shares_follow_the_weights_of_a_long_run() -> None:
     meter = ShareMeter()
     for _ in range(400):
         for tenant in ("a", "c", "c", "c"):
-            meter.admitted(tenant, I)
-    shares = meter.shares(I)
+            meter.admitted(tenant, INTER)
+    shares = meter.shares(INTER)
     assert shares["a"] == pytest.approx(0.25, abs=0.02)
     assert shares["c"] == pytest.approx(0.75, abs=0.02)
 
@@ -355,19 +357,19 @@ def test_oc_adm_9014_shares_sum_to_one_for_any_sequence() -> None:
     rng = random.Random(3)
     meter = ShareMeter()
     for _ in range(500):
-        meter.admitted(rng.choice("abcdef"), I)
-        assert math.fsum(meter.shares(I).values()) == pytest.approx(1.0, abs=1e-9)
+        meter.admitted(rng.choice("abcdef"), INTER)
+        assert math.fsum(meter.shares(INTER).values()) == pytest.approx(1.0, abs=1e-9)
 
 
 def test_oc_adm_9013_ratio_is_one_without_counts_then_met_over_all() -> None:
     book = DeadlineBook()
-    assert book.ratio(I) == 1.0 and book.counts(I) == (0, 0)
-    book.met(I)
-    book.met(I)
-    book.missed(I)
-    book.missed(B)
-    assert book.counts(I) == (2, 1) and book.ratio(I) == pytest.approx(2 / 3)
-    assert book.counts(B) == (0, 1) and book.ratio(B) == 0.0
+    assert book.ratio(INTER) == 1.0 and book.counts(INTER) == (0, 0)
+    book.met(INTER)
+    book.met(INTER)
+    book.missed(INTER)
+    book.missed(BATCH)
+    assert book.counts(INTER) == (2, 1) and book.ratio(INTER) == pytest.approx(2 / 3)
+    assert book.counts(BATCH) == (0, 1) and book.ratio(BATCH) == 0.0
 
 
 # -- the registry's side: a lease that expired on the way (OC-ADM-9004) -------------------
