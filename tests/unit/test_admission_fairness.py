@@ -41,6 +41,7 @@ from poolmgr.core.events import EngineStarted, PreloadSucceeded, StartRequested
 from poolmgr.core.leases import LeaseTable
 from poolmgr.core.lifecycle import PoolMachine
 from poolmgr.core.registry import Registry
+from poolmgr.core.vocab import Engine
 
 FAR = 10**12
 """A deadline no test reaches: fairness is about who goes, not about who waits too long."""
@@ -232,7 +233,7 @@ def _one_slot_registry(weights: list[int]) -> Registry:
     )
     leases = LeaseTable("p", 1, random.Random(2), max_ttl_ms=FAR)
     registry.register(
-        machine, leases, engine="stub", cpu=True, ctx_per_slot=1, queue_depth=10_000,
+        machine, leases, engine=Engine.STUB, cpu=True, ctx_per_slot=1, queue_depth=10_000,
         max_wait_ms=FAR,
     )  # fmt: skip
     registry.dispatch("p", StartRequested())

@@ -66,7 +66,7 @@ from poolmgr.core.events import (
 from poolmgr.core.leases import Lease, LeaseTable
 from poolmgr.core.lifecycle import PoolMachine
 from poolmgr.core.registry import Registry, Told
-from poolmgr.core.vocab import Cause, DrainReason
+from poolmgr.core.vocab import Cause, DrainReason, Engine
 
 EXAMPLES = int(os.environ.get("POOLMGR_ADMISSION_EXAMPLES", "300"))
 MAX_WAIT_MS = 5_000
@@ -119,7 +119,7 @@ class AdmissionModel(RuleBasedStateMachine):
             self.reg.register(
                 machine,
                 table,
-                engine="stub",
+                engine=Engine.STUB,
                 cpu=True,
                 ctx_per_slot=1,
                 queue_depth=spec.depth,
@@ -349,7 +349,7 @@ class AdmissionModel(RuleBasedStateMachine):
     @invariant()
     def queues_hold_what_the_model_says(self) -> None:
         now = self.clock.now_ms()
-        queued = {}
+        queued: dict[int, Ticket] = {}
         for pool_id, spec in POOLS.items():
             queue = self.reg.admissions.queue(pool_id)
             assert len(queue) <= spec.depth, f"OC-ADM-9002: {pool_id} holds {len(queue)}"
