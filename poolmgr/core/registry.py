@@ -393,7 +393,10 @@ class Registry:
         told: list[tuple[str, Told]] = []
         with self._lock:
             snap = self._snapshot(pool_id, self._get(pool_id), told)
+            # A pool the read found stale refuses its queue now (OC-ADM-9005).
+            claimed = self._pump_waiting(told) if told else []
         self._publish(told)
+        Admissions.settle(claimed)
         return snap
 
     def snapshots(self) -> list[PoolSnapshot]:
@@ -401,7 +404,9 @@ class Registry:
         told: list[tuple[str, Told]] = []
         with self._lock:
             snaps = [self._snapshot(pid, self._pools[pid], told) for pid in sorted(self._pools)]
+            claimed = self._pump_waiting(told) if told else []
         self._publish(told)
+        Admissions.settle(claimed)
         return snaps
 
     def _snapshot(self, pool_id: str, pool: _Pool, told: list[tuple[str, Told]]) -> PoolSnapshot:

@@ -31,6 +31,7 @@ from poolmgr.core.admission_stats import SHARE_WINDOW, DeadlineBook, ShareMeter
 from poolmgr.core.backoff import Backoff, BackoffPolicy
 from poolmgr.core.breaker import BreakerPolicy, CircuitBreaker
 from poolmgr.core.clock import ManualClock
+from poolmgr.core.errors import ErrorCode
 from poolmgr.core.events import EngineStarted, PreloadSucceeded, ProbeOk, StartRequested
 from poolmgr.core.leases import LeaseTable
 from poolmgr.core.lifecycle import PoolMachine
@@ -428,3 +429,34 @@ def test_oc_adm_9004_a_lease_that_expires_during_another_pools_pump_is_granted_a
     reg.dispatch("b", ProbeOk())  # any decision pumps every pool with waiting requests
     assert reg.active_leases("a") == 1, "a's freed slot was not granted to its waiting request"
     assert waiting.future.done() and not at_quota.future.done()
+
+
+def test_oc_adm_9005_a_pool_a_read_finds_stale_refuses_its_waiters_at_once() -> None:
+    """Heartbeat staleness is judged on every read (OC-POOL-3004); a read that finds the pool
+    no longer Ready must refuse its queue in that same call, not at the next tick."""
+    clock = ManualClock(0)
+    reg = Registry(clock)
+    machine = PoolMachine(
+        "p",
+        "m",
+        clock,
+        Backoff(BackoffPolicy(1_000, 16_000, 30_000), random.Random(1)),
+        CircuitBreaker(BreakerPolicy(3, 60_000, 20_000)),
+        probe_failure_threshold=2,
+        heartbeat_stale_ms=1_000,
+        preload_timeout_ms=600_000,
+    )
+    reg.register(
+        machine, LeaseTable("p", 1, random.Random(2)), engine=Engine.STUB, cpu=True,
+        ctx_per_slot=1, queue_depth=4, max_wait_ms=60_000,
+    )  # fmt: skip
+    for event in (StartRequested(), EngineStarted(1), PreloadSucceeded("v", "sha256:00", 1)):
+        reg.dispatch("p", event)
+    reg.dispatch("p", ProbeOk())
+    reg.acquire_lease("p")
+    waiting = reg.request_lease("p", wait_ms=30_000)
+    clock.advance(1_001)
+    assert not reg.snapshot("p").ready
+    assert waiting.future.done(), "the waiter of a pool that left Ready still waits"
+    assert waiting.future.exception(timeout=0).code == ErrorCode.POOL_UNREADY  # type: ignore[union-attr]
+    assert reg.admission_view().depths["p"][INTER] == 0
