@@ -367,21 +367,29 @@ class Registry:
 
         The slot goes to a waiting request at once (OC-ADM-9004).
         """
-        told: list[tuple[str, Told]] = []
-        with self._lock:
-            lease = self._get(pool_id).leases.release(lease_id, self.clock.now_ms())
-            claimed = self._pump_waiting(told)
-        self._publish(told)
-        Admissions.settle(claimed)
-        return lease
+        return self._lease_call(pool_id, lambda table, now: table.release(lease_id, now))
 
     def renew_lease(self, pool_id: str, lease_id: str, *, ttl_ms: int | None = None) -> Lease:
         """Extend an active lease from now; ended or unknown leases raise (OC-POOL-3045).
 
         A draining pool still renews: its active leases run until the drain's deadline.
         """
-        with self._lock:
-            return self._get(pool_id).leases.renew(lease_id, self.clock.now_ms(), ttl_ms)
+        return self._lease_call(pool_id, lambda table, now: table.renew(lease_id, now, ttl_ms))
+
+    def _lease_call(self, pool_id: str, call: Callable[[LeaseTable, int], Lease]) -> Lease:
+        """A call on the pool's lease table, then the waiting requests take what it freed: the
+        table ends overdue leases first, also in a call that then raises (OC-ADM-9004)."""
+        told: list[tuple[str, Told]] = []
+        claimed: list[tuple[Future[Lease], AdmissionFact]] = []
+        try:
+            with self._lock:
+                try:
+                    return call(self._get(pool_id).leases, self.clock.now_ms())
+                finally:
+                    claimed = self._pump_waiting(told)
+        finally:
+            self._publish(told)
+            Admissions.settle(claimed)
 
     def active_leases(self, pool_id: str) -> int:
         with self._lock:

@@ -31,7 +31,7 @@ from poolmgr.core.admission_stats import SHARE_WINDOW, DeadlineBook, ShareMeter
 from poolmgr.core.backoff import Backoff, BackoffPolicy
 from poolmgr.core.breaker import BreakerPolicy, CircuitBreaker
 from poolmgr.core.clock import ManualClock
-from poolmgr.core.errors import ErrorCode
+from poolmgr.core.errors import ErrorCode, LeaseAlreadyReturned
 from poolmgr.core.events import EngineStarted, PreloadSucceeded, ProbeOk, StartRequested
 from poolmgr.core.leases import LeaseTable
 from poolmgr.core.lifecycle import PoolMachine
@@ -460,3 +460,27 @@ def test_oc_adm_9005_a_pool_a_read_finds_stale_refuses_its_waiters_at_once() -> 
     assert waiting.future.done(), "the waiter of a pool that left Ready still waits"
     assert waiting.future.exception(timeout=0).code == ErrorCode.POOL_UNREADY  # type: ignore[union-attr]
     assert reg.admission_view().depths["p"][INTER] == 0
+
+
+def test_oc_adm_9004_a_return_that_finds_its_lease_expired_still_grants_the_slot() -> None:
+    """Returning a lease that fell due ends it as expired (and answers CONFLICT): that call
+    freed the slot, so it grants it to the waiting request too."""
+    clock, reg = _two_pools(slots_b=1)
+    lease = reg.acquire_lease("a", ttl_ms=100)
+    waiting = reg.request_lease("a", wait_ms=10_000)
+    clock.advance(100)
+    with pytest.raises(LeaseAlreadyReturned):
+        reg.release_lease("a", lease.lease_id)
+    assert waiting.future.done(), "the slot the failed return freed was not granted"
+    assert reg.active_leases("a") == 1
+
+
+def test_oc_adm_9004_a_renewal_that_ends_overdue_leases_grants_their_slots() -> None:
+    clock, reg = _two_pools(slots_b=2)
+    reg.acquire_lease("b", ttl_ms=100)  # falls due first
+    long = reg.acquire_lease("b", ttl_ms=10_000)
+    waiting = reg.request_lease("b", wait_ms=10_000)
+    clock.advance(100)
+    reg.renew_lease("b", long.lease_id, ttl_ms=10_000)  # ends `short` on its way
+    assert waiting.future.done(), "the slot the renewal freed was not granted"
+    assert reg.active_leases("b") == 2
