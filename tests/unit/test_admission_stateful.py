@@ -69,7 +69,7 @@ from poolmgr.core.lifecycle import PoolMachine
 from poolmgr.core.registry import Registry, Told
 from poolmgr.core.vocab import Cause, DrainReason, Engine
 
-EXAMPLES = int(os.environ.get("POOLMGR_ADMISSION_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("POOLMGR_ADMISSION_EXAMPLES", "400"))
 MAX_WAIT_MS = 5_000
 
 
@@ -312,11 +312,29 @@ class AdmissionModel(RuleBasedStateMachine):
         """A second rule for waiting requests: queues fill up in a run of a few dozen steps."""
         self.ask(pool_id, tenant, priority, wait_ms, ttl_ms)
 
+    @rule(
+        pool_id=POOL_IDS,
+        tenant=st.sampled_from(TENANT_NAMES),
+        priority=st.sampled_from(TIERS),
+        count=st.integers(2, 3),
+    )
+    def burst(self, pool_id: str, tenant: str | None, priority: Priority, count: int) -> None:
+        """Several waiting requests of one tenant and tier: their order is OC-ADM-9008's."""
+        for wait_ms in (5_000, 300, 1_000)[:count]:
+            self.ask(pool_id, tenant, priority, wait_ms, 4_000)
+
     @rule(data=st.data())
     def release(self, data: st.DataObject) -> None:
-        if not self.leases:
-            return
-        lease = data.draw(st.sampled_from(self.leases))
+        if self.leases:
+            self.give_back(data.draw(st.sampled_from(self.leases)))
+
+    @rule()
+    def release_the_newest(self) -> None:
+        """A second way to return a lease: waiting requests get slots in most runs."""
+        if self.leases:
+            self.give_back(self.leases[-1])
+
+    def give_back(self, lease: Lease) -> None:
         self.leases.remove(lease)
         try:
             self.reg.release_lease(lease.pool_id, lease.lease_id)
@@ -353,21 +371,23 @@ class AdmissionModel(RuleBasedStateMachine):
         self.cancelled.add(ticket.ticket_id)
         assert self.told == []
 
-    @rule(pool_id=POOL_IDS, ok=st.booleans())
-    def probe(self, pool_id: str, ok: bool) -> None:
-        self.send(pool_id, ProbeOk() if ok else ProbeFailed("probe", timed_out=False))
-
-    @rule(pool_id=POOL_IDS, reload=st.booleans())
-    def drain(self, pool_id: str, reload: bool) -> None:
+    @rule(
+        pool_id=POOL_IDS,
+        change=st.sampled_from(["unready", "ready", "drain", "reload", "revive", "revive"]),
+    )
+    def lifecycle(self, pool_id: str, change: str) -> None:
+        """One rule for every readiness change, so requests and returns make up most steps."""
         deadline = self.clock.now_ms() + 2_000
-        if reload:
+        if change == "unready":
+            self.send(pool_id, ProbeFailed("probe", timed_out=False))
+        elif change == "ready":
+            self.send(pool_id, ProbeOk())
+        elif change == "drain":
+            self.send(pool_id, DrainRequested(DrainReason.API_REQUEST, deadline))
+        elif change == "reload":
             self.send(pool_id, ReloadRequested("m1", deadline))
         else:
-            self.send(pool_id, DrainRequested(DrainReason.API_REQUEST, deadline))
-
-    @rule(pool_id=POOL_IDS)
-    def back_to_ready(self, pool_id: str) -> None:
-        self.revive(pool_id)
+            self.revive(pool_id)
 
     # --- invariants ---------------------------------------------------------------------
 
