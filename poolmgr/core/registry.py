@@ -239,9 +239,14 @@ class Registry:
         """Let every pool with waiting requests admit or refuse them now (OC-ADM-9003..9005).
 
         Every pool, not just the one that changed: a lease that ended may have taken its
-        tenant below its quota, and that tenant may wait on any pool. Call with the lock held.
+        tenant below its quota, and that tenant may wait on any pool. Overdue leases of every
+        pool end first: a quota check ends them on its way (``_Gate.held``), and a slot freed
+        there after its pool was pumped would wait for the next decision. Call with the lock
+        held.
         """
         now = self.clock.now_ms()
+        for pool in self._pools.values():
+            pool.leases.expire(now)
         facts: list[AdmissionFact] = []
         for pool_id in self.admissions.waiting_pools():
             facts += self.admissions.pump(self._gate, pool_id, now)
@@ -304,10 +309,13 @@ class Registry:
         when ``wait_ms`` is 0. ``ValueError`` for a ttl outside the pool's bounds.
         """
         told: list[tuple[str, Told]] = []
+        claimed: list[tuple[Future[Lease], AdmissionFact]] = []
         try:
             with self._lock:
                 try:
                     self._get(pool_id).leases.check_ttl(ttl_ms)
+                    # Slots of overdue leases go to the requests already waiting (OC-ADM-9004).
+                    claimed += self._pump_waiting(told)
                     ticket, future, facts = self.admissions.submit(
                         self._gate,
                         pool_id,
@@ -321,10 +329,10 @@ class Registry:
                 finally:
                     told += self._gate.take_told()
                 told += ((fact.ticket.pool_id, fact) for fact in facts)
-                claimed = self.admissions.claim(facts)
+                claimed += self.admissions.claim(facts)
         finally:
             self._publish(told)
-        Admissions.settle(claimed)
+            Admissions.settle(claimed)
         return Pending(ticket, future)
 
     def admission_view(self) -> AdmissionView:
@@ -359,21 +367,29 @@ class Registry:
 
         The slot goes to a waiting request at once (OC-ADM-9004).
         """
-        told: list[tuple[str, Told]] = []
-        with self._lock:
-            lease = self._get(pool_id).leases.release(lease_id, self.clock.now_ms())
-            claimed = self._pump_waiting(told)
-        self._publish(told)
-        Admissions.settle(claimed)
-        return lease
+        return self._lease_call(pool_id, lambda table, now: table.release(lease_id, now))
 
     def renew_lease(self, pool_id: str, lease_id: str, *, ttl_ms: int | None = None) -> Lease:
         """Extend an active lease from now; ended or unknown leases raise (OC-POOL-3045).
 
         A draining pool still renews: its active leases run until the drain's deadline.
         """
-        with self._lock:
-            return self._get(pool_id).leases.renew(lease_id, self.clock.now_ms(), ttl_ms)
+        return self._lease_call(pool_id, lambda table, now: table.renew(lease_id, now, ttl_ms))
+
+    def _lease_call(self, pool_id: str, call: Callable[[LeaseTable, int], Lease]) -> Lease:
+        """A call on the pool's lease table, then the waiting requests take what it freed: the
+        table ends overdue leases first, also in a call that then raises (OC-ADM-9004)."""
+        told: list[tuple[str, Told]] = []
+        claimed: list[tuple[Future[Lease], AdmissionFact]] = []
+        try:
+            with self._lock:
+                try:
+                    return call(self._get(pool_id).leases, self.clock.now_ms())
+                finally:
+                    claimed = self._pump_waiting(told)
+        finally:
+            self._publish(told)
+            Admissions.settle(claimed)
 
     def active_leases(self, pool_id: str) -> int:
         with self._lock:
@@ -385,7 +401,10 @@ class Registry:
         told: list[tuple[str, Told]] = []
         with self._lock:
             snap = self._snapshot(pool_id, self._get(pool_id), told)
+            # A pool the read found stale refuses its queue now (OC-ADM-9005).
+            claimed = self._pump_waiting(told) if told else []
         self._publish(told)
+        Admissions.settle(claimed)
         return snap
 
     def snapshots(self) -> list[PoolSnapshot]:
@@ -393,7 +412,9 @@ class Registry:
         told: list[tuple[str, Told]] = []
         with self._lock:
             snaps = [self._snapshot(pid, self._pools[pid], told) for pid in sorted(self._pools)]
+            claimed = self._pump_waiting(told) if told else []
         self._publish(told)
+        Admissions.settle(claimed)
         return snaps
 
     def _snapshot(self, pool_id: str, pool: _Pool, told: list[tuple[str, Told]]) -> PoolSnapshot:

@@ -13,7 +13,7 @@ changes the contract.
 from collections.abc import Mapping
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from poolmgr.core.admission import Priority
 from poolmgr.core.decisions import PoolState, ReloadOutcome
@@ -98,6 +98,19 @@ class LeaseRequest(_Strict):
             "admission.max_wait_ms. 0: granted or refused at once (OC-ADM-9001)."
         ),
     )
+
+    @field_validator("priority", mode="before")
+    @classmethod
+    def _tier(cls, value: object) -> object:
+        """A tier by its name: a strict model takes only ``Priority`` instances, and FastAPI
+        validates the decoded JSON, where a tier is a string. An unknown name is refused
+        naming the value (OC-ADM-9010)."""
+        if isinstance(value, str) and not isinstance(value, Priority):
+            known = ", ".join(tier.value for tier in Priority)
+            if value not in {tier.value for tier in Priority}:
+                raise ValueError(f"unknown tier {value!r} (known: {known})")
+            return Priority(value)
+        return value
 
 
 class LeaseRenewal(_Strict):
