@@ -278,11 +278,12 @@ class Admissions:
     def cancel(self, pool_id: str, ticket_id: int) -> bool:
         """The request's client left: take its ticket out. ``False``: it no longer waits."""
         queue = self._queues.get(pool_id)
-        gone = queue is not None and queue.remove(ticket_id) is not None
+        if queue is None or queue.remove(ticket_id) is None:
+            return False  # answered already, or not waiting on this pool: its future stays
         future = self._futures.pop(ticket_id, None)
-        if gone and future is not None:
+        if future is not None:
             future.cancel()
-        return gone
+        return True
 
     def claim(self, facts: Iterable[AdmissionFact]) -> list[tuple[Future[Lease], AdmissionFact]]:
         """Take the futures of decided requests out of the book (under the registry's lock)."""

@@ -484,3 +484,31 @@ def test_oc_adm_9004_a_renewal_that_ends_overdue_leases_grants_their_slots() -> 
     reg.renew_lease("b", long.lease_id, ttl_ms=10_000)  # ends `short` on its way
     assert waiting.future.done(), "the slot the renewal freed was not granted"
     assert reg.active_leases("b") == 2
+
+
+def test_oc_adm_9006_cancel_naming_another_pool_leaves_the_request_and_its_answer() -> None:
+    """A cancel that names the wrong pool takes nothing out, and the request is still answered."""
+    import random
+
+    from poolmgr.assemble import build_registry
+    from poolmgr.config import parse_config
+    from poolmgr.core.clock import ManualClock
+    from poolmgr.core.events import EngineStarted, PreloadSucceeded, StartRequested
+
+    config = parse_config(
+        "pools:\n"
+        "  - {id: a, engine: stub, model: stub://a, devices: [], cpu: true, slots: 1}\n"
+        "  - {id: b, engine: stub, model: stub://b, devices: [], cpu: true, slots: 1}\n",
+        "<test>",
+    )
+    registry = build_registry(config, ManualClock(0), random.Random(1))
+    for i, pool in enumerate(("a", "b")):
+        registry.dispatch(pool, StartRequested())
+        registry.dispatch(pool, EngineStarted(pid=100 + i))
+        registry.dispatch(pool, PreloadSucceeded("v", "sha256:" + "ab" * 32, 1))
+    held = registry.acquire_lease("a")
+    pending = registry.request_lease("a", wait_ms=1000)
+    assert registry.cancel_request("b", pending.ticket.ticket_id) is False
+    registry.release_lease("a", held.lease_id)
+    assert pending.future.done()
+    assert pending.future.result().pool_id == "a"
