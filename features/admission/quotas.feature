@@ -1,0 +1,134 @@
+@decision
+Feature: Tenant quotas: concurrent leases over every pool, and a request rate with bursts
+  A tenant's max_concurrent counts its leases over every pool of the manager. A tenant at its
+  quota is passed over, never holding back the others, and its request is refused for the quota
+  at once when it may not wait, at its deadline when it may. A tenant's rps is a token bucket,
+  full at start, that refills at rps tokens a second up to its burst (rps rounded up when the
+  config gives no burst); a request without a token is refused at once and never queues, and
+  its refusal says in how many milliseconds the next token is due.
+
+  Background:
+    Given the heartbeat staleness limit is 600000 ms
+    And the config lists these tenants
+      | tenant | weight | max concurrent | rps | burst |
+      | capped | 1      | 2              | -   | -     |
+      | open   | 1      | -              | -   | -     |
+      | bursty | 1      | -              | 2   | 3     |
+      | steady | 1      | -              | 2.5 | -     |
+    And a pool "chat" with 2 slots whose queue holds at most 10 requests, each waiting at most 5000 ms
+    And a pool "code" with 2 slots whose queue holds at most 10 requests, each waiting at most 5000 ms
+    And the pool "chat" is ready
+    And the pool "code" is ready
+
+  @OC-ADM-9011
+  Scenario: A tenant at its quota over all pools is refused at once when it may not wait, though a slot is free
+    When request "c1" of tenant "capped" asks for a slot of "chat"
+    And request "c2" of tenant "capped" asks for a slot of "code"
+    And request "c3" of tenant "capped" asks for a slot of "chat"
+    Then request "c3" was refused for its "max_concurrent" quota with code "QUOTA_EXCEEDED"
+    And request "c3" was refused with code "QUOTA_EXCEEDED" after waiting 0 ms
+    And the refusal of request "c3" says "holds its maximum of 2 concurrent leases"
+    And the pool "chat" has 1 active leases
+    When request "o1" of tenant "open" asks for a slot of "chat"
+    Then request "o1" holds a lease of "chat"
+
+  @OC-ADM-9011 @OC-ADM-9013
+  Scenario: A tenant at its quota waits without holding back others, and is refused for the quota at its deadline
+    When request "c1" of tenant "capped" asks for a slot of "chat"
+    And request "c2" of tenant "capped" asks for a slot of "code"
+    And request "c3" of tenant "capped" waits up to 2000 ms for a slot of "chat"
+    And request "o1" of tenant "open" waits up to 2000 ms for a slot of "chat"
+    Then request "o1" was admitted after waiting 0 ms
+    And request "c3" is still waiting
+    When the manager sweeps at 1999 ms
+    Then request "c3" is still waiting
+    When the manager sweeps at 2000 ms
+    Then request "c3" was refused for its "max_concurrent" quota with code "QUOTA_EXCEEDED"
+    And request "c3" was refused with code "QUOTA_EXCEEDED" after waiting 2000 ms
+    And the pool "chat" has 2 active leases
+    And the deadlines met ratio is 1.0000 for interactive and 1.0000 for batch
+
+  @OC-ADM-9011 @OC-ADM-9004
+  Scenario Outline: A tenant that drops below its quota on one pool is admitted at once on another
+    When request "c1" of tenant "capped" asks for a slot of "chat"
+    And request "c2" of tenant "capped" takes a slot of "code" for 1000 ms
+    And request "c3" of tenant "capped" waits up to 5000 ms for a slot of "chat"
+    And the manager sweeps at 700 ms
+    Then request "c3" is still waiting
+    When the clock reaches <at> ms
+    And <it frees>
+    Then request "c3" was admitted after waiting <at> ms
+    And request "c3" holds a lease of "chat"
+    And the pool "code" has 0 active leases
+
+    Examples:
+      | at   | it frees                                     |
+      | 800  | the holder of request "c2" returns its lease |
+      | 1000 | the manager sweeps at 1000 ms                |
+
+  @OC-ADM-9011 @OC-ADM-9007
+  Scenario: An interactive request of a tenant at its quota does not hold back a batch request
+    When request "c1" of tenant "capped" asks for a slot of "code"
+    And request "c2" of tenant "capped" asks for a slot of "code"
+    And request "o1" of tenant "open" asks for a slot of "chat"
+    And request "o2" of tenant "open" asks for a slot of "chat"
+    And request "c3" of tenant "capped" waits up to 5000 ms for a slot of "chat"
+    And request "b1" of tenant "open" waits up to 5000 ms for a batch slot of "chat"
+    And the clock reaches 300 ms
+    And the holder of request "o1" returns its lease
+    Then request "b1" was admitted after waiting 300 ms
+    And request "c3" is still waiting
+    When the clock reaches 600 ms
+    And the holder of request "c1" returns its lease
+    Then request "c3" is still waiting
+    When the clock reaches 900 ms
+    And the holder of request "o2" returns its lease
+    Then request "c3" was admitted after waiting 900 ms
+
+  @OC-ADM-9012
+  Scenario: Requests beyond the rate are refused at once with the time the next token is due, and never queue
+    When request "o1" of tenant "open" asks for a slot of "chat"
+    And request "o2" of tenant "open" asks for a slot of "chat"
+    And request "r1" of tenant "bursty" waits up to 5000 ms for a slot of "chat"
+    And request "r2" of tenant "bursty" waits up to 5000 ms for a slot of "chat"
+    And request "r3" of tenant "bursty" waits up to 5000 ms for a slot of "chat"
+    And request "r4" of tenant "bursty" waits up to 5000 ms for a slot of "chat"
+    Then request "r3" is still waiting
+    And request "r4" was refused for its "rps" quota with code "QUOTA_EXCEEDED"
+    And request "r4" was refused with code "QUOTA_EXCEEDED" after waiting 0 ms
+    And the refusal of request "r4" says to retry in 500 ms
+    And the queue of "chat" holds 3 interactive and 0 batch requests
+    When the clock reaches 200 ms
+    And request "r5" of tenant "bursty" waits up to 5000 ms for a slot of "chat"
+    Then request "r5" was refused for its "rps" quota with code "QUOTA_EXCEEDED"
+    And the refusal of request "r5" says to retry in 300 ms
+    When the clock reaches 500 ms
+    And request "r6" of tenant "bursty" waits up to 5000 ms for a slot of "chat"
+    And request "r7" of tenant "bursty" waits up to 5000 ms for a slot of "chat"
+    And request "o3" of tenant "open" waits up to 5000 ms for a slot of "chat"
+    Then request "r6" is still waiting
+    And request "r7" was refused for its "rps" quota with code "QUOTA_EXCEEDED"
+    And the refusal of request "r7" says to retry in 500 ms
+    And request "o3" is still waiting
+    And the queue of "chat" holds 5 interactive and 0 batch requests
+
+  @OC-ADM-9012
+  Scenario Outline: The bucket starts full and never holds more than its burst
+    When request "o1" of tenant "open" asks for a slot of "chat"
+    And request "o2" of tenant "open" asks for a slot of "chat"
+    And the clock reaches <start> ms
+    And request "r1" of tenant "<tenant>" waits up to 5000 ms for a slot of "chat"
+    And request "r2" of tenant "<tenant>" waits up to 5000 ms for a slot of "chat"
+    And request "r3" of tenant "<tenant>" waits up to 5000 ms for a slot of "chat"
+    And request "r4" of tenant "<tenant>" waits up to 5000 ms for a slot of "chat"
+    Then request "r3" is still waiting
+    And request "r4" was refused for its "rps" quota with code "QUOTA_EXCEEDED"
+    And the refusal of request "r4" says to retry in <retry> ms
+    And the queue of "chat" holds 3 interactive and 0 batch requests
+
+    Examples:
+      | tenant | start | retry |
+      | bursty | 0     | 500   |
+      | bursty | 60000 | 500   |
+      | steady | 0     | 400   |
+      | steady | 60000 | 400   |
