@@ -27,7 +27,7 @@ Feature: Who is admitted next: priority tiers, tenants' arrival order and their 
       | b2      | zeta   | batch       | 60000   |
       | i1      | zeta   | interactive | 60000   |
       | i2      | acme   | interactive | 60000   |
-    And each holder returns its lease as soon as it gets it, 3 times in a row
+    And each holder on "chat" returns its lease as soon as it gets it, 3 times in a row
     Then the admissions went to these requests, in this order
       | request | tenant |
       | holder  | acme   |
@@ -36,7 +36,7 @@ Feature: Who is admitted next: priority tiers, tenants' arrival order and their 
       | b1      | acme   |
     And the queue of "chat" holds 0 interactive and 1 batch requests
     When request "i3" of tenant "zeta" waits up to 60000 ms for a slot of "chat"
-    And each holder returns its lease as soon as it gets it, 2 times in a row
+    And each holder on "chat" returns its lease as soon as it gets it, 2 times in a row
     Then the admissions went to these requests, in this order
       | request | tenant |
       | holder  | acme   |
@@ -57,7 +57,7 @@ Feature: Who is admitted next: priority tiers, tenants' arrival order and their 
       | ab1     | acme   | batch       | 60000   |
       | ab2     | acme   | batch       | 60000   |
       | a3      | acme   | interactive | 60000   |
-    And each holder returns its lease as soon as it gets it, 5 times in a row
+    And each holder on "chat" returns its lease as soon as it gets it, 5 times in a row
     Then the admissions went to these requests, in this order
       | request | tenant |
       | holder  | zeta   |
@@ -79,7 +79,7 @@ Feature: Who is admitted next: priority tiers, tenants' arrival order and their 
       | a1      | acme   | interactive | 60000   |
       | a2      | acme   | interactive | 60000   |
       | a3      | acme   | interactive | 60000   |
-    And each holder returns its lease as soon as it gets it, 6 times in a row
+    And each holder on "chat" returns its lease as soon as it gets it, 6 times in a row
     Then the admissions went to these requests, in this order
       | request | tenant |
       | holder  | gold   |
@@ -105,7 +105,7 @@ Feature: Who is admitted next: priority tiers, tenants' arrival order and their 
       | b1      | bronze | interactive | 60000   |
       | b2      | bronze | interactive | 60000   |
       | b3      | bronze | interactive | 60000   |
-    And each holder returns its lease as soon as it gets it, 9 times in a row
+    And each holder on "chat" returns its lease as soon as it gets it, 9 times in a row
     Then the admissions went to these requests, in this order
       | request | tenant |
       | holder  | acme   |
@@ -130,7 +130,7 @@ Feature: Who is admitted next: priority tiers, tenants' arrival order and their 
       | g1      | gold   | batch       | 60000   |
       | g2      | gold   | batch       | 60000   |
       | g3      | gold   | batch       | 60000   |
-    And each holder returns its lease as soon as it gets it, 5 times in a row
+    And each holder on "chat" returns its lease as soon as it gets it, 5 times in a row
     Then the admissions went to these requests, in this order
       | request | tenant |
       | holder  | acme   |
@@ -152,13 +152,13 @@ Feature: Who is admitted next: priority tiers, tenants' arrival order and their 
       | a4      | acme   | interactive | 60000   |
       | a5      | acme   | interactive | 60000   |
       | a6      | acme   | interactive | 60000   |
-    And each holder returns its lease as soon as it gets it, 3 times in a row
+    And each holder on "chat" returns its lease as soon as it gets it, 3 times in a row
     And these requests arrive at "chat", in this order
       | request | tenant | tier        | wait ms |
       | z1      | zeta   | interactive | 60000   |
       | z2      | zeta   | interactive | 60000   |
       | z3      | zeta   | interactive | 60000   |
-    And each holder returns its lease as soon as it gets it, 6 times in a row
+    And each holder on "chat" returns its lease as soon as it gets it, 6 times in a row
     Then the admissions went to these requests, in this order
       | request | tenant |
       | z0      | zeta   |
@@ -193,7 +193,7 @@ Feature: Who is admitted next: priority tiers, tenants' arrival order and their 
       | g4      | gold   | interactive | 60000   |
     And request "d1" names no tenant and waits up to 60000 ms for a slot of "chat"
     And request "d2" names no tenant and waits up to 60000 ms for a slot of "chat"
-    And each holder returns its lease as soon as it gets it, 6 times in a row
+    And each holder on "chat" returns its lease as soon as it gets it, 6 times in a row
     Then the admissions went to these requests, in this order
       | request | tenant  |
       | holder  | acme    |

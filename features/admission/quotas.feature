@@ -12,13 +12,16 @@ Feature: Tenant quotas: concurrent leases over every pool, and a request rate wi
     And the config lists these tenants
       | tenant | weight | max concurrent | rps | burst |
       | capped | 1      | 2              | -   | -     |
+      | trio   | 1      | 3              | -   | -     |
       | open   | 1      | -              | -   | -     |
       | bursty | 1      | -              | 2   | 3     |
       | steady | 1      | -              | 2.5 | -     |
     And a pool "chat" with 2 slots whose queue holds at most 10 requests, each waiting at most 5000 ms
     And a pool "code" with 2 slots whose queue holds at most 10 requests, each waiting at most 5000 ms
+    And a pool "misc" with 1 slots whose queue holds at most 10 requests, each waiting at most 5000 ms
     And the pool "chat" is ready
     And the pool "code" is ready
+    And the pool "misc" is ready
 
   @OC-ADM-9011
   Scenario: A tenant at its quota over all pools is refused at once when it may not wait, though a slot is free
@@ -132,3 +135,42 @@ Feature: Tenant quotas: concurrent leases over every pool, and a request rate wi
       | bursty | 60000 | 500   |
       | steady | 0     | 400   |
       | steady | 60000 | 400   |
+
+  @OC-ADM-9011 @OC-ADM-9009
+  Scenario: A tenant that waited at its quota banks no credit: once below it, it shares the pool by weight
+    When request "t1" of tenant "trio" asks for a slot of "code"
+    And request "t2" of tenant "trio" asks for a slot of "code"
+    And request "t3" of tenant "trio" asks for a slot of "misc"
+    And request "o1" of tenant "open" asks for a slot of "chat"
+    And request "o2" of tenant "open" asks for a slot of "chat"
+    And these requests arrive at "chat", in this order
+      | request | tenant | tier        | wait ms |
+      | t4      | trio   | interactive | 5000    |
+      | t5      | trio   | interactive | 5000    |
+      | t6      | trio   | interactive | 5000    |
+      | t7      | trio   | interactive | 5000    |
+      | o3      | open   | interactive | 5000    |
+      | o4      | open   | interactive | 5000    |
+      | o5      | open   | interactive | 5000    |
+      | o6      | open   | interactive | 5000    |
+      | o7      | open   | interactive | 5000    |
+    And each holder on "chat" returns its lease as soon as it gets it, 3 times in a row
+    And the holder of request "t1" returns its lease
+    And the holder of request "t2" returns its lease
+    And the holder of request "t3" returns its lease
+    And each holder on "chat" returns its lease as soon as it gets it, 5 times in a row
+    Then the admissions went to these requests, in this order
+      | request | tenant |
+      | t1      | trio   |
+      | t2      | trio   |
+      | t3      | trio   |
+      | o1      | open   |
+      | o2      | open   |
+      | o3      | open   |
+      | o4      | open   |
+      | o5      | open   |
+      | t4      | trio   |
+      | t5      | trio   |
+      | o6      | open   |
+      | t6      | trio   |
+      | o7      | open   |

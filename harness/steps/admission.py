@@ -162,17 +162,24 @@ def return_lease(world: PoolWorld, name: str) -> None:
     part.returned.add(name)
 
 
-@step("when", "each holder returns its lease as soon as it gets it, {n:d} times in a row")
-def pass_the_slot(world: PoolWorld, n: int) -> None:
-    """Return, ``n`` times, the lease of the request admitted longest ago that still holds it."""
+@step(
+    "when", 'each holder on "{pool}" returns its lease as soon as it gets it, {n:d} times in a row'
+)
+def pass_the_slot(world: PoolWorld, pool: str, n: int) -> None:
+    """Return, ``n`` times, the lease on ``pool`` of the request admitted longest ago that
+    still holds it (each return lets the pool admit the next request at once)."""
     part = world.admission
     for _ in range(n):
         holding = [
             name
-            for name in (_name(part, f.ticket.ticket_id) for f in part.facts if _admitted(f))
+            for name in (
+                _name(part, f.ticket.ticket_id)
+                for f in part.facts
+                if _admitted(f) and f.ticket.pool_id == pool
+            )
             if name not in part.returned
         ]
-        assert holding, "setup: no request holds a lease to return"
+        assert holding, f"setup: no request holds a lease of {pool} to return"
         return_lease(world, holding[0])
 
 
