@@ -177,7 +177,7 @@ Feature: Who is admitted next: priority tiers, tenants' arrival order and their 
     Given the pool "chat" is ready
     When request "x" of tenant "nobody" waits up to 1000 ms for a slot of "chat"
     Then request "x" was refused with code "INVALID_PARAMS"
-    And the refusal of request "x" says "body.tenant: unknown tenant 'nobody'"
+    And the refusal of request "x" says "body.tenant: unknown tenant 'nobody' (known: acme, bronze, default, gold, zeta)"
     And the pool "chat" has 0 active leases
     And the queue of "chat" holds 0 interactive and 0 batch requests
 

@@ -37,8 +37,28 @@ Feature: A pool's admission queue: who waits, for how long, and when the wait en
     And the pool "chat" is ready
     When request "r" of tenant "acme" waits up to 5001 ms for a slot of "chat"
     Then request "r" was refused with code "INVALID_PARAMS"
-    And the refusal of request "r" says "wait_ms: must be between 0 and 5000"
+    And the refusal of request "r" says "body.wait_ms: must be between 0 and 5000 for pool 'chat' (its admission.max_wait_ms), got 5001"
     And the pool "chat" has 0 active leases
+
+  @OC-ADM-9001
+  Scenario: Without a wait, a full pool answers that it has no free slot, as a pool without a queue does
+    Given a pool "chat" with 1 slots whose queue holds at most 2 requests, each waiting at most 5000 ms
+    And the pool "chat" is ready
+    When request "holder" of tenant "acme" asks for a slot of "chat"
+    And request "r" of tenant "zeta" asks for a slot of "chat"
+    Then request "r" was refused with code "REPLICA_EXHAUSTED" after waiting 0 ms
+    And the refusal of request "r" says "pool 'chat' has no free slot"
+    And the queue of "chat" holds 0 interactive and 0 batch requests
+
+  @OC-ADM-9001
+  Scenario: A pool whose maximum wait is 0 lets no request wait
+    Given a pool "chat" with 1 slots whose queue holds at most 2 requests, each waiting at most 0 ms
+    And the pool "chat" is ready
+    When request "r0" of tenant "acme" waits up to 0 ms for a slot of "chat"
+    And request "r1" of tenant "zeta" waits up to 1 ms for a slot of "chat"
+    Then request "r0" holds a lease of "chat"
+    And request "r1" was refused with code "INVALID_PARAMS"
+    And the refusal of request "r1" says "body.wait_ms: must be between 0 and 0 for pool 'chat' (its admission.max_wait_ms), got 1"
 
   @OC-ADM-9001
   Scenario: A request that may wait is granted at once when a slot is free
@@ -59,7 +79,7 @@ Feature: A pool's admission queue: who waits, for how long, and when the wait en
     And request "w2" of tenant "zeta" waits up to 5000 ms for a slot of "chat"
     And request "w3" of tenant "zeta" waits up to 5000 ms for a batch slot of "chat"
     Then request "w3" was refused with code "QUEUE_FULL" after waiting 0 ms
-    And the refusal of request "w3" says "(2 requests waiting)"
+    And the refusal of request "w3" says "the admission queue of pool 'chat' is full (2 requests waiting)"
     And the queue of "chat" holds 2 interactive and 0 batch requests
     When the clock reaches 1000 ms
     And the holder of request "holder" returns its lease
@@ -89,7 +109,7 @@ Feature: A pool's admission queue: who waits, for how long, and when the wait en
     Then request "r" is still waiting
     When the manager sweeps at 2000 ms
     Then request "r" was refused with code "DEADLINE_EXCEEDED" after waiting 2000 ms
-    And the refusal of request "r" says "within the request's 2000 ms wait"
+    And the refusal of request "r" says "pool 'chat' had no free slot within the request's 2000 ms wait"
     When the holder of request "holder" returns its lease
     Then request "r" never held a lease
     And the pool "chat" has 0 active leases

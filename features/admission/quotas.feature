@@ -16,6 +16,8 @@ Feature: Tenant quotas: concurrent leases over every pool, and a request rate wi
       | open   | 1      | -              | -   | -     |
       | bursty | 1      | -              | 2   | 3     |
       | steady | 1      | -              | 2.5 | -     |
+      | slow   | 1      | -              | 0.5 | 1     |
+      | fast   | 1      | -              | 1000 | 1    |
     And a pool "chat" with 2 slots whose queue holds at most 10 requests, each waiting at most 5000 ms
     And a pool "code" with 2 slots whose queue holds at most 10 requests, each waiting at most 5000 ms
     And a pool "misc" with 1 slots whose queue holds at most 10 requests, each waiting at most 5000 ms
@@ -30,7 +32,7 @@ Feature: Tenant quotas: concurrent leases over every pool, and a request rate wi
     And request "c3" of tenant "capped" asks for a slot of "chat"
     Then request "c3" was refused for its "max_concurrent" quota with code "QUOTA_EXCEEDED"
     And request "c3" was refused with code "QUOTA_EXCEEDED" after waiting 0 ms
-    And the refusal of request "c3" says "holds its maximum of 2 concurrent leases"
+    And the refusal of request "c3" says "tenant 'capped' holds its maximum of 2 concurrent leases"
     And the pool "chat" has 1 active leases
     When request "o1" of tenant "open" asks for a slot of "chat"
     Then request "o1" holds a lease of "chat"
@@ -100,6 +102,7 @@ Feature: Tenant quotas: concurrent leases over every pool, and a request rate wi
     And request "r4" was refused for its "rps" quota with code "QUOTA_EXCEEDED"
     And request "r4" was refused with code "QUOTA_EXCEEDED" after waiting 0 ms
     And the refusal of request "r4" says to retry in 500 ms
+    And the refusal of request "r4" says "tenant 'bursty' is over its rate quota (2.0 requests per second)"
     And the queue of "chat" holds 3 interactive and 0 batch requests
     When the clock reaches 200 ms
     And request "r5" of tenant "bursty" waits up to 5000 ms for a slot of "chat"
@@ -135,6 +138,22 @@ Feature: Tenant quotas: concurrent leases over every pool, and a request rate wi
       | bursty | 60000 | 500   |
       | steady | 0     | 400   |
       | steady | 60000 | 400   |
+
+  @OC-ADM-9012
+  Scenario Outline: A bucket of one token takes one request, and the next token is due after 1/rps seconds
+    When the clock reaches <start> ms
+    And request "r1" of tenant "<tenant>" asks for a slot of "chat"
+    And request "r2" of tenant "<tenant>" asks for a slot of "chat"
+    Then request "r1" holds a lease of "chat"
+    And request "r2" was refused for its "rps" quota with code "QUOTA_EXCEEDED"
+    And the refusal of request "r2" says to retry in <retry> ms
+    And the pool "chat" has 1 active leases
+
+    Examples:
+      | tenant | start | retry |
+      | slow   | 0     | 2000  |
+      | slow   | 60000 | 2000  |
+      | fast   | 0     | 1     |
 
   @OC-ADM-9011 @OC-ADM-9009
   Scenario: A tenant that waited at its quota banks no credit: once below it, it shares the pool by weight
