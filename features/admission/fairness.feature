@@ -153,12 +153,13 @@ Feature: Who is admitted next: priority tiers, tenants' arrival order and their 
       | a5      | acme   | interactive | 60000   |
       | a6      | acme   | interactive | 60000   |
     And each holder on "chat" returns its lease as soon as it gets it, 3 times in a row
+    And request "z1" of tenant "zeta" waits up to 60000 ms for a slot of "chat"
+    And each holder on "chat" returns its lease as soon as it gets it, 1 times in a row
     And these requests arrive at "chat", in this order
       | request | tenant | tier        | wait ms |
-      | z1      | zeta   | interactive | 60000   |
       | z2      | zeta   | interactive | 60000   |
       | z3      | zeta   | interactive | 60000   |
-    And each holder on "chat" returns its lease as soon as it gets it, 6 times in a row
+    And each holder on "chat" returns its lease as soon as it gets it, 5 times in a row
     Then the admissions went to these requests, in this order
       | request | tenant |
       | z0      | zeta   |

@@ -147,9 +147,13 @@ Feature: A pool's admission queue: who waits, for how long, and when the wait en
     And the manager sweeps at 1000 ms
     Then request "early" was refused with code "DEADLINE_EXCEEDED" after waiting 1000 ms
     And request "late" is still waiting
+    When request "next" of tenant "acme" waits up to 5000 ms for a slot of "chat"
+    Then request "next" is still waiting
+    And the queue of "chat" holds 2 interactive and 0 batch requests
     When the clock reaches 3500 ms
     And the holder of request "holder" returns its lease
     Then request "late" was admitted after waiting 3000 ms
+    And request "next" is still waiting
 
   @OC-ADM-9004
   Scenario Outline: A slot that frees goes to a waiting request in the same decision
@@ -210,6 +214,7 @@ Feature: A pool's admission queue: who waits, for how long, and when the wait en
       | a drain of "chat" is requested with a deadline in 10000 ms   | POOL_UNAVAILABLE |
       | the engine of "chat" crashes                                 | POOL_UNREADY     |
       | the engine of "chat" exits                                   | POOL_UNREADY     |
+      | a reload of "chat" to model "stub://model-b" is requested    | POOL_UNAVAILABLE |
 
   @OC-ADM-9005
   Scenario: A pool whose heartbeat goes stale refuses its waiting requests at the sweep that sees it
@@ -237,19 +242,22 @@ Feature: A pool's admission queue: who waits, for how long, and when the wait en
     And the pool "chat" counts 1 leases that ended as "voided"
 
   @OC-ADM-9006
-  Scenario: A client that disconnects leaves the queue at once and never gets a lease
-    Given a pool "chat" with 1 slots whose queue holds at most 2 requests, each waiting at most 5000 ms
+  Scenario: A client that disconnects leaves the queue at once, gives up its place and never gets a lease
+    Given a pool "chat" with 1 slots whose queue holds at most 3 requests, each waiting at most 5000 ms
     And the pool "chat" is ready
     When request "holder" of tenant "acme" asks for a slot of "chat"
     And request "r1" of tenant "acme" waits up to 5000 ms for a slot of "chat"
     And request "r2" of tenant "zeta" waits up to 5000 ms for a slot of "chat"
+    And request "r3" of tenant "zeta" waits up to 5000 ms for a slot of "chat"
     And the clock reaches 500 ms
     And the client of request "r1" disconnects
     Then the disconnect of request "r1" found it waiting
     And request "r1" was withdrawn without an answer
-    And the queue of "chat" holds 1 interactive and 0 batch requests
-    When request "r3" of tenant "acme" waits up to 5000 ms for a slot of "chat"
-    Then request "r3" is still waiting
+    And the queue of "chat" holds 2 interactive and 0 batch requests
+    When request "r4" of tenant "acme" waits up to 5000 ms for a slot of "chat"
+    And request "r5" of tenant "acme" waits up to 5000 ms for a slot of "chat"
+    Then request "r4" is still waiting
+    And request "r5" was refused with code "QUEUE_FULL" after waiting 0 ms
     When the holder of request "holder" returns its lease
     Then request "r2" was admitted after waiting 500 ms
     And request "r1" never held a lease
@@ -257,3 +265,40 @@ Feature: A pool's admission queue: who waits, for how long, and when the wait en
     When the client of request "r2" disconnects
     Then the disconnect of request "r2" did not find it waiting
     And request "r2" holds a lease of "chat"
+
+  @OC-ADM-9005 @OC-ADM-9002
+  Scenario: A pool that is Ready again after a crash queues up to its depth again
+    Given a pool "chat" with 1 slots whose queue holds at most 2 requests, each waiting at most 5000 ms
+    And the pool "chat" is ready
+    When request "holder" of tenant "acme" asks for a slot of "chat"
+    And request "r1" of tenant "zeta" waits up to 5000 ms for a slot of "chat"
+    And the engine of "chat" crashes
+    Then request "r1" was refused with code "POOL_UNREADY" after waiting 0 ms
+    When the next restart of "chat" comes due
+    And the engine of "chat" finishes preloading
+    And request "h2" of tenant "acme" asks for a slot of "chat"
+    And request "w1" of tenant "zeta" waits up to 5000 ms for a slot of "chat"
+    And request "w2" of tenant "zeta" waits up to 5000 ms for a slot of "chat"
+    And request "w3" of tenant "zeta" waits up to 5000 ms for a slot of "chat"
+    Then request "h2" holds a lease of "chat"
+    And request "w2" is still waiting
+    And request "w3" was refused with code "QUEUE_FULL" after waiting 0 ms
+    And the queue of "chat" holds 2 interactive and 0 batch requests
+
+  @OC-ADM-9003
+  Scenario: Requests whose deadlines passed unseen are refused before the freed slot is granted, earliest deadline first
+    Given a pool "chat" with 1 slots whose queue holds at most 4 requests, each waiting at most 5000 ms
+    And the pool "chat" is ready
+    When request "holder" of tenant "acme" asks for a slot of "chat"
+    And request "i1" of tenant "acme" waits up to 3000 ms for a slot of "chat"
+    And the clock reaches 500 ms
+    And request "b1" of tenant "zeta" waits up to 2000 ms for a batch slot of "chat"
+    And request "y" of tenant "zeta" waits up to 4500 ms for a slot of "chat"
+    And the clock reaches 3001 ms
+    And the holder of request "holder" returns its lease
+    Then admission decided, in this order
+      | request | decision          |
+      | holder  | admitted          |
+      | b1      | DEADLINE_EXCEEDED |
+      | i1      | DEADLINE_EXCEEDED |
+      | y       | admitted          |

@@ -331,6 +331,22 @@ def then_admission_order(world: PoolWorld, datatable: list[list[str]]) -> None:
     assert_equal(told, want, "admissions (request, tenant) in order")
 
 
+@step("then", "admission decided, in this order")
+def then_decision_order(world: PoolWorld, datatable: list[list[str]]) -> None:
+    """Columns: request, decision ("admitted" or the refusal's code); every decision told
+    since the first request, none left out."""
+    part = world.admission
+    told = [
+        (
+            _name(part, f.ticket.ticket_id),
+            "admitted" if isinstance(f, Admitted) else str(f.error.code),
+        )
+        for f in part.facts
+    ]
+    want = [(row["request"], row["decision"]) for row in rows(datatable)]
+    assert_equal(told, want, "decisions (request, decision) in order")
+
+
 @step(
     "then", 'the queue of "{pool}" holds {interactive:d} interactive and {batch:d} batch requests'
 )
