@@ -15,8 +15,9 @@ the actions it ordered), :class:`RetryPart` (a standalone backoff), :class:`Plac
 (GPUs, masks, plans, preflight), :class:`OutputPart` (engine output read by the classifier),
 :class:`ConfigPart` (a config file checked), :class:`GatePart`
 (throw-away projects, subprocess checks, metrics, the secrets transcript), :class:`GpuPart`
-(NVML), :class:`AdmissionPart` (named lease requests and what admission decided) and ``live`` (a real manager, :class:`harness.live.LiveManager`, created by the
-process-level steps only, so that importing the world never loads the HTTP server).
+(NVML), :class:`AdmissionPart` (named lease requests and what admission decided) and
+``live`` (a real manager, :class:`harness.live.LiveManager`, created by the process-level
+steps only, so that importing the world never loads the HTTP server).
 
 Which lifecycle action is which is decided in one place, :meth:`PoolWorld.orders` (and
 :meth:`PoolWorld.drain_reasons`); steps never name an action kind.
