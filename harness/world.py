@@ -227,6 +227,8 @@ class AdmissionPart:
 
     pending: dict[str, Pending] = field(default_factory=dict)
     """Requests the registry took, by the scenario's name for them."""
+    asked: dict[str, str] = field(default_factory=dict)
+    """The pool each request asked for a slot of."""
     raised: dict[str, PoolError] = field(default_factory=dict)
     """Requests refused before they got a ticket (a bad request, a pool that cannot admit)."""
     facts: list[AdmissionFact] = field(default_factory=list)

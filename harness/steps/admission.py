@@ -92,6 +92,7 @@ def _ask(
     part = world.admission
     assert name not in part.pending and name not in part.raised, f"setup: {name} asked twice"
     registry = _registry(world)
+    part.asked[name] = pool
     try:
         part.pending[name] = registry.request_lease(
             pool, wait_ms=wait_ms, tenant=tenant, priority=Priority(tier), ttl_ms=ttl_ms
@@ -262,8 +263,10 @@ def then_waiting(world: PoolWorld, name: str) -> None:
 
 @step("then", 'request "{name}" was refused with code "{code}"')
 def then_refused(world: PoolWorld, name: str, code: str) -> None:
-    error = _refusal(world.admission, name)
+    part = world.admission
+    error = _refusal(part, name)
     assert_equal(str(error.code), code, f"code of the refusal of {name} ({error.message})")
+    assert_equal(error.pool_id, part.asked[name], f"pool named by the refusal of {name}")
 
 
 @step("then", 'request "{name}" was refused with code "{code}" after waiting {ms:d} ms')
