@@ -200,11 +200,12 @@ Feature: A pool's admission queue: who waits, for how long, and when the wait en
     And the pool "chat" is ready
     When request "holder" of tenant "acme" asks for a slot of "chat"
     And request "i1" of tenant "acme" waits up to 5000 ms for a slot of "chat"
+    And the clock reaches 200 ms
     And request "b1" of tenant "zeta" waits up to 5000 ms for a batch slot of "chat"
     And the clock reaches 700 ms
     And <it happens>
     Then request "i1" was refused with code "<code>" after waiting 700 ms
-    And request "b1" was refused with code "<code>" after waiting 700 ms
+    And request "b1" was refused with code "<code>" after waiting 500 ms
     And the queue of "chat" holds 0 interactive and 0 batch requests
     When request "late" of tenant "zeta" waits up to 5000 ms for a slot of "chat"
     Then request "late" was refused with code "<code>"
@@ -302,3 +303,6 @@ Feature: A pool's admission queue: who waits, for how long, and when the wait en
       | b1      | DEADLINE_EXCEEDED |
       | i1      | DEADLINE_EXCEEDED |
       | y       | admitted          |
+    And request "b1" was refused with code "DEADLINE_EXCEEDED" after waiting 2501 ms
+    And the refusal of request "b1" says "pool 'chat' had no free slot within the request's 2000 ms wait"
+    And request "y" was admitted after waiting 2501 ms

@@ -53,6 +53,30 @@ Feature: Tenant quotas: concurrent leases over every pool, and a request rate wi
     And the pool "chat" has 2 active leases
     And the deadlines met ratio is 1.0000 for interactive and 1.0000 for batch
 
+  @OC-ADM-9011 @OC-ADM-9003
+  Scenario: A deadline that passed unseen while the tenant was at its quota is refused for the quota at the next decision
+    When request "c1" of tenant "capped" asks for a slot of "chat"
+    And request "c2" of tenant "capped" asks for a slot of "code"
+    And the clock reaches 100 ms
+    And request "c3" of tenant "capped" waits up to 2000 ms for a slot of "chat"
+    And request "o1" of tenant "open" asks for a slot of "chat"
+    And the clock reaches 2500 ms
+    And the holder of request "o1" returns its lease
+    Then request "c3" was refused for its "max_concurrent" quota with code "QUOTA_EXCEEDED"
+    And request "c3" was refused with code "QUOTA_EXCEEDED" after waiting 2400 ms
+    And request "c3" never held a lease
+    And the pool "chat" has 1 active leases
+
+  @OC-ADM-9011 @OC-ADM-9003 @OC-ADM-9013
+  Scenario: A tenant below its quota that waits in vain for a slot is refused for the deadline, not the quota
+    When request "o1" of tenant "open" asks for a slot of "chat"
+    And request "o2" of tenant "open" asks for a slot of "chat"
+    And request "c1" of tenant "capped" asks for a slot of "code"
+    And request "c2" of tenant "capped" waits up to 1000 ms for a slot of "chat"
+    And the manager sweeps at 1000 ms
+    Then request "c2" was refused with code "DEADLINE_EXCEEDED" after waiting 1000 ms
+    And the deadlines met ratio is 0.7500 for interactive and 1.0000 for batch
+
   @OC-ADM-9011 @OC-ADM-9004
   Scenario Outline: A tenant that drops below its quota on one pool is admitted at once on another
     When request "c1" of tenant "capped" asks for a slot of "chat"
