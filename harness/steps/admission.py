@@ -359,7 +359,7 @@ def then_depth(world: PoolWorld, pool: str, interactive: int, batch: int) -> Non
     assert_equal(got, (interactive, batch), f"waiting (interactive, batch) requests of {pool}")
 
 
-def _close(actual: float, written: str, what: str) -> None:
+def assert_close(actual: float, written: str, what: str) -> None:
     """``actual`` equals the decimal ``written`` to the digits written (half a unit either way)."""
     decimals = len(written.partition(".")[2])
     assert abs(actual - float(written)) <= 0.5 * 10**-decimals, f"{what}: {written}, got {actual}"
@@ -368,8 +368,8 @@ def _close(actual: float, written: str, what: str) -> None:
 @step("then", "the deadlines met ratio is {interactive} for interactive and {batch} for batch")
 def then_deadline_ratio(world: PoolWorld, interactive: str, batch: str) -> None:
     ratios = world.registry.admission_view().deadlines_met_ratio
-    _close(ratios[Priority.INTERACTIVE], interactive, "interactive deadlines met ratio")
-    _close(ratios[Priority.BATCH], batch, "batch deadlines met ratio")
+    assert_close(ratios[Priority.INTERACTIVE], interactive, "interactive deadlines met ratio")
+    assert_close(ratios[Priority.BATCH], batch, "batch deadlines met ratio")
 
 
 @step("then", "the admission shares of the {tier} tier are")
@@ -379,7 +379,7 @@ def then_shares(world: PoolWorld, tier: str, datatable: list[list[str]]) -> None
     want = rows(datatable)
     assert_equal(sorted(shares), sorted(row["tenant"] for row in want), f"tenants of {tier}")
     for row in want:
-        _close(shares[row["tenant"]], row["share"], f"share of {row['tenant']} in {tier}")
+        assert_close(shares[row["tenant"]], row["share"], f"share of {row['tenant']} in {tier}")
 
 
 @step("then", "the {tier} tier shows no admission shares")
