@@ -15,14 +15,16 @@ the actions it ordered), :class:`RetryPart` (a standalone backoff), :class:`Plac
 (GPUs, masks, plans, preflight), :class:`OutputPart` (engine output read by the classifier),
 :class:`ConfigPart` (a config file checked), :class:`GatePart`
 (throw-away projects, subprocess checks, metrics, the secrets transcript), :class:`GpuPart`
-(NVML) and ``live`` (a real manager, :class:`harness.live.LiveManager`, created by the
-process-level steps only, so that importing the world never loads the HTTP server).
+(NVML), :class:`AdmissionPart` (named lease requests and what admission decided) and
+``live`` (a real manager, :class:`harness.live.LiveManager`, created by the process-level
+steps only, so that importing the world never loads the HTTP server).
 
 Which lifecycle action is which is decided in one place, :meth:`PoolWorld.orders` (and
 :meth:`PoolWorld.drain_reasons`); steps never name an action kind.
 
 Serves the decision-level scenarios of OC-POOL-3001..3004, 3010..3014, 3017, 3020..3023,
-3031..3034, 3040..3044 and OC-CFG-5001..5003, and holds the state of every other scenario.
+3031..3034, 3040..3044, OC-CFG-5001..5003 and OC-ADM-9001..9014 (pools with tenants and
+admission queues in the config), and holds the state of every other scenario.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ from harness.parts import (
     RetryPart,
 )
 from poolmgr.config import parse_config
+from poolmgr.core.admission import TenantPolicy
+from poolmgr.core.admissions import AdmissionFact
 from poolmgr.core.backoff import Backoff, BackoffPolicy, Jitter
 from poolmgr.core.clock import ManualClock
 from poolmgr.core.decisions import (
@@ -64,7 +68,7 @@ from poolmgr.core.errors import ConfigError, PoolError
 from poolmgr.core.events import EngineStarted, Event, PreloadFailed
 from poolmgr.core.leases import Lease
 from poolmgr.core.preflight import preflight
-from poolmgr.core.registry import Registry, Told
+from poolmgr.core.registry import Pending, Registry, Told
 from poolmgr.core.vocab import Cause
 
 if TYPE_CHECKING:  # types only: these modules load requests, prometheus and the HTTP server
@@ -73,6 +77,7 @@ if TYPE_CHECKING:  # types only: these modules load requests, prometheus and the
 
 __all__ = [
     "GIB",
+    "AdmissionPart",
     "ConfigPart",
     "GatePart",
     "GpuPart",
@@ -121,6 +126,10 @@ class PoolSpec:
     lease_ttl_ms: int = 300_000
     probe_failure_threshold: int = 3
     preload_timeout_ms: int = 600_000
+    queue_depth: int = 256
+    """``admission.queue_depth`` (OC-ADM-9002); the config's default."""
+    max_wait_ms: int = 30_000
+    """``admission.max_wait_ms`` (OC-ADM-9001); the config's default."""
 
 
 @dataclass
@@ -129,6 +138,8 @@ class PoolsPart:
 
     specs: dict[str, PoolSpec] = field(default_factory=dict)
     heartbeat_stale_ms: int = 5_000
+    tenants: list[TenantPolicy] = field(default_factory=list)
+    """The config's ``tenants`` (OC-ADM-9017); none: only the ``default`` tenant."""
     registry: Registry | None = None
     # Every action and fact the core decided for each pool, with when it was decided.
     actions: dict[str, list[tuple[int, Action | Fact]]] = field(default_factory=dict)
@@ -157,6 +168,9 @@ class PoolsPart:
         """The config the specs describe: one GPU of 80 GiB per GPU pool, stub engines."""
         gpu_pools = [s for s in self.specs.values() if not s.cpu]
         lines = [f"manager: {{heartbeat_stale_ms: {self.heartbeat_stale_ms}}}"]
+        if self.tenants:
+            lines.append("tenants:")
+            lines += [f"  - {_tenant_yaml(t)}" for t in self.tenants]
         if gpu_pools:
             lines.append("inventory:")
             lines.append("  gpus:")
@@ -188,8 +202,43 @@ class PoolsPart:
                 f"    breaker: {{failure_threshold: {spec.breaker_threshold}, "
                 f"window_ms: {spec.breaker_window_ms}, cooldown_ms: {spec.breaker_cooldown_ms}, "
                 "cooldown_multiplier: 2, max_cooldown_ms: 900000}",
+                f"    admission: {{queue_depth: {spec.queue_depth}, "
+                f"max_wait_ms: {spec.max_wait_ms}}}",
             ]
         return "\n".join(lines) + "\n"
+
+
+def _tenant_yaml(tenant: TenantPolicy) -> str:
+    """One tenant of the config, as a YAML flow mapping (``null`` for a quota it lacks)."""
+
+    def value(v: float | None) -> str:
+        return "null" if v is None else str(v)
+
+    return (
+        f"{{name: {tenant.name}, weight: {tenant.weight}, "
+        f"max_concurrent: {value(tenant.max_concurrent)}, rps: {value(tenant.rps)}, "
+        f"burst: {value(tenant.burst)}}}"
+    )
+
+
+@dataclass
+class AdmissionPart:
+    """Named lease requests of a scenario and what admission told about them (OC-ADM-*)."""
+
+    pending: dict[str, Pending] = field(default_factory=dict)
+    """Requests the registry took, by the scenario's name for them."""
+    asked: dict[str, str] = field(default_factory=dict)
+    """The pool each request asked for a slot of."""
+    raised: dict[str, PoolError] = field(default_factory=dict)
+    """Requests refused before they got a ticket (a bad request, a pool that cannot admit)."""
+    facts: list[AdmissionFact] = field(default_factory=list)
+    """Every admission and refusal the registry told, in order."""
+    following: bool = False
+    """Whether the registry tells :attr:`facts` (from the first request on)."""
+    returned: set[str] = field(default_factory=set)
+    """Requests whose lease the scenario returned."""
+    cancelled: dict[str, bool] = field(default_factory=dict)
+    """Requests whose client left, with whether the request still waited then."""
 
 
 @dataclass
@@ -209,6 +258,7 @@ class PoolWorld:
     gate: GatePart = field(default_factory=GatePart)
     gpu: GpuPart = field(default_factory=GpuPart)
     kube: KubePart = field(default_factory=KubePart)
+    admission: AdmissionPart = field(default_factory=AdmissionPart)
     live: LiveManager | None = None
     """Made by :func:`harness.live.live_manager_of` for the process-level scenarios only."""
     fleet: list[LiveManager] = field(default_factory=list)

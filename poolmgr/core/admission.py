@@ -254,12 +254,14 @@ class AdmissionQueue:
 
         Tiers in order (strict priority); within a tier the eligible tenant whose lane head is
         not past its deadline and whose pass is smallest (then the older head). A skipped
-        ineligible lane is lifted to the virtual time, so waiting at a quota banks no credit.
+        ineligible lane is lifted to the virtual time as it stands after this pick, so waiting
+        at a quota banks no credit: it comes back as a tenant returning from idle does.
         """
         for priority in TIERS:
             tier = self._tiers[priority]
             best: _Lane | None = None
             best_key: tuple[int, int] | None = None
+            skipped: list[_Lane] = []
             for tenant, lane in tier.lanes.items():
                 if not lane.tickets:
                     continue
@@ -267,16 +269,23 @@ class AdmissionQueue:
                 if head.deadline_ms < now_ms:
                     continue  # overdue: refused by overdue(), never admitted late
                 if not eligible(tenant):
-                    lane.pass_ = max(lane.pass_, tier.vtime)
+                    skipped.append(lane)
                     continue
                 key = (lane.pass_, head.ticket_id)
                 if best_key is None or key < best_key:
                     best, best_key = lane, key
+            ticket = None
             if best is not None:
                 ticket = best.tickets.popleft()
                 tier.vtime = best.pass_
                 best.pass_ += STRIDE_ONE // self._weight(ticket.tenant)
                 self._size -= 1
+            # Lifted to the virtual time after the pick, not before: lifted before, a lane
+            # skipped while another is served lags one stride behind it and, once eligible,
+            # wins a run of admissions beyond the OC-ADM-9009 bound.
+            for lane in skipped:
+                lane.pass_ = max(lane.pass_, tier.vtime)
+            if ticket is not None:
                 return ticket
         return None
 
