@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -334,14 +334,3 @@ class AdmissionQueue:
         self._size = 0
         self._earliest = None
         return gone
-
-    def next_deadline_ms(self) -> int | None:
-        """The earliest deadline of a waiting ticket, or ``None`` when none waits."""
-        return min((t.deadline_ms for t in self.tickets()), default=None)
-
-    def tenants_waiting(self) -> Mapping[str, int]:
-        """Waiting tickets per tenant, over every tier."""
-        counts: dict[str, int] = {}
-        for ticket in self.tickets():
-            counts[ticket.tenant] = counts.get(ticket.tenant, 0) + 1
-        return counts

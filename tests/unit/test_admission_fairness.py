@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -150,7 +151,7 @@ def serve(plan: list[Plan], length: int) -> tuple[list[int], list[list[bool]]]:
 
     def refill(k: int) -> None:
         # Two tickets in the lane while active: the lane never empties between admissions.
-        waiting = queue.tenants_waiting()
+        waiting = Counter(t.tenant for t in queue.tickets())
         for t in range(len(plan)):
             if active(t, k):
                 for _ in range(2 - waiting.get(str(t), 0)):
@@ -161,7 +162,7 @@ def serve(plan: list[Plan], length: int) -> tuple[list[int], list[list[bool]]]:
     backlogged: list[list[bool]] = []
     for k in range(length):
         refill(k)
-        waiting = queue.tenants_waiting()
+        waiting = Counter(t.tenant for t in queue.tickets())
         backlogged.append([waiting.get(str(t), 0) > 0 for t in range(len(plan))])
         chosen = queue.pick(0, lambda _: True)
         assert chosen is not None
