@@ -8,8 +8,8 @@ noisy, so the ratios are what compare across runs):
    (``request_lease`` with ``wait_ms``) on one pool whose slots are all held; every decision
    returns the oldest lease (``release_lease``, which admits a waiter, OC-ADM-9004) and the
    admitted tenant asks again, so every tenant stays backlogged. Measured with a short queue
-   (4 per tenant) and with 1,000 waiting requests. Baselines: the same number of immediate
-   ``acquire_lease`` + ``release_lease`` pairs on an empty queue, and of plain
+   (4 per tenant) and with 1,000 waiting requests. Baselines: the same number of
+   immediate ``request_lease`` + ``release_lease`` pairs on an empty queue, and of plain
    :class:`~poolmgr.core.leases.LeaseTable` acquire/release pairs. Also the bare
    :class:`~poolmgr.core.admission.AdmissionQueue` (push + pick) against a FIFO ``deque``.
 2. Share error (OC-ADM-9009, OC-ADM-9014): over every window of N = 100 and N = 1,000
@@ -149,13 +149,13 @@ def queued_run(
 
 
 def immediate_run(weights: Sequence[int], decisions: int, slots: int = 4) -> float:
-    """Seconds for ``decisions`` acquire_lease (wait 0) + release_lease pairs, queue empty."""
+    """Seconds for ``decisions`` immediate (wait 0) request + release_lease pairs, queue empty."""
     names = tenant_names(weights)
     registry = ready_registry(parse_config(config_yaml(weights, slots, 16), "<bench>"))
-    acquire, release = registry.acquire_lease, registry.release_lease
+    request, release = registry.request_lease, registry.release_lease
     started = time.perf_counter()
     for i in range(decisions):
-        lease = acquire(POOL, tenant=names[i % len(names)])
+        lease = request(POOL, tenant=names[i % len(names)]).future.result(timeout=0)
         release(POOL, lease.lease_id)
     return time.perf_counter() - started
 

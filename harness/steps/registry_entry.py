@@ -255,7 +255,13 @@ def register_again(world: PoolWorld, pool: str, how: str) -> None:
     world.error = None
     try:
         world.registry.register(
-            machine, table, engine=cfg.engine, cpu=cfg.cpu, ctx_per_slot=cfg.ctx
+            machine,
+            table,
+            engine=cfg.engine,
+            cpu=cfg.cpu,
+            ctx_per_slot=cfg.ctx,
+            queue_depth=cfg.admission.queue_depth,
+            max_wait_ms=cfg.admission.max_wait_ms,
         )
     except ValueError as exc:
         world.error = exc

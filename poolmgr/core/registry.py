@@ -117,13 +117,12 @@ class _Pool:
 class Registry:
     """Thread-safe collection of pools, keyed by pool id."""
 
-    def __init__(self, clock: Clock, tenants: TenantBook | None = None) -> None:
+    def __init__(self, clock: Clock, tenants: TenantBook) -> None:
         self.clock = clock
         self._lock = threading.RLock()
         self._pools: dict[str, _Pool] = {}
         self._listeners: list[FactListener] = []
-        book = tenants if tenants is not None else TenantBook((), clock.now_ms())
-        self.admissions = Admissions(book)
+        self.admissions = Admissions(tenants)
         self._gate = _Gate(self)
 
     def observe(self, listener: FactListener) -> None:
@@ -145,8 +144,8 @@ class Registry:
         engine: Engine,
         cpu: bool,
         ctx_per_slot: int,
-        queue_depth: int = 0,
-        max_wait_ms: int = 0,
+        queue_depth: int,
+        max_wait_ms: int,
     ) -> None:
         """Add a pool; ``ctx_per_slot`` is its configured context per slot, ``queue_depth`` and
         ``max_wait_ms`` its admission queue (OC-ADM-9001/9002)."""
@@ -283,14 +282,10 @@ class Registry:
         *,
         ttl_ms: int | None = None,
         job_id: str | None = None,
-        tenant: str | None = None,
-        priority: Priority = Priority.INTERACTIVE,
     ) -> Lease:
-        """Take one slot of a Ready pool at once, or raise why not (OC-POOL-3040, OC-POOL-3044)."""
-        pending = self.request_lease(
-            pool_id, ttl_ms=ttl_ms, job_id=job_id, tenant=tenant, priority=priority
-        )
-        return pending.future.result(timeout=0)
+        """Take one slot of a Ready pool at once for the tenant ``default``, or raise why not
+        (OC-POOL-3040, OC-POOL-3044)."""
+        return self.request_lease(pool_id, ttl_ms=ttl_ms, job_id=job_id).future.result(timeout=0)
 
     def request_lease(
         self,
@@ -315,7 +310,7 @@ class Registry:
                 try:
                     self._get(pool_id).leases.check_ttl(ttl_ms)
                     # Slots of overdue leases go to the requests already waiting (OC-ADM-9004).
-                    claimed += self._pump_waiting(told)
+                    claimed = self._pump_waiting(told)
                     ticket, future, facts = self.admissions.submit(
                         self._gate,
                         pool_id,
@@ -401,8 +396,9 @@ class Registry:
         told: list[tuple[str, Told]] = []
         with self._lock:
             snap = self._snapshot(pool_id, self._get(pool_id), told)
-            # A pool the read found stale refuses its queue now (OC-ADM-9005).
-            claimed = self._pump_waiting(told) if told else []
+            # A pool the read found stale refuses its queue now (OC-ADM-9005), and a deadline
+            # the read finds passed is refused now rather than at the next sweep.
+            claimed = self._pump_waiting(told)
         self._publish(told)
         Admissions.settle(claimed)
         return snap
@@ -412,7 +408,7 @@ class Registry:
         told: list[tuple[str, Told]] = []
         with self._lock:
             snaps = [self._snapshot(pid, self._pools[pid], told) for pid in sorted(self._pools)]
-            claimed = self._pump_waiting(told) if told else []
+            claimed = self._pump_waiting(told)
         self._publish(told)
         Admissions.settle(claimed)
         return snaps

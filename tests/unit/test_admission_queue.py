@@ -420,7 +420,7 @@ def test_oc_adm_9004_a_lease_that_expires_during_another_pools_pump_is_granted_a
     clock, reg = _two_pools(slots_b=2)
     reg.acquire_lease("a", ttl_ms=100)
     waiting = reg.request_lease("a", wait_ms=10_000)
-    reg.acquire_lease("b", tenant="q")
+    reg.request_lease("b", tenant="q").future.result(timeout=0)
     at_quota = reg.request_lease("b", tenant="q", wait_ms=10_000)  # b has a free slot
     assert not waiting.future.done() and not at_quota.future.done()
     clock.advance(100)
@@ -433,7 +433,7 @@ def test_oc_adm_9005_a_pool_a_read_finds_stale_refuses_its_waiters_at_once() -> 
     """Heartbeat staleness is judged on every read (OC-POOL-3004); a read that finds the pool
     no longer Ready must refuse its queue in that same call, not at the next tick."""
     clock = ManualClock(0)
-    reg = Registry(clock)
+    reg = Registry(clock, TenantBook((), 0))
     machine = PoolMachine(
         "p",
         "m",

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from poolmgr.core.admission import TenantBook
 from poolmgr.core.backoff import Backoff, BackoffPolicy, Jitter
 from poolmgr.core.breaker import BreakerPolicy, CircuitBreaker
 from poolmgr.core.clock import ManualClock
@@ -52,6 +53,8 @@ def add_pool(reg: Registry, clock: ManualClock, pool_id: str, slots: int = 2) ->
         engine=Engine.STUB,
         cpu=True,
         ctx_per_slot=4096,
+        queue_depth=0,
+        max_wait_ms=0,
     )
 
 
@@ -63,7 +66,7 @@ def make_ready(reg: Registry, pool_id: str, slots: int = 2) -> None:
 
 def test_oc_pool_3005_snapshots_are_ordered_by_pool_id() -> None:
     clock = ManualClock()
-    reg = Registry(clock)
+    reg = Registry(clock, TenantBook((), 0))
     for pool_id in ("zeta", "alpha", "mid"):
         add_pool(reg, clock, pool_id)
     assert [s.pool_id for s in reg.snapshots()] == ["alpha", "mid", "zeta"]
@@ -71,7 +74,7 @@ def test_oc_pool_3005_snapshots_are_ordered_by_pool_id() -> None:
 
 def test_oc_pool_3005_snapshot_carries_engine_facts_after_preload() -> None:
     clock = ManualClock()
-    reg = Registry(clock)
+    reg = Registry(clock, TenantBook((), 0))
     add_pool(reg, clock, "a")
     make_ready(reg, "a", slots=3)
     snap = reg.snapshot("a")
@@ -82,14 +85,14 @@ def test_oc_pool_3005_snapshot_carries_engine_facts_after_preload() -> None:
 
 
 def test_unknown_pool_is_a_typed_error() -> None:
-    reg = Registry(ManualClock())
+    reg = Registry(ManualClock(), TenantBook((), 0))
     with pytest.raises(UnknownPool):
         reg.snapshot("nope")
 
 
 def test_oc_pool_3044_unready_pool_refuses_leases_with_retry_hint() -> None:
     clock = ManualClock()
-    reg = Registry(clock)
+    reg = Registry(clock, TenantBook((), 0))
     add_pool(reg, clock, "a")
     make_ready(reg, "a")
     reg.dispatch("a", EngineExited(Cause.KILLED_BY_SIGNAL, "SIGKILL"))
@@ -100,7 +103,7 @@ def test_oc_pool_3044_unready_pool_refuses_leases_with_retry_hint() -> None:
 
 def test_oc_pool_3044_draining_pool_refuses_leases() -> None:
     clock = ManualClock()
-    reg = Registry(clock)
+    reg = Registry(clock, TenantBook((), 0))
     add_pool(reg, clock, "a")
     make_ready(reg, "a")
     reg.dispatch("a", DrainRequested(DrainReason.API_REQUEST, 10_000))
@@ -110,7 +113,7 @@ def test_oc_pool_3044_draining_pool_refuses_leases() -> None:
 
 def test_oc_pool_3043_engine_crash_voids_leases_and_counts_them() -> None:
     clock = ManualClock()
-    reg = Registry(clock)
+    reg = Registry(clock, TenantBook((), 0))
     add_pool(reg, clock, "a", slots=3)
     make_ready(reg, "a", slots=3)
     reg.acquire_lease("a")
@@ -123,7 +126,7 @@ def test_oc_pool_3043_engine_crash_voids_leases_and_counts_them() -> None:
 
 def test_oc_pool_3004_stale_heartbeat_shows_in_snapshot_and_blocks_leases() -> None:
     clock = ManualClock()
-    reg = Registry(clock)
+    reg = Registry(clock, TenantBook((), 0))
     add_pool(reg, clock, "a")
     make_ready(reg, "a")
     clock.advance(5_001)
@@ -137,7 +140,7 @@ def test_oc_pool_3004_stale_heartbeat_shows_in_snapshot_and_blocks_leases() -> N
 
 def test_oc_pool_3040_concurrent_acquires_never_exceed_slots() -> None:
     clock = ManualClock()
-    reg = Registry(clock)
+    reg = Registry(clock, TenantBook((), 0))
     add_pool(reg, clock, "a", slots=5)
     make_ready(reg, "a", slots=5)
     granted: list[str] = []
@@ -167,7 +170,7 @@ def test_oc_pool_3040_concurrent_acquires_never_exceed_slots() -> None:
 
 def test_tick_restarts_only_the_failed_pool_and_others_stay_ready() -> None:
     clock = ManualClock()
-    reg = Registry(clock)
+    reg = Registry(clock, TenantBook((), 0))
     add_pool(reg, clock, "a")
     add_pool(reg, clock, "b")
     make_ready(reg, "a")
@@ -183,7 +186,7 @@ def test_tick_restarts_only_the_failed_pool_and_others_stay_ready() -> None:
 def test_oc_pool_3040_stale_preload_report_does_not_shrink_slots_under_leases() -> None:
     """Found by the stateful test: an ignored preload event must not resize the lease table."""
     clock = ManualClock()
-    reg = Registry(clock)
+    reg = Registry(clock, TenantBook((), 0))
     add_pool(reg, clock, "a", slots=2)
     make_ready(reg, "a", slots=2)
     reg.acquire_lease("a")
@@ -195,7 +198,7 @@ def test_oc_pool_3040_stale_preload_report_does_not_shrink_slots_under_leases() 
 
 def test_oc_pool_3030_facts_reach_listeners_from_dispatch_reads_and_ticks() -> None:
     clock = ManualClock()
-    reg = Registry(clock)
+    reg = Registry(clock, TenantBook((), 0))
     add_pool(reg, clock, "a")
     told: list[tuple[str, Fact]] = []
     reg.observe(lambda pool_id, fact: told.append((pool_id, fact)))
@@ -220,7 +223,7 @@ def test_oc_pool_3030_facts_reach_listeners_from_dispatch_reads_and_ticks() -> N
 
 def test_oc_pool_3040_only_an_accepted_preload_resizes_the_slots() -> None:
     clock = ManualClock()
-    reg = Registry(clock)
+    reg = Registry(clock, TenantBook((), 0))
     add_pool(reg, clock, "a", slots=2)
     reg.dispatch("a", StartRequested())
     reg.dispatch("a", EngineStarted(1000))
@@ -232,7 +235,7 @@ def test_oc_pool_3040_only_an_accepted_preload_resizes_the_slots() -> None:
 
 def test_listeners_are_called_outside_the_registry_lock() -> None:
     clock = ManualClock()
-    reg = Registry(clock)
+    reg = Registry(clock, TenantBook((), 0))
     add_pool(reg, clock, "a")
     free: list[bool] = []
 

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from poolmgr.core.admission import TenantBook
 from poolmgr.core.backoff import Backoff, BackoffPolicy
 from poolmgr.core.breaker import BreakerPolicy, CircuitBreaker
 from poolmgr.core.clock import ManualClock
@@ -63,7 +64,7 @@ class PoolModel(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = ManualClock(1_000_000)
-        self.reg = Registry(self.clock)
+        self.reg = Registry(self.clock, TenantBook((), 0))
         machine = PoolMachine(
             "p",
             "m0",
@@ -81,6 +82,8 @@ class PoolModel(RuleBasedStateMachine):
             engine="stub",
             cpu=True,
             ctx_per_slot=4096,
+            queue_depth=0,
+            max_wait_ms=0,
         )
         self.step = 0
         self.last_spawn = -1
