@@ -231,6 +231,8 @@ class AdmissionPart:
     """The pool each request asked for a slot of."""
     raised: dict[str, PoolError] = field(default_factory=dict)
     """Requests refused before they got a ticket (a bad request, a pool that cannot admit)."""
+    invalid: dict[str, str] = field(default_factory=dict)
+    """Requests refused as malformed (a lease lifetime out of range), with the reason."""
     facts: list[AdmissionFact] = field(default_factory=list)
     """Every admission and refusal the registry told, in order."""
     following: bool = False

@@ -306,3 +306,47 @@ Feature: A pool's admission queue: who waits, for how long, and when the wait en
     And request "b1" was refused with code "DEADLINE_EXCEEDED" after waiting 2501 ms
     And the refusal of request "b1" says "pool 'chat' had no free slot within the request's 2000 ms wait"
     And request "y" was admitted after waiting 2501 ms
+
+  @OC-ADM-9001
+  Scenario: A request whose lease lifetime is out of range is refused at once, even when it could wait
+    Given a pool "chat" with 1 slots whose queue holds at most 2 requests, each waiting at most 5000 ms
+    And the pool "chat" is ready
+    When request "holder" of tenant "acme" asks for a slot of "chat"
+    And request "r" of tenant "zeta" waits up to 5000 ms for a slot of "chat" lasting 3600001 ms
+    Then request "r" was refused at once as invalid: "ttl_ms must be between 1 and 3600000, got 3600001"
+    And the queue of "chat" holds 0 interactive and 0 batch requests
+
+  @OC-ADM-9003
+  Scenario: A request that comes after another's deadline, before any sweep, finds that one refused first
+    Given a pool "chat" with 1 slots whose queue holds at most 2 requests, each waiting at most 5000 ms
+    And the pool "chat" is ready
+    When request "holder" of tenant "acme" asks for a slot of "chat"
+    And request "early" of tenant "zeta" waits up to 100 ms for a slot of "chat"
+    And the clock reaches 200 ms
+    And request "late" of tenant "zeta" waits up to 1000 ms for a slot of "chat"
+    Then request "early" was refused with code "DEADLINE_EXCEEDED" after waiting 200 ms
+    And request "late" is still waiting
+    And admission decided, in this order
+      | request | decision          |
+      | holder  | admitted          |
+      | early   | DEADLINE_EXCEEDED |
+
+  @OC-ADM-9003
+  Scenario: One sweep refuses the requests past their deadline on every pool
+    Given a pool "chat" with 1 slots whose queue holds at most 2 requests, each waiting at most 5000 ms
+    And a pool "code" with 1 slots whose queue holds at most 2 requests, each waiting at most 5000 ms
+    And the pool "chat" is ready
+    And the pool "code" is ready
+    When request "h1" of tenant "acme" asks for a slot of "chat"
+    And request "h2" of tenant "acme" asks for a slot of "code"
+    And request "w1" of tenant "zeta" waits up to 300 ms for a slot of "chat"
+    And request "w2" of tenant "zeta" waits up to 300 ms for a slot of "code"
+    And the manager sweeps at 300 ms
+    Then request "w1" was refused with code "DEADLINE_EXCEEDED" after waiting 300 ms
+    And request "w2" was refused with code "DEADLINE_EXCEEDED" after waiting 300 ms
+    And admission decided, in this order
+      | request | decision          |
+      | h1      | admitted          |
+      | h2      | admitted          |
+      | w1      | DEADLINE_EXCEEDED |
+      | w2      | DEADLINE_EXCEEDED |

@@ -99,6 +99,8 @@ def _ask(
         )
     except PoolError as exc:
         part.raised[name] = exc
+    except ValueError as exc:  # a lease lifetime out of range: the HTTP layer's 400
+        part.invalid[name] = str(exc)
 
 
 @step("when", 'request "{name}" of tenant "{tenant}" asks for a slot of "{pool}"')
@@ -124,6 +126,17 @@ def ask_waiting(world: PoolWorld, name: str, tenant: str, wait: int, pool: str) 
 )
 def ask_in_tier(world: PoolWorld, name: str, tenant: str, wait: int, tier: str, pool: str) -> None:
     _ask(world, name, pool, tenant=tenant, wait_ms=wait, tier=tier)
+
+
+@step(
+    "when",
+    'request "{name}" of tenant "{tenant}" waits up to {wait:d} ms for a slot of "{pool}" '
+    "lasting {ttl:d} ms",
+)
+def ask_waiting_with_ttl(
+    world: PoolWorld, name: str, tenant: str, wait: int, pool: str, ttl: int
+) -> None:
+    _ask(world, name, pool, tenant=tenant, wait_ms=wait, ttl_ms=ttl)
 
 
 @step("when", 'request "{name}" names no tenant and waits up to {wait:d} ms for a slot of "{pool}"')
@@ -231,6 +244,13 @@ def _refusal(part: AdmissionPart, name: str) -> PoolError:
     error = future.exception(timeout=0)
     assert isinstance(error, PoolError), f"request {name} was not refused: {future.result()!r}"
     return error
+
+
+@step("then", 'request "{name}" was refused at once as invalid: "{text}"')
+def then_invalid(world: PoolWorld, name: str, text: str) -> None:
+    part = world.admission
+    assert_equal(part.invalid.get(name), text, f"why request {name} is invalid")
+    assert name not in part.pending, f"request {name} got a ticket"
 
 
 @step("then", 'request "{name}" holds a lease of "{pool}"')
