@@ -27,11 +27,11 @@ Feature: Waiting for a slot over the control plane
   @OC-ADM-9001 @OC-ADM-9004 @OC-ADM-9016
   Scenario: A waiting request is granted the slot a returned lease frees
     When a client of tenant "search" asks for a slot of the live pool "one", waiting up to 30000 ms
-    Then the live admission queue of "one" holds 1 "interactive" request
+    Then the live admission queue of "one" holds one waiting "interactive" request
     When the client returns its live lease
     Then the waiting client is granted a lease of the live pool "one"
-    And the live admission queue of "one" holds 0 "interactive" requests
-    And the manager logged the event "admission_granted" for tenant "search" on "one"
+    And the live admission queue of "one" holds no waiting "interactive" request
+    And the manager logged the event "admission_granted" for tenant "search" on "one" in the interactive tier
     And the live health of "one" shows 1 active leases of 1 slots
 
   @OC-ADM-9003 @OC-ADM-9013 @OC-ADM-9015 @OC-ADM-9016
@@ -39,7 +39,7 @@ Feature: Waiting for a slot over the control plane
     When a client of tenant "reports" asks for a slot of the live pool "one", waiting up to 300 ms
     Then the waiting client is answered with an error envelope
     And the answer is an error envelope with status 429 and code "DEADLINE_EXCEEDED"
-    And the answer says to retry after 1 second
+    And the answer's Retry-After is 1 s
     And the manager logged the event "admission_refused" for tenant "reports" on "one" with the code "DEADLINE_EXCEEDED"
     And the live gauge "deadlines_met_ratio" with priority="interactive" is 0.5
     And the live gauge "admission_refusals_total" with pool_id="one", reason="deadline_exceeded" is 1
@@ -49,15 +49,15 @@ Feature: Waiting for a slot over the control plane
   @OC-ADM-9005
   Scenario: A pool that starts draining refuses its waiting requests at once
     When a client of tenant "search" asks for a slot of the live pool "one", waiting up to 30000 ms
-    Then the live admission queue of "one" holds 1 "interactive" request
+    Then the live admission queue of "one" holds one waiting "interactive" request
     When a client drains the live pool "one" with a deadline of 60000 ms
     Then the waiting client is answered with an error envelope
     And the answer is an error envelope with status 503 and code "POOL_UNAVAILABLE"
-    And the live admission queue of "one" holds 0 "interactive" requests
+    And the live admission queue of "one" holds no waiting "interactive" request
 
   @OC-ADM-9006
   Scenario: A client that hangs up while it waits leaves the queue and holds no lease
     When a client of tenant "search" asks for a slot of the live pool "one", waiting up to 30000 ms, and hangs up while it waits
-    Then the live admission queue of "one" holds 0 "interactive" requests
+    Then the live admission queue of "one" holds no waiting "interactive" request
     When the client returns its live lease
     Then the live health of "one" shows 0 active leases of 1 slots

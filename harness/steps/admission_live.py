@@ -138,16 +138,25 @@ def ask_and_hang_up(world: PoolWorld, tenant: str, pool: str, wait: int) -> None
 # --- answers --------------------------------------------------------------------------------
 
 
-@step("then", 'the live admission queue of "{pool}" holds {n:d} "{priority}" request')
-@step("then", 'the live admission queue of "{pool}" holds {n:d} "{priority}" requests')
-def then_queue_holds(world: PoolWorld, pool: str, n: int, priority: str) -> None:
+@step("then", 'the live admission queue of "{pool}" holds one waiting "{priority}" request')
+def then_queue_holds_one(world: PoolWorld, pool: str, priority: str) -> None:
+    _queue_holds(world, pool, 1, priority)
+
+
+@step("then", 'the live admission queue of "{pool}" holds no waiting "{priority}" request')
+def then_queue_holds_none(world: PoolWorld, pool: str, priority: str) -> None:
+    _queue_holds(world, pool, 0, priority)
+
+
+def _queue_holds(world: PoolWorld, pool: str, n: int, priority: str) -> None:
     live = live_manager_of(world)
     labels = {"pool_id": pool, "priority": priority}
-    wait_until(
+    seen = wait_until(
         lambda: _gauge(live, "admission_queue_depth", labels) == float(n) or None,
         _ANSWER_TIMEOUT_S,
         f"admission_queue_depth{labels} == {n}",
     )
+    assert seen is True, f"admission_queue_depth{labels} is not {n}"
 
 
 @step("then", 'the waiting client is granted a lease of the live pool "{pool}"')
@@ -166,8 +175,7 @@ def then_waiter_refused(world: PoolWorld) -> None:
     assert answer.status_code >= 400, f"expected a refusal, got {answer.status_code}"
 
 
-@step("then", "the answer says to retry after {seconds:d} second")
-@step("then", "the answer says to retry after {seconds:d} seconds")
+@step("then", "the answer's Retry-After is {seconds:d} s")
 def then_retry_after(world: PoolWorld, seconds: int) -> None:
     live = live_manager_of(world)
     assert live.last is not None, "no answer yet"
@@ -196,7 +204,11 @@ def then_admission_logged_code(
     assert_equal(record.get("code"), code, f"code of the {event} line")
 
 
-@step("then", 'the manager logged the event "{event}" for tenant "{tenant}" on "{pool}"')
+@step(
+    "then",
+    'the manager logged the event "{event}" for tenant "{tenant}" on "{pool}" '
+    "in the interactive tier",
+)
 def then_admission_logged(world: PoolWorld, event: str, tenant: str, pool: str) -> None:
     record = _logged(live_manager_of(world), event, tenant, pool)
     assert_equal(record.get("priority"), "interactive", f"priority of the {event} line")
