@@ -39,7 +39,7 @@ Feature: Waiting for a slot over the control plane
     When a client of tenant "reports" asks for a slot of the live pool "one", waiting up to 300 ms
     Then the waiting client is answered with an error envelope
     And the answer is an error envelope with status 429 and code "DEADLINE_EXCEEDED"
-    And the answer's Retry-After is 1 s
+    And the answer's retry hint is 1 s
     And the manager logged the event "admission_refused" for tenant "reports" on "one" with the code "DEADLINE_EXCEEDED"
     And the live gauge "deadlines_met_ratio" with priority="interactive" is 0.5
     And the live gauge "admission_refusals_total" with pool_id="one", reason="deadline_exceeded" is 1

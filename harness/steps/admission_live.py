@@ -140,15 +140,16 @@ def ask_and_hang_up(world: PoolWorld, tenant: str, pool: str, wait: int) -> None
 
 @step("then", 'the live admission queue of "{pool}" holds one waiting "{priority}" request')
 def then_queue_holds_one(world: PoolWorld, pool: str, priority: str) -> None:
-    _queue_holds(world, pool, 1, priority)
+    assert _queue_holds(world, pool, 1, priority), f"{pool} holds no waiting {priority} request"
 
 
 @step("then", 'the live admission queue of "{pool}" holds no waiting "{priority}" request')
 def then_queue_holds_none(world: PoolWorld, pool: str, priority: str) -> None:
-    _queue_holds(world, pool, 0, priority)
+    assert _queue_holds(world, pool, 0, priority), f"{pool} still holds a {priority} request"
 
 
-def _queue_holds(world: PoolWorld, pool: str, n: int, priority: str) -> None:
+def _queue_holds(world: PoolWorld, pool: str, n: int, priority: str) -> bool:
+    """Whether the pool's queue comes to hold ``n`` requests of the tier (a bounded wait)."""
     live = live_manager_of(world)
     labels = {"pool_id": pool, "priority": priority}
     seen = wait_until(
@@ -156,7 +157,7 @@ def _queue_holds(world: PoolWorld, pool: str, n: int, priority: str) -> None:
         _ANSWER_TIMEOUT_S,
         f"admission_queue_depth{labels} == {n}",
     )
-    assert seen is True, f"admission_queue_depth{labels} is not {n}"
+    return seen is True
 
 
 @step("then", 'the waiting client is granted a lease of the live pool "{pool}"')
@@ -175,7 +176,7 @@ def then_waiter_refused(world: PoolWorld) -> None:
     assert answer.status_code >= 400, f"expected a refusal, got {answer.status_code}"
 
 
-@step("then", "the answer's Retry-After is {seconds:d} s")
+@step("then", "the answer's retry hint is {seconds:d} s")
 def then_retry_after(world: PoolWorld, seconds: int) -> None:
     live = live_manager_of(world)
     assert live.last is not None, "no answer yet"
