@@ -63,15 +63,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: import this checkout's poolmgr
     sys.path.insert(0, str(ROOT))
 
-from poolmgr.assemble import build_registry  # noqa: E402
+from harness.ready import ready_registry  # noqa: E402
 from poolmgr.config import parse_config  # noqa: E402
 from poolmgr.core.admission import AdmissionQueue, Priority, Ticket  # noqa: E402
 from poolmgr.core.admissions import Admitted  # noqa: E402
-from poolmgr.core.clock import ManualClock  # noqa: E402
-from poolmgr.core.config import Config  # noqa: E402
-from poolmgr.core.events import EngineStarted, PreloadSucceeded, StartRequested  # noqa: E402
 from poolmgr.core.leases import Lease, LeaseTable  # noqa: E402
-from poolmgr.core.registry import Registry  # noqa: E402
 
 POOL = "bench"
 MAX_WAIT_MS = 600_000
@@ -96,16 +92,6 @@ def config_yaml(weights: Sequence[int], slots: int, depth: int) -> str:
         f"  - {{id: {POOL}, engine: stub, model: 'stub://bench', devices: [], cpu: true,"
         f" slots: {slots}, admission: {{queue_depth: {depth}, max_wait_ms: {MAX_WAIT_MS}}}}}\n"
     )
-
-
-def ready_registry(config: Config) -> Registry:
-    """Every pool of ``config`` Ready on a manual clock (no engines; time never moves)."""
-    registry = build_registry(config, ManualClock(1_000), random.Random(7))
-    for i, pool in enumerate(config.pools):
-        registry.dispatch(pool.id, StartRequested())
-        registry.dispatch(pool.id, EngineStarted(pid=10_000 + i))
-        registry.dispatch(pool.id, PreloadSucceeded("bench", "sha256:" + "ab" * 32, pool.slots))
-    return registry
 
 
 def rate(count: int, seconds: float) -> float:

@@ -15,7 +15,6 @@ import asyncio
 import importlib.util
 import os
 import queue
-import random
 import signal
 import socket
 import subprocess
@@ -32,12 +31,10 @@ import uvicorn
 import yaml
 from fastapi import FastAPI
 
+from harness.ready import ready_registry
 from harness.waiting import wait_until
-from poolmgr.assemble import build_registry
 from poolmgr.config import parse_config
-from poolmgr.core.clock import ManualClock
 from poolmgr.core.config import Config
-from poolmgr.core.events import EngineStarted, PreloadSucceeded, StartRequested
 from poolmgr.core.registry import Registry
 from poolmgr.http.app import create_app
 from poolmgr.serve import Manager
@@ -224,16 +221,6 @@ class FakeController:
 
     def engine_url(self, pool_id: str) -> str | None:
         return f"http://127.0.0.1:9/{pool_id}"
-
-
-def ready_registry(config: Config) -> Registry:
-    """Every pool of ``config`` Ready on a manual clock (no engines)."""
-    registry = build_registry(config, ManualClock(1_000), random.Random(7))
-    for i, pool in enumerate(config.pools):
-        registry.dispatch(pool.id, StartRequested())
-        registry.dispatch(pool.id, EngineStarted(pid=10_000 + i))
-        registry.dispatch(pool.id, PreloadSucceeded("stub-test", "sha256:" + "ab" * 32, pool.slots))
-    return registry
 
 
 TWO_POOLS = """
