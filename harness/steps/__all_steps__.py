@@ -17,6 +17,7 @@ from harness.steps import (
     gates,  # BDD gates and the OpenAPI drift check
     gguf_model,  # the model file: its GGUF header, damaged or not, and the shape read
     gpu,  # @gpu: NVML
+    keepalive,  # @process: kept-alive clients and TCP_NODELAY on the manager's end
     kubernetes,  # the Kubernetes manifests, rendered by kustomize
     kubernetes_pod,  # @process: the pod they run: privileges, GPU nodes, monitoring, engines
     leases,  # slot leases
@@ -52,6 +53,7 @@ __all__ = [
     "gates",
     "gguf_model",
     "gpu",
+    "keepalive",
     "kubernetes",
     "kubernetes_pod",
     "leases",
