@@ -26,8 +26,9 @@ noisy, so the ratios are what compare across runs):
    codes, the server's event-loop lag, the share error of the server's admission order, and
    the scraped ``admission_share`` gauge. Baseline: the same number of immediate (``wait_ms``
    0) grant + return round trips over the same server, with as many workers as the pool has
-   slots. The server sets ``TCP_NODELAY``, which ``poolmgr serve`` does not yet (see
-   :func:`serve`); ``keepalive_probe`` measures one kept-alive round trip with and without.
+   slots. The server binds as ``poolmgr serve`` does (``serve._bind``, with ``TCP_NODELAY``
+   since #12); ``keepalive_probe`` measures one kept-alive round trip on that socket, with
+   the option also set by hand (``nodelay``) and as bound (``serve``).
 
 Prints the figures and writes ``bench/results/admission.json``. Run:
 ``.venv/bin/python bench/bench_admission.py`` (``--quick`` for a smoke run, ``--clients``,
@@ -298,11 +299,8 @@ class _Controller:
 def serve(config_path: str, log_dir: str, bind: str) -> int:
     """Child process: the control plane over a Ready registry on 127.0.0.1, until stdin closes.
 
-    ``bind``: ``serve`` binds as ``poolmgr serve`` does; ``nodelay`` then also sets
-    ``TCP_NODELAY`` on the listening socket (accepted connections inherit it on Linux), which
-    ``poolmgr serve`` lacks today: a ``socket.create_server`` socket has ``proto`` 0, so
-    asyncio's transports skip their own ``TCP_NODELAY`` and, on a kept-alive connection, a
-    response written in two pieces waits for the client's delayed ACK (about 40 ms).
+    ``bind``: ``serve`` binds as ``poolmgr serve`` does (``TCP_NODELAY`` included since #12,
+    OC-PERF-9101); ``nodelay`` also sets the option by hand, as this benchmark did before.
     Prints its URL, then, once stdin closes, one JSON line: the tenants in the order the server
     admitted them and the event loop's worst lag (a 10 ms ticker's lateness).
     """

@@ -65,7 +65,7 @@ from poolmgr.io.nvml import inventory_from_nvml
 from poolmgr.runtime.init import install_init_duties, is_init, stop_signals
 from poolmgr.runtime.supervisor import Supervisor
 from poolmgr.telemetry.admission import log_admission
-from poolmgr.telemetry.logs import configure_logging, pool_identity
+from poolmgr.telemetry.logs import configure_logging, pool_identity, stop_logging
 from poolmgr.telemetry.metrics import PoolMetrics
 from poolmgr.telemetry.redact import Redactor, default_redactor
 
@@ -379,4 +379,6 @@ def main(args: argparse.Namespace) -> int:
     except ListenError as exc:
         print(f"poolmgr serve: {exc}", file=sys.stderr)
         return 1
+    finally:
+        stop_logging()  # every line handed to the writer is written before the exit
     return 0

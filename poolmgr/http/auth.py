@@ -45,10 +45,12 @@ class BearerAuth:
         if not hmac.compare_digest(given, self._token):
             raise ApiError(ErrorCode.FORBIDDEN, "the bearer token does not match")
 
-    def _require_write(self, credentials: Credentials) -> None:
+    # async: a plain ``def`` dependency is run in a worker thread on every request, a thread
+    # hop that cost more than the whole lease decision (bench/bench_http.py, OC-PERF-9102).
+    async def _require_write(self, credentials: Credentials) -> None:
         if self._token is not None:
             self._check(credentials)
 
-    def _require_read(self, credentials: Credentials) -> None:
+    async def _require_read(self, credentials: Credentials) -> None:
         if self._reads_need_auth:
             self._check(credentials)

@@ -3,9 +3,9 @@
 Decides that every response carries ``X-Correlation-Id``: the request's own when it is 1-128
 visible ASCII characters and no secret, otherwise a fresh UUID (OC-CTL-4005); that the id is
 set for every log line written while the request is served; that each request is logged once
-with its status and duration; and that an exception no handler knows is still answered with
-the envelope (code ``INTERNAL``, a generic message naming the correlation id) while its
-traceback goes to the log only (OC-CTL-4004).
+with its status and duration (a read that succeeds at debug, every other at info); and that an
+exception no handler knows is still answered with the envelope (code ``INTERNAL``, a generic
+message naming the correlation id) while its traceback goes to the log only (OC-CTL-4004).
 
 A pure ASGI middleware placed outside FastAPI's exception handling, so it sees every response.
 """
@@ -32,6 +32,7 @@ CORRELATION_HEADER: Final = "X-Correlation-Id"
 _CORRELATION_OK = re.compile(r"^[\x21-\x7e]{1,128}$")
 
 log = logging.getLogger(__name__)
+_READS: Final = frozenset({"GET", "HEAD"})
 
 
 class RequestContext:
@@ -97,7 +98,11 @@ class RequestContext:
             )
             await send_with_id({"type": "http.response.body", "body": body})
         finally:
-            log.info(
+            # Reads that succeed (probes, scrapes, listings) are logged at debug: at info they
+            # would bury the lines that matter and cost every request a log line (OC-PERF-9102).
+            quiet = scope.get("method") in _READS and status < 400
+            log.log(
+                logging.DEBUG if quiet else logging.INFO,
                 "%s %s -> %d",
                 scope.get("method"),
                 scope.get("path"),

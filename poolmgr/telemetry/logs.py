@@ -23,12 +23,16 @@ describe and copied by asyncio into the tasks that work starts:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import contextvars
 import datetime as _dt
 import json
 import logging
+import logging.handlers
+import queue
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final, TextIO
@@ -46,6 +50,7 @@ __all__ = [
     "log_pool",
     "log_scope",
     "pool_identity",
+    "stop_logging",
 ]
 
 LOG_FIELDS: Final = (
@@ -206,7 +211,101 @@ def _add_identity(line: dict[str, Any]) -> None:
         line["engine_version"] = version
 
 
-_INSTALLED: list[logging.Handler] = []
+class _Handoff(logging.handlers.QueueHandler):
+    """Runs on the thread that logs: keeps what only that thread knows, hands the rest over.
+
+    The message is rendered with its arguments (they may change once the call returns), an
+    exception is rendered to text, and the context variables of the logging task (correlation
+    id, pool, the pool's engine and version) are copied onto the record; the JSON line, the
+    redaction and the writes happen on the writer thread (OC-PERF-9102).
+    """
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not lose the record
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg, record.args = message, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _PLAIN.formatException(record.exc_info)
+        record.exc_info = None
+        fields = vars(record)
+        if fields.get("correlation_id") is None:
+            record.correlation_id = correlation_id.get()
+        if fields.get("pool_id") is None:
+            record.pool_id = log_pool.get()
+        pool_id = fields.get("pool_id")
+        if pool_id is not None and (
+            fields.get("engine") is None or fields.get("engine_version") is None
+        ):
+            known: dict[str, Any] = {
+                "pool_id": pool_id,
+                "engine": fields.get("engine"),
+                "engine_version": fields.get("engine_version"),
+            }
+            _add_identity(known)
+            record.engine, record.engine_version = known["engine"], known["engine_version"]
+        return record
+
+
+_PLAIN: Final = logging.Formatter()
+
+
+class _JsonLines(logging.Handler):
+    """The writer thread's one handler: each record is formatted and redacted once, then the
+    same line goes to every output (stderr and the log file)."""
+
+    def __init__(self, redactor: Redactor, outputs: list[TextIO]) -> None:
+        super().__init__()
+        self.setFormatter(JsonFormatter(redactor))
+        self.outputs = outputs
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + "\n"
+            for out in self.outputs:
+                out.write(line)
+                out.flush()
+        except Exception:
+            self.handleError(record)
+
+
+class _Installed:
+    """What :func:`configure_logging` set up, so that the next call or the stop undoes it."""
+
+    def __init__(self) -> None:
+        self.handler: logging.Handler | None = None
+        self.listener: logging.handlers.QueueListener | None = None
+        self.files: list[TextIO] = []
+        self.lock = threading.Lock()
+
+    def stop(self) -> None:
+        """Write every record handed over so far, then close the log file (idempotent)."""
+        with self.lock:
+            if self.handler is not None:
+                logging.getLogger().removeHandler(self.handler)
+                self.handler = None
+            if self.listener is not None:
+                self.listener.stop()  # drains the queue before it returns
+                self.listener = None
+            for out in self.files:
+                out.close()
+            self.files = []
+
+
+_INSTALLED: Final = _Installed()
+
+
+def stop_logging() -> None:
+    """Flush every log record handed over so far and close the log file (OC-PERF-9102).
+
+    :func:`configure_logging` registers it to run at exit; ``poolmgr serve`` also calls it when
+    it stops. Records logged afterwards go nowhere until logging is configured again.
+    """
+    _INSTALLED.stop()
+
+
+atexit.register(stop_logging)
 
 
 def configure_logging(
@@ -215,29 +314,32 @@ def configure_logging(
     level: int = logging.INFO,
     stream: TextIO | None = None,
     log_file: Path | None = None,
-) -> list[logging.Handler]:
+) -> list[TextIO]:
     """Send every record through redaction and the JSON formatter (stderr, and ``log_file``).
 
-    Replaces the handlers a previous call installed; returns the new ones.
+    The thread that logs only hands the record over (:class:`_Handoff`); one writer thread
+    formats, redacts and writes it (OC-PERF-9102). Replaces what a previous call installed;
+    returns the outputs written to.
     """
-    root = logging.getLogger()
-    for old in _INSTALLED:
-        root.removeHandler(old)
-        old.close()
-    _INSTALLED.clear()
-    handlers: list[logging.Handler] = [logging.StreamHandler(stream or sys.stderr)]
+    _INSTALLED.stop()
+    outputs: list[TextIO] = [stream or sys.stderr]
+    files: list[TextIO] = []
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
-    for handler in handlers:
-        handler.addFilter(RedactionFilter(redactor))
-        handler.setFormatter(JsonFormatter(redactor))
-        root.addHandler(handler)
-        _INSTALLED.append(handler)
+        files.append(log_file.open("a", encoding="utf-8"))
+    outputs += files
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(records, _JsonLines(redactor, outputs))
+    handoff = _Handoff(records)
+    with _INSTALLED.lock:
+        _INSTALLED.handler, _INSTALLED.listener, _INSTALLED.files = handoff, listener, files
+    listener.start()
+    root = logging.getLogger()
+    root.addHandler(handoff)
     root.setLevel(level)
     # uvicorn's own loggers propagate to the root, so they come out as JSON lines too.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
-    return handlers
+    return outputs

@@ -286,3 +286,74 @@ def test_oc_pool_3073_3074_engine_lines_name_the_pool_and_only_caused_actions_ca
     assert last_a < first_b  # reload A's id ends with reload A
     finished = [line["correlation_id"] for line in seen if line["event"] == "pool_reload_finished"]
     assert finished == ["reload-A", "reload-B"]
+
+
+@pytest.fixture
+def handed_off(tmp_path: Path) -> Iterator[tuple[io.StringIO, Path]]:
+    """Logging as ``poolmgr serve`` configures it: a hand-off to one writer thread."""
+    from poolmgr.telemetry.logs import configure_logging, stop_logging
+
+    stream, log_file = io.StringIO(), tmp_path / "logs" / "manager.jsonl"
+    root = logging.getLogger()
+    level = root.level
+    redactor = Redactor(["the-bearer-token-value"], environ={})
+    configure_logging(redactor, stream=stream, log_file=log_file)
+    try:
+        yield stream, log_file
+    finally:
+        stop_logging()
+        root.setLevel(level)
+
+
+def test_oc_perf_9102_the_writer_writes_every_line_once_to_both_outputs_by_the_stop(
+    handed_off: tuple[io.StringIO, Path],
+) -> None:
+    from poolmgr.telemetry.logs import stop_logging
+
+    stream, log_file = handed_off
+    logger = logging.getLogger("poolmgr.test.handoff")
+    for i in range(200):
+        logger.info("line %d with the-bearer-token-value", i, extra={"event": "numbered"})
+    stop_logging()  # returns once every record handed over is written
+    written = [json.loads(line) for line in log_file.read_text().splitlines()]
+    numbered = [r["message"] for r in written if r["event"] == "numbered"]
+    assert numbered == [f"line {i} with ***" for i in range(200)]
+    assert stream.getvalue() == log_file.read_text()
+
+
+def test_oc_perf_9102_a_record_keeps_what_the_logging_task_knew_when_it_logged(
+    handed_off: tuple[io.StringIO, Path],
+) -> None:
+    from poolmgr.telemetry.logs import stop_logging
+
+    stream, _ = handed_off
+    logger = logging.getLogger("poolmgr.test.handoff")
+    mutable = {"slots": 1}
+    token = pool_identity.set(lambda pool: ("stub", "b1234") if pool == "alpha" else None)
+    try:
+        with log_scope("alpha", "corr-9"):
+            logger.info("seen %s", mutable, extra={"event": "captured"})
+    finally:
+        pool_identity.reset(token)
+    mutable["slots"] = 2  # changed after the call returned: the line keeps the old value
+    stop_logging()
+    (line,) = [r for r in lines(stream) if r["event"] == "captured"]
+    assert line["message"] == "seen {'slots': 1}"
+    assert (line["pool_id"], line["correlation_id"]) == ("alpha", "corr-9")
+    assert (line["engine"], line["engine_version"]) == ("stub", "b1234")
+
+
+def test_oc_perf_9102_an_exception_is_written_as_redacted_text(
+    handed_off: tuple[io.StringIO, Path],
+) -> None:
+    from poolmgr.telemetry.logs import stop_logging
+
+    stream, _ = handed_off
+    try:
+        raise RuntimeError("failed with the-bearer-token-value")
+    except RuntimeError:
+        logging.getLogger("poolmgr.test.handoff").exception("boom", extra={"event": "failed"})
+    stop_logging()
+    (line,) = [r for r in lines(stream) if r["event"] == "failed"]
+    assert "RuntimeError: failed with ***" in line["exception"]
+    assert "the-bearer-token-value" not in stream.getvalue()

@@ -55,10 +55,14 @@ def test_oc_ctl_4009_serve_logs_json_lines_to_stderr_and_log_dir(
 ) -> None:
     url = served.url()
     wait_until(lambda: two_ready_pools(url), 20, "two Ready pools")
-    requests.get(f"{url}/v1/pools/alpha/health", headers={"X-Correlation-Id": "c-77"}, timeout=5)
+    requests.get(f"{url}/v1/pools/alpha/health", headers={"X-Correlation-Id": "c-76"}, timeout=5)
+    requests.get(f"{url}/v1/pools/nope/health", headers={"X-Correlation-Id": "c-77"}, timeout=5)
     assert served.terminate() == 0
     records = [json.loads(line) for line in served.stderr().splitlines() if line.strip()]
-    assert any(r.get("correlation_id") == "c-77" for r in records)
+    # A read that fails is logged at info with its request's id; one that succeeds at debug.
+    asked = [(r["event"], r["status"]) for r in records if r.get("correlation_id") == "c-77"]
+    assert asked == [("http_request", 404)]
+    assert [r for r in records if r.get("correlation_id") == "c-76"] == []
     spawns = [r for r in records if r["event"] == "pool_spawn" and r["pool_id"] == "alpha"]
     assert spawns and spawns[0]["engine"] == "stub"
     drains = [r for r in records if r["event"] == "pool_count_drain"]
