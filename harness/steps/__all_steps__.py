@@ -17,7 +17,6 @@ from harness.steps import (
     gates,  # BDD gates and the OpenAPI drift check
     gguf_model,  # the model file: its GGUF header, damaged or not, and the shape read
     gpu,  # @gpu: NVML
-    keepalive,  # @process: kept-alive clients and TCP_NODELAY on the manager's end
     kubernetes,  # the Kubernetes manifests, rendered by kustomize
     kubernetes_pod,  # @process: the pod they run: privileges, GPU nodes, monitoring, engines
     leases,  # slot leases
@@ -32,6 +31,7 @@ from harness.steps import (
     placement,  # GPU masks, launch plans, KV sizing
     placement_plans,  # each engine's flags, exact placement refusals, per-GPU memory split
     plan_logs,  # the plan command and the log lines, against a live manager
+    plane_live,  # @process: kept-alive connections, the log writer at a stop
     preflight,  # the memory verdict before a launch
     registry_entry,  # the registry as its readers see it: entries, listing, observers
     retry_breaker,  # the circuit breaker on its own
@@ -53,7 +53,6 @@ __all__ = [
     "gates",
     "gguf_model",
     "gpu",
-    "keepalive",
     "kubernetes",
     "kubernetes_pod",
     "leases",
@@ -68,6 +67,7 @@ __all__ = [
     "placement",
     "placement_plans",
     "plan_logs",
+    "plane_live",
     "preflight",
     "registry_entry",
     "retry_breaker",

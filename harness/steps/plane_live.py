@@ -1,4 +1,5 @@
-"""Process-level steps of the control plane's connections: kept-alive clients (OC-PERF-9101).
+"""Process-level steps of the control plane's own costs: kept-alive connections and the log
+writer (OC-PERF-9101, OC-PERF-9102).
 
 A client sends several requests over one ``http.client`` connection (an ordinary kept-alive
 client, as a Prometheus scraper or a ``requests.Session`` is), and the scenario then looks at
@@ -6,6 +7,10 @@ the manager's own end of that connection: the socket is found among the manager 
 connections (psutil) by its two ports and duplicated into this process with
 ``pidfd_getfd(2)`` (the harness started the manager, so it may), and its ``TCP_NODELAY``
 option is read. Nothing is asked of the manager about itself.
+
+The log writer: the manager is stopped with SIGTERM, as an orchestrator stops it, and what it
+wrote (stderr and ``manager.jsonl``) is read once it has exited, before the scenario's
+temporary folder goes: every line must be there, in both places.
 
 Registered in the step table with :func:`harness.registry.step` (OC-BDD-7006); every Then-step
 asserts (OC-BDD-7003).
@@ -15,10 +20,12 @@ from __future__ import annotations
 
 import ctypes
 import http.client
+import json
 import os
 import socket
 import weakref
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import psutil
@@ -113,3 +120,75 @@ def then_manager_end_nodelay(world: PoolWorld) -> None:
     with _manager_socket(live_manager_of(world), client.local_ports[-1]) as theirs:
         nodelay = theirs.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     assert nodelay != 0, "TCP_NODELAY is off on the manager's end of the connection"
+
+
+@dataclass
+class _Written:
+    """What a stopped manager wrote: its exit status, stderr lines and JSON log lines."""
+
+    exit_code: int | None
+    stderr: list[str]
+    log: list[dict[str, Any]]
+
+
+_WRITTEN: dict[int, _Written] = {}
+
+
+def _written(world: PoolWorld) -> _Written:
+    written = _WRITTEN.get(id(world))
+    assert written is not None, "the manager has not been stopped in this scenario"
+    return written
+
+
+@step("when", 'a client leases and returns a slot of the live pool "{pool}" {times:d} times')
+def lease_and_return(world: PoolWorld, pool: str, times: int) -> None:
+    live = live_manager_of(world)
+    for _ in range(times):
+        granted = live.request("POST", f"/v1/pools/{pool}/leases", json={}, keep=False)
+        assert granted.status_code == 201, granted.text
+        returned = live.request("DELETE", granted.headers["Location"], keep=False)
+        assert returned.status_code == 204, returned.text
+
+
+@step("when", "the running manager is stopped and what it wrote is kept")
+def stop_and_keep(world: PoolWorld) -> None:
+    live = live_manager_of(world)
+    assert live.proc is not None
+    live.terminate()
+    code = live.proc.wait(60)
+    stderr = [line for line in live.stderr().splitlines() if line.startswith("{")]
+    log_text = (live.tmp / "logs" / "manager.jsonl").read_text(encoding="utf-8")
+    log = [json.loads(line) for line in log_text.splitlines()]
+    _WRITTEN[id(world)] = _Written(code, stderr, log)
+    weakref.finalize(world, _WRITTEN.pop, id(world), None)
+    live.stop()
+
+
+@step(
+    "then",
+    'its JSON log holds {granted:d} "lease_granted" lines and {returned:d} "lease_returned" '
+    'lines about "{pool}"',
+)
+def then_lease_lines(world: PoolWorld, granted: int, returned: int, pool: str) -> None:
+    log = _written(world).log
+    counts = [
+        sum(1 for line in log if (line["event"], line["pool_id"]) == (event, pool))
+        for event in ("lease_granted", "lease_returned")
+    ]
+    assert counts == [granted, returned], f"lease_granted, lease_returned lines: {counts}"
+
+
+@step("then", 'the last line of its JSON log is the "{event}" line, after an exit status {code:d}')
+def then_last_line(world: PoolWorld, event: str, code: int) -> None:
+    written = _written(world)
+    assert_equal(written.exit_code, code, "the manager's exit status")
+    assert written.log, "the JSON log is empty"
+    assert_equal(written.log[-1]["event"], event, "the event of the last line")
+
+
+@step("then", "its stderr holds the same JSON lines as its JSON log")
+def then_same_lines(world: PoolWorld) -> None:
+    written = _written(world)
+    logged = [json.dumps(line, sort_keys=True) for line in written.log]
+    said = [json.dumps(json.loads(line), sort_keys=True) for line in written.stderr]
+    assert said == logged, f"{len(said)} lines on stderr, {len(logged)} in the JSON log"
