@@ -5,17 +5,19 @@ Three parts in one run, on one machine, so that the ratios compare across (noisy
 1. **The bare pidfd waiter** (the baseline): a ``sleep`` child started with ``subprocess``,
    its pidfd (``os.pidfd_open``) added to the event loop with ``loop.add_reader``; the time
    from ``kill -9`` to the reader's callback. Nothing faster can hear a process end on a loop.
+   One such kill before each engine's kill, so both are measured under the same load.
 2. **The manager, pidfd path** (what poolmgr does now): a real
    :class:`~poolmgr.runtime.supervisor.Supervisor` in this process with ``--pools`` stub pools,
    all Ready; each engine is killed once with SIGKILL, one after the other, and the time from
    the kill to the first action or fact after which the registry says the pool is not Ready is
    taken (the registry's listener is called in the same loop turn as the decision, so there is
    no polling in the figure). The hops are measured too, each from a pidfd of our own on the
-   loop: kill to the engine's end, the engine's end to its reaper's end (the reaper reaps the
-   engine, sweeps its tree and mirrors its exit status), and the reaper's end to not Ready (the
-   manager's child watcher, the rest of the output, the classification and the decision).
-   With every pool Ready, the manager's thread count (``psutil``) and its Python threads by
-   name, so that a thread per child shows.
+   loop: kill to the engine's end (the kernel tearing a Python process down: a second
+   baseline, the bare waiter on the engine itself), the engine's end to not Ready (the reaper
+   reaps the engine, sweeps its tree and reports; the manager reads the rest of the output,
+   classifies and decides), and the engine's end to its reaper's end. With every pool Ready,
+   the manager's thread count (``psutil``) and its Python threads by name, so that a thread
+   per child shows.
 3. **The manager, old path**: the same with Python 3.11's ``ThreadedChildWatcher`` (one
    thread blocked in ``waitpid`` per child) chosen again (``--no-old`` leaves it out; on
    Python 3.12+ the default watcher already uses pidfds and this part measures the same path).
@@ -23,7 +25,7 @@ Three parts in one run, on one machine, so that the ratios compare across (noisy
 Restarts are put off (a 60 s backoff) so that no engine starts during the kills. Prints the
 README's Markdown table and writes ``bench/results/exit.json``. Run:
 ``.venv/bin/python bench/bench_exit.py`` (``--quick`` for a smoke run, ``--pools``,
-``--bare``). Never used as a timed assertion in tests.
+``--no-old``). Never used as a timed assertion in tests.
 """
 
 from __future__ import annotations
@@ -100,18 +102,16 @@ async def _pidfd_ended(pid: int) -> asyncio.Future[float]:
 # --- part 1: the bare waiter ---------------------------------------------------------------
 
 
-async def bare_waiter(count: int) -> list[float]:
-    """kill -9 of a ``sleep`` child, heard by its pidfd on the loop: milliseconds each."""
-    out = []
-    for _ in range(count):
-        child = subprocess.Popen(["sleep", "1000"])
-        ended = await _pidfd_ended(child.pid)
-        await asyncio.sleep(0.01)  # the same quiet loop the manager's kills see
-        killed = time.perf_counter()
-        os.kill(child.pid, signal.SIGKILL)
-        out.append((await asyncio.wait_for(ended, WAIT_S) - killed) * 1000)
-        child.wait()
-    return out
+async def bare_kill() -> float:
+    """kill -9 of a ``sleep`` child, heard by its pidfd on the loop: milliseconds."""
+    child = subprocess.Popen(["sleep", "1000"])
+    ended = await _pidfd_ended(child.pid)
+    await asyncio.sleep(0.01)  # the same quiet loop the manager's kills see
+    killed = time.perf_counter()
+    os.kill(child.pid, signal.SIGKILL)
+    took = (await asyncio.wait_for(ended, WAIT_S) - killed) * 1000
+    child.wait()
+    return took
 
 
 # --- parts 2 and 3: the manager ------------------------------------------------------------
@@ -186,7 +186,9 @@ async def manager_run(pools: int, log_dir: Path) -> dict[str, Any]:
             k: []
             for k in ("total", "engine_end", "engine_end_to_not_ready", "engine_end_to_reaper_end")
         }
+        bare: list[float] = []
         for pool_id in ids:
+            bare.append(await bare_kill())  # the baseline, interleaved: the same load
             pid = sup.engine_pid(pool_id)
             assert pid is not None
             reaper = psutil.Process(pid).ppid()
@@ -210,6 +212,7 @@ async def manager_run(pools: int, log_dir: Path) -> dict[str, Any]:
     return {
         "pools": pools,
         "kill_to_not_ready": summary(hops["total"]),
+        "bare_pidfd_waiter": summary(bare),
         "bare_waiter_on_the_engine": summary(hops["engine_end"]),
         "hops_p50_ms": {k: round(statistics.median(v), 3) for k, v in hops.items() if k != "total"},
         "hops_p99_ms": {k: round(percentile(v, 0.99), 3) for k, v in hops.items() if k != "total"},
@@ -249,7 +252,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tiny run (smoke test)")
     parser.add_argument("--pools", type=int, default=50, help="stub pools, each killed once")
-    parser.add_argument("--bare", type=int, default=50, help="kills of the bare pidfd waiter")
     parser.add_argument("--no-old", action="store_true", help="skip the thread-watcher run")
     parser.add_argument("--out", type=Path, default=OUT, help="where the JSON goes")
     args = parser.parse_args(argv)
@@ -257,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         print("this kernel has no pidfd_open: nothing to compare", file=sys.stderr)
         return 2
     if args.quick:
-        args.pools, args.bare = 3, 5
+        args.pools = 3
     started = time.perf_counter()
     result: dict[str, Any] = {
         "benchmark": "exit detection: kill -9 of an engine until its pool is not Ready",
@@ -268,13 +270,11 @@ def main(argv: list[str] | None = None) -> int:
             "load_average_1m_at_start": round(os.getloadavg()[0], 2),
         },
     }
-    bare = summary(asyncio.run(bare_waiter(args.bare)))
-    result["bare_pidfd_waiter"] = bare
     parts = [("pidfd", False)] + ([] if args.no_old else [("thread_watcher", True)])
     for name, old in parts:
         part = run_manager(args.pools, old)
         fig = part["kill_to_not_ready"]
-        own = part["bare_waiter_on_the_engine"]
+        own, bare = part["bare_waiter_on_the_engine"], part["bare_pidfd_waiter"]
         part["ratio_p50_to_bare"] = round(fig["p50_ms"] / bare["p50_ms"], 2)
         part["ratio_p99_to_bare"] = round(fig["p99_ms"] / bare["p99_ms"], 2)
         part["ratio_p50_to_engine_end"] = round(fig["p50_ms"] / own["p50_ms"], 2)
@@ -291,13 +291,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def render(result: dict[str, Any]) -> str:
     """The figures as the README's Markdown table."""
-    bare = result["bare_pidfd_waiter"]
-    base = f"bare pidfd waiter {bare['p50_ms']:.2f} / {bare['p99_ms']:.2f} ms"
     rows = []
     for name in ("pidfd", "thread_watcher"):
         part = result.get(name)
         if part is None:
             continue
+        bare = part["bare_pidfd_waiter"]
+        base = f"bare pidfd waiter (sleep) {bare['p50_ms']:.2f} / {bare['p99_ms']:.2f} ms"
         fig, own, hops = (
             part["kill_to_not_ready"],
             part["bare_waiter_on_the_engine"],
