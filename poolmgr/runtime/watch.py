@@ -29,8 +29,6 @@ _LOG = logging.getLogger(__name__)
 
 _EOF_WAIT_S = 0.5
 """After an engine exits, how long to wait for the rest of its output before classifying."""
-_REAPER_EXIT_S = 5.0
-"""After the reaper reported the engine's end, how long its own exit may take."""
 
 
 class ExitWatch:
@@ -78,13 +76,12 @@ class ExitWatch:
             if returncode is None:  # no report from the reaper: its own exit mirrors the engine's
                 returncode = inc.transport.get_returncode()
             self._report(runtime, inc, returncode)
-            if not output.reaper_exited.done():  # ends right after its report
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(output.reaper_exited), _REAPER_EXIT_S)
         finally:
-            # Only once the reaper's exit is heard: closing a running child kills it, and
-            # asyncio's poll() there would take its exit status from the child watcher.
-            inc.transport.close()
+            # Closed once the reaper's exit is heard (right after its report): closing a
+            # running child would SIGKILL the reaper before its sweep, and asyncio's poll()
+            # there would take the reaper's exit status away from the child watcher.
+            transport = inc.transport
+            output.reaper_exited.add_done_callback(lambda _: transport.close())
 
     def _report(self, runtime: PoolRuntime, inc: Incarnation, returncode: int | None) -> None:
         exited = exit_event(returncode, inc.tail, gpu_pool=not runtime.pool.cpu)

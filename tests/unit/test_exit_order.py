@@ -2,7 +2,9 @@
 
 The reaper reports the engine's end on its socket, which may be read before the last output
 still in the pipe. :class:`poolmgr.runtime.watch.ExitWatch` must read up to the pipe's end
-first (bounded), so the last line still reaches the pool's ``last_error`` (OC-POOL-3003).
+first (bounded), so the last line still reaches the pool's ``last_error`` (OC-POOL-3003). It
+closes the reaper's transport only once the reaper's own exit is heard (closing a running
+reaper would kill it before its sweep of the engine's tree).
 Driven on a real event loop with the real output protocol; the engine's transport is a stand-in
 (no process), and the order of arrival is set by the test, turn by turn.
 """
@@ -76,9 +78,14 @@ def test_oc_perf_9106_the_last_line_before_the_exit_is_read_before_it_is_classif
         assert told == [], "classified before the output's end"
         output.pipe_data_received(1, b"fatal: last words")  # no newline: flushed at the end
         output.pipe_connection_lost(1, None)
-        output.process_exited()
         await asyncio.wait_for(task, 5.0)
         assert inc.ended
+        # The reaper's transport is closed only once the reaper's own exit is heard.
+        await asyncio.sleep(0)
+        assert transport.closed is (reported is None)
+        output.process_exited()
+        await asyncio.sleep(0)
+        assert transport.closed
 
     asyncio.run(scenario())
     assert len(told) == 1
@@ -87,4 +94,3 @@ def test_oc_perf_9106_the_last_line_before_the_exit_is_read_before_it_is_classif
     assert event.cause is Cause.ENGINE_EXITED
     assert "exited with code 1" in event.message
     assert "fatal: last words" in event.message
-    assert transport.closed
