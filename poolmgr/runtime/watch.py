@@ -2,12 +2,12 @@
 
 An engine's output line that names a fatal failure (CUDA/driver error, VRAM OOM, and for GPU
 pools a fall-back to the CPU) becomes an ``EngineFault`` (OC-POOL-3010, OC-POOL-3012); its exit,
-noticed the moment the child ends (from a pidfd on the loop, OC-PERF-9106) and classified as
-soon as the rest of its output is read, becomes an ``EngineExited`` with the cause read from
-the exit status and the tail of its output (OC-POOL-3003, OC-POOL-3043). Only the pool's
-current incarnation may report: an engine the machine has given up on is heard, logged and
-forgotten.
-Every line is redacted (by the pool's output log) before it is kept or scanned (OC-CTL-4007).
+noticed the moment its reaper reports it (or, failing that, the reaper's exit is heard from a
+pidfd on the loop; OC-PERF-9106) and classified as soon as the rest of its output is read,
+becomes an ``EngineExited`` with the cause read from the exit status and the tail of its output
+(OC-POOL-3003, OC-POOL-3043). Only the pool's current incarnation may report: an engine the
+machine has given up on is heard, logged and forgotten. Every line is redacted (by the pool's
+output log) before it is kept or scanned (OC-CTL-4007).
 """
 
 from __future__ import annotations
