@@ -53,76 +53,78 @@ def pidfd_usable() -> bool:
     return True
 
 
-class LoopPidfdWatcher(asyncio.AbstractChildWatcher):
-    """A child watcher that polls each child's pidfd on the loop running when it was started.
+if sys.version_info < (3, 12):  # child watchers are deprecated there, and gone in 3.14
 
-    Hand-written because Python 3.11 has no loop-independent pidfd watcher (3.12's
-    ``PidfdChildWatcher`` is this class); about the same forty lines. A child whose pidfd
-    cannot be opened is handed to a ``ThreadedChildWatcher`` (one thread, as before).
-    """
+    class LoopPidfdWatcher(asyncio.AbstractChildWatcher):
+        """A child watcher that polls each child's pidfd on the loop running when it was started.
 
-    def __init__(self) -> None:
-        self._fallback: asyncio.AbstractChildWatcher | None = None
+        Hand-written because Python 3.11 has no loop-independent pidfd watcher (3.12's
+        ``PidfdChildWatcher`` is this class); about the same forty lines. A child whose pidfd
+        cannot be opened is handed to a ``ThreadedChildWatcher`` (one thread, as before).
+        """
 
-    def __enter__(self) -> LoopPidfdWatcher:
-        return self
+        def __init__(self) -> None:
+            self._fallback: asyncio.AbstractChildWatcher | None = None
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
+        def __enter__(self) -> LoopPidfdWatcher:
+            return self
 
-    def is_active(self) -> bool:
-        return True
+        def __exit__(
+            self,
+            exc_type: type[BaseException] | None,
+            exc: BaseException | None,
+            tb: TracebackType | None,
+        ) -> None:
+            return None
 
-    def close(self) -> None:
-        return None
+        def is_active(self) -> bool:
+            return True
 
-    def attach_loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
-        return None  # each child is watched on the loop that is running when it starts
+        def close(self) -> None:
+            return None
 
-    def add_child_handler(
-        self, pid: int, callback: Callable[[int, int, Unpack[_Ts]], object], *args: *_Ts
-    ) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            pidfd = os.pidfd_open(pid)
-        except OSError as exc:
-            _LOG.debug("pidfd_open(%d) failed (%s): a thread waits for it", pid, exc)
-            self._thread_watcher().add_child_handler(pid, callback, *args)
-            return
-        loop.add_reader(pidfd, self._do_wait, loop, pid, pidfd, callback, args)
+        def attach_loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
+            return None  # each child is watched on the loop that is running when it starts
 
-    def remove_child_handler(self, pid: int) -> bool:
-        return False  # asyncio never calls it on this path (3.12's watcher does the same)
+        def add_child_handler(
+            self, pid: int, callback: Callable[[int, int, Unpack[_Ts]], object], *args: *_Ts
+        ) -> None:
+            loop = asyncio.get_running_loop()
+            try:
+                pidfd = os.pidfd_open(pid)
+            except OSError as exc:
+                _LOG.debug("pidfd_open(%d) failed (%s): a thread waits for it", pid, exc)
+                self._thread_watcher().add_child_handler(pid, callback, *args)
+                return
+            loop.add_reader(pidfd, self._do_wait, loop, pid, pidfd, callback, args)
 
-    def _do_wait(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        pid: int,
-        pidfd: int,
-        callback: Callable[[int, int, Unpack[_Ts]], object],
-        args: tuple[*_Ts],
-    ) -> None:
-        loop.remove_reader(pidfd)
-        try:
-            _, status = os.waitpid(pid, 0)
-        except ChildProcessError:  # someone else took its status: asyncio's own convention
-            returncode = 255
-            _LOG.warning("child process %d: exit status already read; returncode 255", pid)
-        else:
-            returncode = os.waitstatus_to_exitcode(status)
-        finally:
-            os.close(pidfd)
-        callback(pid, returncode, *args)
+        def remove_child_handler(self, pid: int) -> bool:
+            return False  # asyncio never calls it on this path (3.12's watcher does the same)
 
-    def _thread_watcher(self) -> asyncio.AbstractChildWatcher:
-        if self._fallback is None:
-            self._fallback = asyncio.ThreadedChildWatcher()
-        return self._fallback
+        def _do_wait(
+            self,
+            loop: asyncio.AbstractEventLoop,
+            pid: int,
+            pidfd: int,
+            callback: Callable[[int, int, Unpack[_Ts]], object],
+            args: tuple[*_Ts],
+        ) -> None:
+            loop.remove_reader(pidfd)
+            try:
+                _, status = os.waitpid(pid, 0)
+            except ChildProcessError:  # someone else took its status: asyncio's own convention
+                returncode = 255
+                _LOG.warning("child process %d: exit status already read; returncode 255", pid)
+            else:
+                returncode = os.waitstatus_to_exitcode(status)
+            finally:
+                os.close(pidfd)
+            callback(pid, returncode, *args)
+
+        def _thread_watcher(self) -> asyncio.AbstractChildWatcher:
+            if self._fallback is None:
+                self._fallback = asyncio.ThreadedChildWatcher()
+            return self._fallback
 
 
 def _policy() -> asyncio.AbstractEventLoopPolicy | None:
@@ -153,8 +155,10 @@ def use_pidfd_watcher() -> bool:
     return True
 
 
-class _ChosenThreadWatcher(asyncio.ThreadedChildWatcher):
-    """The thread-per-child watcher, set on purpose (so :func:`use_pidfd_watcher` keeps it)."""
+if sys.version_info < (3, 12):
+
+    class _ChosenThreadWatcher(asyncio.ThreadedChildWatcher):
+        """The thread-per-child watcher, set on purpose (so :func:`use_pidfd_watcher` keeps it)."""
 
 
 def use_thread_watcher() -> None:

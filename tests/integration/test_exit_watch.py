@@ -29,12 +29,8 @@ import yaml
 from poolmgr.config import parse_config
 from poolmgr.core.registry import Registry
 from poolmgr.core.vocab import Cause
-from poolmgr.runtime.pidfd import (
-    LoopPidfdWatcher,
-    pidfd_usable,
-    use_pidfd_watcher,
-    use_thread_watcher,
-)
+from poolmgr.runtime import pidfd
+from poolmgr.runtime.pidfd import pidfd_usable, use_pidfd_watcher, use_thread_watcher
 from poolmgr.runtime.process import spawn_engine
 from poolmgr.runtime.supervisor import Supervisor, build_live_registry
 
@@ -91,7 +87,7 @@ def test_oc_perf_9106_a_child_s_end_is_heard_from_a_pidfd_with_no_thread_per_chi
 
     blocked, (three, segv, term) = asyncio.run(scenario())
     assert blocked == []
-    assert isinstance(asyncio.get_event_loop_policy().get_child_watcher(), LoopPidfdWatcher)
+    assert isinstance(asyncio.get_event_loop_policy().get_child_watcher(), pidfd.LoopPidfdWatcher)
     assert (three, segv, term) == (3, -signal.SIGSEGV, -signal.SIGTERM)
 
 
