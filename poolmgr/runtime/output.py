@@ -4,8 +4,9 @@ Owns the bytes an engine writes, not what they mean (that is :mod:`poolmgr.runti
 
 * :class:`EngineOutput`, the asyncio subprocess protocol that receives one engine's merged
   stdout and stderr, splits it into lines (cutting runs without a newline), flushes what is
-  left when the pipe closes, and notices the engine's exit the moment the child ends, never by
-  polling (OC-POOL-3003, and through the core OC-POOL-3043);
+  left when the pipe closes, and notices the engine's exit the moment its reaper reports it
+  (or, failing that, the reaper ends), never by polling (OC-POOL-3003, OC-PERF-9106, and
+  through the core OC-POOL-3043);
 * :class:`OutputLog`, a pool's output across restarts: each line redacted (OC-CTL-4007), kept in
   a bounded tail and appended to ``log_dir/<pool_id>.log`` as written, and also handed to the
   manager's structured log at DEBUG level (logger ``poolmgr.engine.output``, event
@@ -76,6 +77,10 @@ class EngineOutput(asyncio.SubprocessProtocol):
         self._on_line = on_line
         self._partial = bytearray()
         self.exited: asyncio.Future[None] = loop.create_future()
+        """Set when the engine's end is known: reported by its reaper, or the reaper's exit."""
+        self.returncode: int | None = None
+        """The engine's return code as its reaper reported it (minus the signal)."""
+        self.reaper_exited: asyncio.Future[None] = loop.create_future()
         self.eof: asyncio.Future[None] = loop.create_future()
 
     def pipe_data_received(self, fd: int, data: bytes | str) -> None:
@@ -97,7 +102,16 @@ class EngineOutput(asyncio.SubprocessProtocol):
         if not self.eof.done():
             self.eof.set_result(None)
 
+    def engine_ended(self, returncode: int) -> None:
+        """The reaper's report: the engine ended with ``returncode``, its tree is gone."""
+        if self.returncode is None:
+            self.returncode = returncode
+        if not self.exited.done():
+            self.exited.set_result(None)
+
     def process_exited(self) -> None:
+        if not self.reaper_exited.done():
+            self.reaper_exited.set_result(None)
         if not self.exited.done():
             self.exited.set_result(None)
 

@@ -8,7 +8,9 @@ Owns how one engine process is started and ended; it decides nothing about *when
   engine's whole tree with it, abrupt kills of the manager included (OC-POOL-3015,
   OC-POOL-3064); the environment and flags are the launch plan's (OC-POOL-3020); the
   reaper's pid is registered in :data:`poolmgr.runtime.init.OWN_CHILDREN`, so that poolmgr
-  as process 1 never reaps it as an orphan (OC-DEP-8006);
+  as process 1 never reaps it as an orphan (OC-DEP-8006); the reaper's exit (which mirrors
+  the engine's) is heard from a pidfd on the event loop, not by a thread per engine
+  (:mod:`poolmgr.runtime.pidfd`, OC-PERF-9106);
 * :func:`killpg` signals a whole group; :func:`kill_after_grace` is the second half of a
   graceful stop, SIGTERM then the pool's grace period ``stop_grace_ms`` then SIGKILL
   (OC-POOL-3031);
@@ -27,16 +29,18 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from poolmgr.runtime.init import OWN_CHILDREN
+from poolmgr.runtime.pidfd import use_pidfd_watcher
 from poolmgr.telemetry.redact import redact_argv
 
 __all__ = [
+    "HearsEngineEnd",
     "Spawned",
     "Stop",
     "base_url",
@@ -90,10 +94,13 @@ async def spawn_engine(
     The reaper (:mod:`poolmgr.runtime.reaper`) runs in a session of its own and starts the
     engine as its child, in a process group of its own whose id is the returned ``pid``; the
     transport's exit is the reaper's, which ends only after the engine and the rest of its tree
-    and mirrors the engine's exit status (OC-POOL-3015, OC-POOL-3064). stdin is ``/dev/null``,
+    and mirrors the engine's exit status (OC-POOL-3015, OC-POOL-3064). A ``protocol`` that
+    :class:`HearsEngineEnd` is also told the engine's return code as soon as the reaper has
+    swept the tree, before the reaper's own exit (OC-PERF-9106). stdin is ``/dev/null``,
     stderr goes to stdout. Raises :class:`OSError` when the engine cannot be started.
     """
     loop = asyncio.get_running_loop()
+    use_pidfd_watcher()  # the reaper's exit wakes the loop itself (OC-PERF-9106)
     ours, theirs = socket.socketpair()
     try:
         with OWN_CHILDREN.spawning():  # the reaper's exit status is ours, not an orphan's
@@ -118,16 +125,26 @@ async def spawn_engine(
     finally:
         theirs.close()
     try:
-        reply = await asyncio.wait_for(_launch(loop, ours, argv, env), _REAPER_ANSWER_S)
+        reply, rest = await asyncio.wait_for(_launch(loop, ours, argv, env), _REAPER_ANSWER_S)
     except (OSError, TimeoutError, ValueError) as exc:
+        ours.close()
         transport.close()  # kills the reaper if it still runs
         raise OSError(f"the engine's reaper did not answer: {exc!r}") from exc
-    finally:
+    if "pid" not in reply:
         ours.close()
-    if "pid" in reply:
-        return Spawned(transport, int(reply["pid"]))
-    transport.close()
-    raise OSError(int(reply.get("errno") or 0) or None, str(reply.get("error")))
+        transport.close()
+        raise OSError(int(reply.get("errno") or 0) or None, str(reply.get("error")))
+    hook = protocol.engine_ended if isinstance(protocol, HearsEngineEnd) else None
+    _hear_end(loop, ours, rest, hook)
+    return Spawned(transport, int(reply["pid"]))
+
+
+@runtime_checkable
+class HearsEngineEnd(Protocol):
+    """A subprocess protocol that wants the engine's end as soon as the reaper reports it."""
+
+    def engine_ended(self, returncode: int) -> None:
+        """The engine ended with ``returncode`` (minus the signal) and its tree is gone."""
 
 
 async def _launch(
@@ -135,19 +152,63 @@ async def _launch(
     sock: socket.socket,
     argv: Sequence[str],
     env: Mapping[str, str],
-) -> dict[str, Any]:
-    """Send the launch request to the reaper; its one-line JSON answer."""
+) -> tuple[dict[str, Any], bytes]:
+    """Send the launch request to the reaper; its one-line JSON answer, and what followed."""
     sock.setblocking(False)
     request = json.dumps({"argv": list(argv), "env": dict(env)}).encode() + b"\n"
     await loop.sock_sendall(sock, request)
     data = b""
-    while not data.endswith(b"\n"):
+    while b"\n" not in data:
         chunk = await loop.sock_recv(sock, 65536)
         if not chunk:
             raise ValueError(f"the reaper closed its socket (answered {data!r})")
         data += chunk
-    reply: dict[str, Any] = json.loads(data)
-    return reply
+    line, rest = data.split(b"\n", 1)
+    reply: dict[str, Any] = json.loads(line)
+    return reply, rest
+
+
+def _hear_end(
+    loop: asyncio.AbstractEventLoop,
+    sock: socket.socket,
+    data: bytes,
+    hook: Callable[[int], None] | None,
+) -> None:
+    """Read the reaper's last line, ``{"returncode": R}``, on the loop; hand R to ``hook``.
+
+    The reaper sends it once the engine's whole tree is gone, before its own (slower) exit
+    (OC-PERF-9106). The socket is closed at that line or at its end (a reaper killed outright
+    sends none: then only the reaper's exit tells).
+    """
+    buffer = bytearray(data)
+    fd = sock.fileno()
+
+    def finish() -> None:
+        loop.remove_reader(fd)
+        sock.close()
+        line = bytes(buffer).split(b"\n", 1)[0]
+        try:
+            code = json.loads(line)["returncode"] if b"\n" in buffer else None
+        except (ValueError, KeyError, TypeError):
+            _LOG.warning("the reaper's last line is not understood: %r", line[:200])
+            code = None
+        if isinstance(code, int) and hook is not None:
+            hook(code)
+
+    def readable() -> None:
+        try:
+            chunk = sock.recv(4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        buffer.extend(chunk)
+        if not chunk or b"\n" in buffer:
+            finish()
+
+    loop.add_reader(fd, readable)
+    if b"\n" in buffer:
+        finish()
 
 
 # --------------------------------------------------------------------------- signals

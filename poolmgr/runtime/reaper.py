@@ -14,12 +14,15 @@ OC-POOL-3064):
   supervisor's TERM and KILL go to that group, as before), stdout and stderr inherited (the
   supervisor's output pipe), and a parent-death SIGKILL of its own. It answers
   ``{"pid": N}`` (the engine's pid) or ``{"errno": E, "error": "..."}`` when the program
-  cannot be started, then closes the socket;
+  cannot be started (and then closes the socket);
 * it reaps every child until the engine has exited; then, or at once when SIGTERM, SIGINT or
   SIGHUP arrives (the manager died, or someone stops the reaper), it SIGKILLs the engine's
-  group and every process still below it, reaps them, and exits with the engine's own exit
-  status: the same code, or the same signal, so the supervisor's exit classification sees
-  the engine's end (OC-POOL-3029).
+  group and every process still below it, reaps them, lets go of the output pipe, sends
+  ``{"returncode": R}`` on the socket (asyncio's convention: the exit code, or minus the
+  signal), so that the manager hears the engine's end without waiting for the reaper's own
+  exit (OC-PERF-9106), and exits with the engine's own exit status: the same code, or the
+  same signal, so the supervisor's exit classification sees the engine's end even when the
+  line is lost (OC-POOL-3029).
 
 Its own command line names neither the engine nor the model, so whoever looks for the engine
 by its command line finds the engine itself. Elsewhere than Linux the prctl calls are skipped
@@ -103,10 +106,29 @@ def _read_request(control: socket.socket) -> tuple[list[str], dict[str, str]]:
     return argv, env
 
 
-def _answer(control: socket.socket, reply: dict[str, Any]) -> None:
+def _answer(control: socket.socket, reply: dict[str, Any], *, last: bool = True) -> None:
     with contextlib.suppress(OSError):
         control.sendall(json.dumps(reply).encode() + b"\n")
-    control.close()
+    if last:
+        control.close()
+
+
+def _report_end(control: socket.socket, status: int | None) -> None:
+    """Tell the manager how the engine ended, now that its whole tree is gone.
+
+    The output pipe is let go first (stdout and stderr onto ``/dev/null``): the engine's and
+    its tree's ends are closed already, so the manager reads the end of the output and then
+    this line, without waiting for this process's own exit (OC-PERF-9106).
+    """
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    if status is None:
+        control.close()
+        return
+    _answer(control, {"returncode": os.waitstatus_to_exitcode(status)})
 
 
 class _Tree:
@@ -140,6 +162,11 @@ class _Tree:
         """
         with contextlib.suppress(OSError):
             os.killpg(self.engine_pid, signal.SIGKILL)
+        if self.reap_ready(block=False):
+            # No child at all: then nothing is below the reaper either (an orphan of the tree
+            # would be its child, it being the subreaper), and the walk is skipped: the
+            # common end of an engine, heard by the manager that much sooner (OC-PERF-9106).
+            return
         me = psutil.Process()
         deadline = time.monotonic() + _SWEEP_BOUND_S
         while time.monotonic() < deadline:
@@ -209,7 +236,7 @@ def main(args: Sequence[str] | None = None) -> int:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         _answer(control, {"errno": 0, "error": f"bad launch request: {exc}"})
         return 2
-    _answer(control, {"pid": engine.pid})
+    _answer(control, {"pid": engine.pid}, last=False)  # the engine's end follows
     tree = _Tree(engine.pid)
 
     # From here a stop signal (the manager's death) kills the tree at once.
@@ -225,6 +252,7 @@ def main(args: Sequence[str] | None = None) -> int:
         if tree.reap_ready(block=True) and tree.status is None:
             break  # no child at all: nothing left to wait for
     tree.kill_all()
+    _report_end(control, tree.status)
     return _exit_like(tree.status)
 
 

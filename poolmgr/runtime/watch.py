@@ -2,10 +2,12 @@
 
 An engine's output line that names a fatal failure (CUDA/driver error, VRAM OOM, and for GPU
 pools a fall-back to the CPU) becomes an ``EngineFault`` (OC-POOL-3010, OC-POOL-3012); its exit,
-noticed the moment the child ends, becomes an ``EngineExited`` with the cause read from the exit
-status and the tail of its output (OC-POOL-3003, OC-POOL-3043). Only the pool's current
-incarnation may report: an engine the machine has given up on is heard, logged and forgotten.
-Every line is redacted (by the pool's output log) before it is kept or scanned (OC-CTL-4007).
+noticed the moment its reaper reports it (or, failing that, the reaper's exit is heard from a
+pidfd on the loop; OC-PERF-9106) and classified as soon as the rest of its output is read,
+becomes an ``EngineExited`` with the cause read from the exit status and the tail of its output
+(OC-POOL-3003, OC-POOL-3043). Only the pool's current incarnation may report: an engine the
+machine has given up on is heard, logged and forgotten. Every line is redacted (by the pool's
+output log) before it is kept or scanned (OC-CTL-4007).
 """
 
 from __future__ import annotations
@@ -59,16 +61,29 @@ class ExitWatch:
     async def watch(self, runtime: PoolRuntime, inc: Incarnation) -> None:
         """Await the engine's exit, classify it and report it (only if still current)."""
         assert inc.output is not None and inc.transport is not None
-        await inc.output.exited
-        returncode = inc.transport.get_returncode()
-        # Whatever the engine left behind in its group goes with it.
-        killpg(inc.pid, signal.SIGKILL)
-        if inc.probe_task is not None:
-            inc.probe_task.cancel()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(inc.output.eof), _EOF_WAIT_S)
-        inc.output.flush()
-        inc.transport.close()
+        output = inc.output
+        try:
+            await output.exited
+            # Whatever the engine left behind in its group goes with it.
+            killpg(inc.pid, signal.SIGKILL)
+            if inc.probe_task is not None:
+                inc.probe_task.cancel()
+            if not output.eof.done():  # the output before the exit is read first, bounded
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(output.eof), _EOF_WAIT_S)
+            output.flush()
+            returncode = output.returncode
+            if returncode is None:  # no report from the reaper: its own exit mirrors the engine's
+                returncode = inc.transport.get_returncode()
+            self._report(runtime, inc, returncode)
+        finally:
+            # Closed once the reaper's exit is heard (right after its report): closing a
+            # running child would SIGKILL the reaper before its sweep, and asyncio's poll()
+            # there would take the reaper's exit status away from the child watcher.
+            transport = inc.transport
+            output.reaper_exited.add_done_callback(lambda _: transport.close())
+
+    def _report(self, runtime: PoolRuntime, inc: Incarnation, returncode: int | None) -> None:
         exited = exit_event(returncode, inc.tail, gpu_pool=not runtime.pool.cpu)
         inc.end()
         message = exited.message
