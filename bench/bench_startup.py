@@ -15,7 +15,8 @@ Figures at 100 pools (``--pools``) with the default ``start_concurrency`` 8, and
 pool at once, what start-up did before the wave) for the time to ready. Baselines in the same
 run: a bare ``python -c "import uvicorn, fastapi"`` (exec to exit: the least any FastAPI server
 on uvicorn costs), ``python -c "import poolmgr.serve"`` and the first answer of the same
-manager with 1 pool. Each serve run is repeated (``--repeat``) and the median is reported.
+manager with 1 pool. Each figure is taken once per round (``--repeat`` rounds, interleaved, so a
+drifting load on shared cores hits figure and baseline alike) and the median is reported.
 
 Prints the figures as a Markdown table and writes ``bench/results/startup.json``. Run:
 ``.venv/bin/python bench/bench_startup.py`` (``--quick``: 5 pools started 2 at a time, one run
@@ -142,8 +143,7 @@ def serve_once(pools: int, concurrency: int) -> dict[str, Any]:
         }
 
 
-def serve_runs(pools: int, concurrency: int, repeat: int) -> dict[str, Any]:
-    runs = [serve_once(pools, concurrency) for _ in range(repeat)]
+def summary(pools: int, concurrency: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "pools": pools,
         "start_concurrency": concurrency,
@@ -154,15 +154,32 @@ def serve_runs(pools: int, concurrency: int, repeat: int) -> dict[str, Any]:
     }
 
 
-def exec_seconds(code: str, repeat: int) -> float:
-    """Median seconds from exec to exit of ``python -c CODE``."""
+def exec_seconds(code: str) -> float:
+    """Seconds from exec to exit of ``python -c CODE``."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    times = []
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    return time.perf_counter() - started
+
+
+def rounds(pools: int, concurrency: int, repeat: int) -> dict[str, Any]:
+    """Every figure once per round, interleaved, so a load that drifts hits them all alike."""
+    bare: list[float] = []
+    serve_import: list[float] = []
+    one: list[dict[str, Any]] = []
+    many: list[dict[str, Any]] = []
     for _ in range(repeat):
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], env=env, check=True)
-        times.append(time.perf_counter() - started)
-    return round(statistics.median(times), 4)
+        bare.append(exec_seconds("import uvicorn, fastapi"))
+        serve_import.append(exec_seconds("import poolmgr.serve"))
+        one.append(serve_once(1, concurrency))
+        many.append(serve_once(pools, concurrency))
+    return {
+        "baseline_import_uvicorn_fastapi_s": round(statistics.median(bare), 4),
+        "import_poolmgr_serve_s": round(statistics.median(serve_import), 4),
+        "one_pool": summary(1, concurrency, one),
+        "many_pools": summary(pools, concurrency, many),
+        "many_pools_unthrottled": summary(pools, 256, [serve_once(pools, 256)]),
+    }
 
 
 def ratio(value: float, base: float) -> float:
@@ -173,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 pools, one run each (smoke)")
     parser.add_argument("--pools", type=int, default=100, help="pools of the measured config")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per figure (median)")
     parser.add_argument("--concurrency", type=int, default=8, help="manager.start_concurrency")
     parser.add_argument("--out", type=Path, default=OUT, help="where the JSON goes")
     args = parser.parse_args(argv)
@@ -188,13 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "load_average_1m_at_start": round(os.getloadavg()[0], 2),
         },
-        "baseline_import_uvicorn_fastapi_s": exec_seconds(
-            "import uvicorn, fastapi", max(3, args.repeat)
-        ),
-        "import_poolmgr_serve_s": exec_seconds("import poolmgr.serve", max(3, args.repeat)),
-        "one_pool": serve_runs(1, 8, args.repeat),
-        "many_pools": serve_runs(args.pools, args.concurrency, args.repeat),
-        "many_pools_unthrottled": serve_runs(args.pools, 256, 1),
+        **rounds(args.pools, args.concurrency, args.repeat),
     }
     base = result["baseline_import_uvicorn_fastapi_s"]
     many, one = result["many_pools"], result["one_pool"]
