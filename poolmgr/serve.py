@@ -14,7 +14,10 @@ Decides how the pieces are assembled and how the process starts and ends:
   logged as a structured ``pool_<name>`` event;
 - the listening socket is bound before any engine starts, so a taken port fails fast with
   nothing launched; ``--port 0`` lets the kernel pick and the URL is printed
-  (``poolmgr: listening on http://HOST:PORT``);
+  (``poolmgr: listening on http://HOST:PORT``) once the control plane answers, before any
+  engine starts (OC-PERF-9107); then the supervisor's startup wave starts the pools, at most
+  ``manager.start_concurrency`` at once (OC-PERF-9108), and ``/readyz`` answers 503 until every
+  pool has finished its first start;
 - SIGTERM or SIGINT stops serving, drains every pool with reason ``shutdown`` and waits for
   the supervisor to leave no engine behind (OC-POOL-3015); the exit status is then 0;
 - as process 1 of a container, SIGHUP and SIGQUIT stop it the same way and orphaned processes
@@ -225,7 +228,7 @@ class Manager:
             on_action=self._log,
             tick_interval_s=tick_interval_s,
         )
-        self._ready = False
+        self._serving = False
         self.app: FastAPI = create_app(
             self.registry,
             self.supervisor,
@@ -233,7 +236,7 @@ class Manager:
             self.metrics,
             redactor=self.redactor,
             environ=environ,
-            ready=lambda: self._ready,
+            ready=self.ready,
         )
         self.registry.observe(self._told)
         self._server: _Server | None = None
@@ -241,6 +244,10 @@ class Manager:
         self._stop: asyncio.Event | None = None
         self._stop_requested = False
         self.url: str | None = None
+
+    def ready(self) -> bool:
+        """What ``/readyz`` says: serving, not stopping, every pool's first start finished."""
+        return self._serving and self.supervisor.startup.done
 
     def _told(self, pool_id: str, told: Told) -> None:
         """Log a fact the registry told: an admission decision, or a lifecycle fact."""
@@ -289,7 +296,7 @@ class Manager:
         loop.call_soon_threadsafe(stop.set)
 
     async def run(self, on_listening: Callable[[str], None] | None = None) -> None:
-        """Bind, start the engines, serve until :meth:`request_stop`, then stop everything."""
+        """Bind, serve, start the engines, serve until :meth:`request_stop`, stop everything."""
         pool_identity.set(self.registry.identity)  # every line naming a pool names its engine
         sock = _bind(self.host, self.port)
         self.url = _url(sock)
@@ -307,18 +314,19 @@ class Manager:
         self._loop = asyncio.get_running_loop()
         deadline_ms = shutdown_deadline_ms(self.config)
         try:
-            await self.supervisor.start()
+            # The control plane answers before any engine starts (OC-PERF-9107).
             serving = asyncio.create_task(server.serve(sockets=[sock]), name="poolmgr-http")
             while not server.started and not serving.done():
                 await asyncio.sleep(0.005)
             if server.started:
-                self._ready = True
                 if on_listening is not None:
                     on_listening(self.url)
+                await self.supervisor.start()  # the startup wave (OC-PERF-9108)
+                self._serving = True
             stopping = asyncio.create_task(self._stop.wait(), name="poolmgr-stop")
             await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
-            self._ready = False
+            self._serving = False
             _LOG.info(
                 "stopping: draining every pool (deadline %d ms)",
                 deadline_ms,
@@ -328,7 +336,7 @@ class Manager:
             server.should_exit = True
             await serving
         finally:
-            self._ready = False
+            self._serving = False
             self._loop = None
             sock.close()
             await self.supervisor.stop(deadline_ms)  # no-op when already stopped

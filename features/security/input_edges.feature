@@ -22,6 +22,7 @@ Feature: The control plane's answers at its edges
   @OC-CTL-4013
   Scenario Outline: A status-only probe of a health endpoint gets the status and no body
     Given the manager is running with its embedded default config
+    And the live pools "alpha, beta" are ready
     When a client sends "HEAD <path>" to the live manager
     Then the answer has status <status> and no body
     When a client sends "GET <path>" to the live manager

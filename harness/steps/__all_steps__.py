@@ -37,6 +37,7 @@ from harness.steps import (
     retry_breaker,  # the circuit breaker on its own
     retry_settings,  # restart policy settings refused or accepted
     secrets,  # secrets canary against a live manager (loads the HTTP server)
+    startup_live,  # @process: probes while pools start, the startup wave
     status,  # @process: poolmgr status and the health body's shape
     tenants_config,  # tenants and admission queues in the config
 )
@@ -73,6 +74,7 @@ __all__ = [
     "retry_breaker",
     "retry_settings",
     "secrets",
+    "startup_live",
     "status",
     "tenants_config",
 ]

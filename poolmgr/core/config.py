@@ -155,6 +155,8 @@ class ManagerConfig:
     """Where engines listen (OC-DEP-8018); a wildcard address lets other hosts reach them."""
     engine_advertise_host: str | None
     """The host ``engine_url`` names; ``None``: :attr:`engine_host` itself."""
+    start_concurrency: int
+    """How many pools the startup wave starts at once (OC-PERF-9108)."""
 
 
 @dataclass(frozen=True)

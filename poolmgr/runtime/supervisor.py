@@ -80,15 +80,10 @@ from poolmgr.runtime.process import (
     shown_command,
     spawn_engine,
 )
+from poolmgr.runtime.startup import Startup
 from poolmgr.runtime.watch import ExitWatch
 
-__all__ = [
-    "TAIL_LINES",
-    "ActionListener",
-    "Supervisor",
-    "build_live_registry",
-    "pick_free_port",
-]
+__all__ = ["TAIL_LINES", "ActionListener", "Supervisor", "build_live_registry", "pick_free_port"]
 
 _LOG = logging.getLogger("poolmgr.runtime.supervisor")
 
@@ -155,6 +150,7 @@ class Supervisor:
             )
             for pool in config.pools
         }
+        self.startup = Startup(config, registry, lambda p: self._dispatch(p, StartRequested()))
         self._tasks: set[asyncio.Task[Any]] = set()
         self._tick_task: asyncio.Task[None] | None = None
         self._started = False
@@ -164,7 +160,7 @@ class Supervisor:
     # --- public API -----------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the logs, start every pool (``StartRequested``) and run the tick loop."""
+        """Open the logs, run the tick loop and begin the startup wave (``StartRequested``)."""
         if self._started:
             raise RuntimeError("the supervisor was already started")
         self._started = True
@@ -173,8 +169,7 @@ class Supervisor:
         for runtime in self._runtimes.values():
             runtime.log.open()
         self._tick_task = asyncio.create_task(self._tick_loop(), name="poolmgr-tick")
-        for pool in self.config.pools:
-            self._dispatch(pool.id, StartRequested())
+        self.startup.begin()  # at most start_concurrency at once (OC-PERF-9108)
 
     async def stop(self, deadline_ms: int = 10_000) -> None:
         """Drain every pool (reason ``shutdown``), then make sure no engine is left.

@@ -1,9 +1,11 @@
 """The manager itself: ``/healthz`` (the process is alive) and ``/readyz`` (started and serving).
 
-Neither needs authentication: orchestrators probe them. ``/readyz`` answers 503 ``NOT_READY``
-with a retry hint while the manager starts or shuts down. Both answer ``HEAD`` with the status
-(and headers) their ``GET`` would answer and no body, for probes that ask only for the status
-(OC-CTL-4013).
+Neither needs authentication: orchestrators probe them. ``/healthz`` answers 200 from the moment
+the control plane listens, while the pools are still starting; ``/readyz`` answers 503
+``NOT_READY`` with a retry hint until every configured pool has finished its first start (Ready
+once, or its first start failed; OC-PERF-9107), and again while the manager shuts down. Both
+answer ``HEAD`` with the status (and headers) their ``GET`` would answer and no body, for probes
+that ask only for the status (OC-CTL-4013).
 """
 
 import math
@@ -20,7 +22,10 @@ from poolmgr.http.plane import Plane
 __all__ = ["router"]
 
 _NOT_READY: dict[int | str, dict[str, Any]] = {
-    503: {"model": ErrorEnvelope, "description": "NOT_READY: starting or shutting down"}
+    503: {
+        "model": ErrorEnvelope,
+        "description": "NOT_READY: pools still starting, or shutting down",
+    }
 }
 
 
@@ -55,7 +60,7 @@ def router(plane: Plane) -> APIRouter:
         if not is_ready():
             raise ApiError(
                 ErrorCode.NOT_READY,
-                "the manager is starting or shutting down",
+                "the manager is starting its pools or shutting down",
                 retry_after_ms=DEFAULT_RETRY_AFTER_MS,
             )
         snaps = registry.snapshots()
@@ -67,7 +72,7 @@ def router(plane: Plane) -> APIRouter:
         "/readyz",
         status_code=200,
         response_class=Response,
-        responses={503: {"description": "NOT_READY: starting or shutting down"}},
+        responses={503: {"description": "NOT_READY: pools still starting, or shutting down"}},
         summary="The manager is started and serving (status only, OC-CTL-4013)",
     )
     async def readyz_head() -> Response:
