@@ -801,3 +801,20 @@ def test_oc_pool_3072_engine_launch_shows_a_port_picked_at_launch_and_puts_engin
         a for a in shown.argv if a != engines.PORT_PICKED_AT_LAUNCH
     ]
     assert dict(run.env) == dict(plan.env)
+
+
+def test_connection_closed_without_an_answer_is_a_not_ok_result(
+    http: Routes, client: httpx.AsyncClient
+) -> None:
+    http.get(BASE + "/health", body=httpx.RemoteProtocolError("Server disconnected"))
+    result = run(adapter_for(Engine.STUB).probe_health(client, BASE, 0.5))
+    assert (result.ok, result.status) == (False, None)
+    assert result.message == "GET /health: no answer: connection closed without an answer"
+
+
+def test_oc_pool_3016_connect_timeout_raises_probe_timeout(
+    http: Routes, client: httpx.AsyncClient
+) -> None:
+    http.get(BASE + "/health", body=httpx.ConnectTimeout("timed out"))
+    with pytest.raises(ProbeTimeout, match=r"GET /health: no answer within 0.5 s"):
+        run(adapter_for(Engine.TGI).probe_health(client, BASE, 0.5))
