@@ -50,6 +50,7 @@ from poolmgr.config import parse_config  # noqa: E402
 OUT = ROOT / "bench" / "results" / "idle.json"
 TICK_INTERVAL_S = 0.02
 """The supervisor's tick interval (``poolmgr serve``'s default)."""
+STUB_ARGS = ("--host", "127.0.0.1", "--port", "0", "--model", "stub://bench")
 GOAL_CPU_PCT = 1.0
 GOAL_RATIO = 3.0
 READY_WAIT_S = 60.0
@@ -257,6 +258,76 @@ def tick_cost(pools: int, ticks: int) -> dict[str, Any]:
     }
 
 
+# --- one request -------------------------------------------------------------------------
+
+
+async def _raw_gets(port: int, count: int) -> float:
+    """CPU seconds for ``count`` GET /health on one kept-alive raw asyncio stream."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    length = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
+    started = time.process_time()
+    for _ in range(count):
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        found = length.search(head)
+        await reader.readexactly(int(found.group(1)) if found else 0)
+    spent = time.process_time() - started
+    writer.close()
+    return spent
+
+
+async def _manager_gets(port: int, count: int) -> float:
+    """CPU seconds for ``count`` health probes as the manager makes them (adapter, client)."""
+    from poolmgr.core.vocab import Engine
+    from poolmgr.runtime.engine_client import EngineClient
+    from poolmgr.runtime.engines import adapter_for
+
+    engines, adapter, url = EngineClient(), adapter_for(Engine.STUB), f"http://127.0.0.1:{port}"
+    async with engines.engine(url) as client:
+        await adapter.probe_health(client, url, 5.0)  # the connection is made before timing
+        started = time.process_time()
+        for _ in range(count):
+            result = await adapter.probe_health(client, url, 5.0)
+            assert result.ok, result
+        spent = time.process_time() - started
+    await engines.aclose()
+    return spent
+
+
+def request_cost(count: int) -> dict[str, Any]:
+    """CPU per health probe on a kept-alive connection to one Ready stub engine: the
+    manager's path (adapter + pooled httpx client) against a raw asyncio stream."""
+    engine = subprocess.Popen(
+        [sys.executable, "-m", "poolmgr.runtime.stub_engine", *STUB_ARGS],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert engine.stdout is not None
+        port = int(engine.stdout.readline().strip().rsplit(":", 1)[1])
+        manager_s = raw_s = 0.0
+        for _ in range(50):  # bounded: until the stub has loaded its (stub) model
+            try:
+                manager_s = asyncio.run(_manager_gets(port, count))
+                break
+            except AssertionError:
+                time.sleep(0.1)
+        raw_s = asyncio.run(_raw_gets(port, count))
+    finally:
+        engine.kill()
+        engine.wait(10)
+    manager_us, raw_us = manager_s / count * 1e6, raw_s / count * 1e6
+    return {
+        "requests": count,
+        "manager_us_cpu_per_probe": round(manager_us, 1),
+        "raw_stream_us_cpu_per_probe": round(raw_us, 1),
+        "ratio_to_raw_stream": round(manager_us / raw_us, 2) if raw_us > 0 else None,
+    }
+
+
 # --- the report ---------------------------------------------------------------------------
 
 
@@ -290,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "sizes": [measure(n, seconds, settle) for n in sizes],
         "tick": [tick_cost(n, ticks) for n in sizes],
+        "request": request_cost(30 if args.quick else 500),
     }
     if args.compare_root is not None:
         reference = measure(sizes[0], seconds, settle, args.compare_root.resolve())
@@ -337,6 +409,12 @@ def render(result: dict[str, Any]) -> str:
             f"({tick['us_per_tick']} us every {tick['interval_ms']} ms) "
             f"| share of the manager's CPU {tick['share_of_manager_cpu']} |",
         ]
+    req = result["request"]
+    rows.append(
+        f"| CPU per health probe (kept-alive), us | {req['manager_us_cpu_per_probe']} "
+        f"({req['ratio_to_raw_stream']}x) "
+        f"| raw asyncio stream {req['raw_stream_us_cpu_per_probe']} |"
+    )
     ref = result.get("reference")
     if ref is not None:
         m, raw = ref["manager"], ref["raw_prober"]

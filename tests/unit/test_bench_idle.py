@@ -38,7 +38,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_the_report_names_its_command_and_machine(report: dict[str, Any]) -> None:
     assert report["command"] == "python bench/bench_idle.py --quick"
     assert report["machine"]["cpus"] >= 1
-    assert set(report) >= {"sizes", "tick", "threads_per_added_pool", "goal", "seconds"}
+    assert set(report) >= {"sizes", "tick", "request", "threads_per_added_pool", "goal", "seconds"}
 
 
 def test_every_pool_is_ready_and_probed_while_measured(report: dict[str, Any]) -> None:
@@ -75,3 +75,11 @@ def test_the_tick_is_timed_at_each_pool_count(report: dict[str, Any]) -> None:
         assert tick["us_per_tick"] > 0 and tick["interval_ms"] == 20
         expected = tick["us_per_tick"] / 1e6 / 0.02 * 100
         assert tick["cpu_pct_of_core"] == pytest.approx(expected, rel=0.02)
+
+
+def test_one_probe_is_costed_against_a_raw_stream(report: dict[str, Any]) -> None:
+    request = report["request"]
+    assert request["requests"] == 30
+    manager, raw = request["manager_us_cpu_per_probe"], request["raw_stream_us_cpu_per_probe"]
+    assert manager > 0 and raw > 0
+    assert request["ratio_to_raw_stream"] == pytest.approx(manager / raw, rel=0.01, abs=0.01)
