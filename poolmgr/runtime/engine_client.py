@@ -1,16 +1,17 @@
-"""The manager's one HTTP client for its engines, with a connection pool per running engine.
+"""The manager's one HTTP client for its engines, with a connection of its own per engine.
 
 Decides how the manager talks to engines: every health probe and identity read runs on the
 event loop through one ``httpx.AsyncClient`` (OC-PERF-9104: no thread per probe, so the
-manager's thread count does not grow with the number of pools). Behind that client each engine
-gets a connection pool of its own for as long as it runs (:meth:`EngineClient.engine`); when
-the engine is gone that pool is closed, so no connection to a dead engine is left in
-CLOSE_WAIT however often engines restart (OC-PERF-9105). A pool is keyed by the engine's
-origin (scheme, host, port), and a new engine on a reused port gets a fresh pool: the old
-one's connections are closed first, never handed to the newcomer.
+manager's thread count does not grow with the number of pools). Behind that client each
+running engine has one kept-alive connection for as long as it runs
+(:meth:`EngineClient.engine`); when the engine is gone that connection is closed, so none to a
+dead engine is left in CLOSE_WAIT however often engines restart (OC-PERF-9105). Connections are
+keyed by the engine's origin (scheme, host, port), and a new engine on a reused port gets a
+fresh one: the old engine's connection is closed first, never handed to the newcomer.
 
 The routing is an ``httpx.AsyncBaseTransport``, httpx's documented extension point; each
-per-engine pool is httpx's own ``AsyncHTTPTransport``.
+engine's connection is a :class:`~poolmgr.runtime.engine_wire.EngineConnection` (why not
+httpx's own transport: see there).
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 
+from poolmgr.runtime.engine_wire import EngineConnection
+
 __all__ = ["EngineClient"]
 
 _Origin = tuple[str, str, int | None]
-
-_PER_ENGINE = httpx.Limits(max_connections=4, max_keepalive_connections=2, keepalive_expiry=5.0)
-"""One engine's probes are sequential; the identity read may overlap one probe at most."""
 
 
 def _origin(url: httpx.URL) -> _Origin:
@@ -33,50 +33,51 @@ def _origin(url: httpx.URL) -> _Origin:
 
 
 class _PerEngineTransport(httpx.AsyncBaseTransport):
-    """Routes each request to the connection pool of its engine's origin."""
+    """Routes each request to the connection of its engine's origin."""
 
     def __init__(self) -> None:
-        # Engines speak plain HTTP; one context for every pool, built once (httpx would load
-        # the CA bundle again for each pool otherwise).
-        self._ssl = httpx.create_ssl_context()
-        self._pools: dict[_Origin, httpx.AsyncHTTPTransport] = {}
+        self._conns: dict[_Origin, EngineConnection] = {}
 
-    def _new_pool(self) -> httpx.AsyncHTTPTransport:
-        return httpx.AsyncHTTPTransport(verify=self._ssl, limits=_PER_ENGINE, trust_env=False)
+    @staticmethod
+    def _new(origin: _Origin) -> EngineConnection:
+        scheme, host, port = origin
+        if scheme != "http":
+            raise httpx.UnsupportedProtocol(f"engines are reached over http, not {scheme!r}")
+        return EngineConnection(host, port or 80)
 
-    def open(
-        self, origin: _Origin
-    ) -> tuple[httpx.AsyncHTTPTransport, httpx.AsyncHTTPTransport | None]:
-        """A fresh pool for ``origin``, and the one it replaces (to be closed by the caller)."""
-        old = self._pools.pop(origin, None)
-        pool = self._pools[origin] = self._new_pool()
-        return pool, old
+    def open(self, origin: _Origin) -> tuple[EngineConnection, EngineConnection | None]:
+        """A fresh connection for ``origin``, and the one it replaces (the caller closes it)."""
+        old = self._conns.pop(origin, None)
+        conn = self._conns[origin] = self._new(origin)
+        return conn, old
 
-    async def release(self, origin: _Origin, pool: httpx.AsyncHTTPTransport) -> None:
-        """Close ``pool`` and forget it, unless a newer engine on ``origin`` owns the slot."""
-        if self._pools.get(origin) is pool:
-            del self._pools[origin]
-        await pool.aclose()
+    def get(self, origin: _Origin) -> EngineConnection | None:
+        return self._conns.get(origin)
 
-    @property
-    def pools(self) -> int:
-        return len(self._pools)
+    async def release(self, origin: _Origin, conn: EngineConnection) -> None:
+        """Close ``conn`` and forget it, unless a newer engine on ``origin`` owns the slot."""
+        if self._conns.get(origin) is conn:
+            del self._conns[origin]
+        await conn.aclose()
+
+    def __len__(self) -> int:
+        return len(self._conns)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         origin = _origin(request.url)
-        pool = self._pools.get(origin)
-        if pool is None:  # a request outside any engine's life (a one-off read)
-            pool = self._pools[origin] = self._new_pool()
-        return await pool.handle_async_request(request)
+        conn = self._conns.get(origin)
+        if conn is None:  # a request outside any engine's block (a one-off read)
+            conn = self._conns[origin] = self._new(origin)
+        return await conn.handle_async_request(request)
 
     async def aclose(self) -> None:
-        pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            await pool.aclose()
+        conns, self._conns = list(self._conns.values()), {}
+        for conn in conns:
+            await conn.aclose()
 
 
 class EngineClient:
-    """One pooled async HTTP client for every engine of a manager (event loop only)."""
+    """One async HTTP client for every engine of a manager (event loop only)."""
 
     def __init__(self) -> None:
         self._routes = _PerEngineTransport()
@@ -85,22 +86,26 @@ class EngineClient:
 
     @contextlib.asynccontextmanager
     async def engine(self, base_url: str) -> AsyncIterator[httpx.AsyncClient]:
-        """The client, with a connection pool of its own for the engine at ``base_url`` for
-        the duration of the block; its connections are closed when the block ends, however
-        it ends (the engine exited, the probe loop was cancelled)."""
+        """The client, with a connection of its own to the engine at ``base_url`` for the
+        duration of the block; the connection is closed when the block ends, however it ends
+        (the engine exited, the probe loop was cancelled)."""
         origin = _origin(httpx.URL(base_url))
-        pool, replaced = self._routes.open(origin)
+        conn, replaced = self._routes.open(origin)
         try:
             if replaced is not None:  # left by an engine that used this port before
                 await replaced.aclose()
             yield self.client
         finally:
-            await self._routes.release(origin, pool)
+            await self._routes.release(origin, conn)
+
+    def connection(self, base_url: str) -> EngineConnection | None:
+        """The connection to the engine at ``base_url`` now, if any (for tests)."""
+        return self._routes.get(_origin(httpx.URL(base_url)))
 
     @property
-    def open_pools(self) -> int:
-        """How many engines have a connection pool now (for tests and diagnostics)."""
-        return self._routes.pools
+    def open_engines(self) -> int:
+        """How many engines have a connection (or a slot for one) now (for tests)."""
+        return len(self._routes)
 
     async def aclose(self) -> None:
         """Close every connection; the client cannot be used afterwards."""

@@ -12,11 +12,11 @@ core's events; the core decides what they mean:
 * afterwards each answer is ``ProbeOk``, the heartbeat (OC-POOL-3004), or ``ProbeFailed``; a
   timeout is flagged so that a hung engine is not Ready (OC-POOL-3016).
 
-Probes run on the event loop through the manager's one pooled HTTP client
+Probes run on the event loop through the manager's one HTTP client
 (:class:`~poolmgr.runtime.engine_client.EngineClient`, OC-PERF-9104): a hung engine holds only
 its own probe's coroutine, never a thread. Each incarnation's probe loop owns that engine's
-connection pool; when the loop ends (the engine exited and the watch cancelled it, or the
-incarnation is no longer current) the engine's connections are closed (OC-PERF-9105).
+kept-alive connection; when the loop ends (the engine exited and the watch cancelled it, or
+the incarnation is no longer current) the connection is closed (OC-PERF-9105).
 """
 
 from __future__ import annotations

@@ -26,7 +26,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import httpx
 import pytest
 import requests
 
@@ -37,6 +36,7 @@ from poolmgr.config import pool_config
 from poolmgr.core.placement import MaskRequest, plan_launch
 from poolmgr.core.vocab import Cause, Engine
 from poolmgr.runtime.classify import classify_exit, scan_line
+from poolmgr.runtime.engine_client import EngineClient
 from poolmgr.runtime.engines import (
     EngineAdapter,
     EngineInfo,
@@ -54,21 +54,29 @@ LLAMA = adapter_for(Engine.LLAMACPP)
 
 
 def probe(adapter: EngineAdapter, port: int, timeout_s: float) -> ProbeResult:
-    """One health probe through the adapter, as the manager makes it (async, httpx)."""
+    """One health probe through the adapter, as the manager makes it (its engine client)."""
 
     async def once() -> ProbeResult:
-        async with httpx.AsyncClient(trust_env=False) as client:
-            return await adapter.probe_health(client, base(port), timeout_s)
+        engines = EngineClient()
+        try:
+            async with engines.engine(base(port)) as client:
+                return await adapter.probe_health(client, base(port), timeout_s)
+        finally:
+            await engines.aclose()
 
     return asyncio.run(once())
 
 
 def identity(adapter: EngineAdapter, port: int, timeout_s: float) -> EngineInfo:
-    """The engine's identity read through the adapter (async, httpx)."""
+    """The engine's identity read through the adapter, as the manager reads it."""
 
     async def once() -> EngineInfo:
-        async with httpx.AsyncClient(trust_env=False) as client:
-            return await adapter.fetch_info(client, base(port), timeout_s)
+        engines = EngineClient()
+        try:
+            async with engines.engine(base(port)) as client:
+                return await adapter.fetch_info(client, base(port), timeout_s)
+        finally:
+            await engines.aclose()
 
     return asyncio.run(once())
 
