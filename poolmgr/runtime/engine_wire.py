@@ -7,8 +7,9 @@ engine (OC-PERF-9105), framed by ``h11`` (the HTTP/1.1 state machine httpcore it
 Why not httpx's own transport (httpcore over anyio): on this project's 2-core machines a
 kept-alive ``GET /health`` through ``httpx.AsyncClient`` cost about 1,100 us of CPU over it and
 about 650 us over this one (same process, same engine, back to back); at 50 pools probed every
-second that is a third of an idle manager's CPU (``bench/bench_idle.py``, OC-PERF-9104). Engines answer small bodies to one client, one
-request at a time, so this transport needs no pool, no HTTP/2, no TLS and no proxies.
+second that is a third of an idle manager's CPU (``bench/bench_idle.py``, OC-PERF-9104).
+Engines answer small bodies to one client, one request at a time, so this transport needs no
+pool, no HTTP/2, no TLS and no proxies.
 
 Failures are raised as httpx's own exceptions, so the readers in
 :mod:`poolmgr.runtime.engine_http` classify them exactly as before: no answer in time is a
