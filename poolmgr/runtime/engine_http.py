@@ -6,6 +6,10 @@ answer in time raises :class:`ProbeTimeout`, so a hung engine is told apart from
 probe, a not-ok :class:`ProbeResult`); an answer this module cannot read raises
 :class:`EngineProtocolError` naming the endpoint and what is wrong, so a pool is never made
 Ready on a guess (OC-POOL-3001, OC-POOL-3050).
+
+Requests go through the manager's one pooled ``httpx.AsyncClient`` on the event loop
+(OC-PERF-9104; :mod:`poolmgr.runtime.engine_client`); the readers below are pure functions of an
+``httpx.Response``, so they are unit-tested without a server.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import requests
+import httpx
 
 from poolmgr.core.errors import EngineError
 
@@ -74,41 +78,43 @@ def snippet(text: str) -> str:
     return flat if len(flat) <= _BODY_IN_MESSAGE else flat[: _BODY_IN_MESSAGE - 3] + "..."
 
 
-def http_get(
-    session: requests.Session, base_url: str, path: str, timeout_s: float
-) -> requests.Response:
+async def http_get(
+    client: httpx.AsyncClient, base_url: str, path: str, timeout_s: float
+) -> httpx.Response:
     """GET that turns a timeout into :class:`ProbeTimeout` and no answer into
     :class:`EngineUnreachable`."""
     try:
-        return session.get(_url(base_url, path), timeout=timeout_s)
-    except requests.Timeout as exc:
+        return await client.get(_url(base_url, path), timeout=timeout_s)
+    except httpx.TimeoutException as exc:
         raise ProbeTimeout(f"GET {path}: no answer within {timeout_s:g} s") from exc
-    except requests.RequestException as exc:
+    except httpx.TransportError as exc:
         raise EngineUnreachable(f"GET {path}: no answer: {_reason(exc)}") from exc
 
 
-def _reason(exc: requests.RequestException) -> str:
-    if isinstance(exc, requests.ConnectionError):
-        text = str(exc)
-        if "Connection refused" in text or "Errno 111" in text:
-            return "connection refused"
-        if "reset" in text.lower():
-            return "connection reset"
+def _reason(exc: httpx.TransportError) -> str:
+    text = str(exc)
+    if "Connection refused" in text or "Errno 111" in text:
+        return "connection refused"
+    if "reset" in text.lower():
+        return "connection reset"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "connection closed without an answer"
+    if isinstance(exc, httpx.ConnectError):
         return "connection failed"
     return type(exc).__name__
 
 
-def json_body(response: requests.Response, path: str) -> Any:
+def json_body(response: httpx.Response, path: str) -> Any:
     try:
         return response.json()
-    except ValueError as exc:  # requests' JSONDecodeError is a ValueError
+    except ValueError as exc:  # json's JSONDecodeError and a bad encoding's UnicodeDecodeError
         raise EngineProtocolError(
             f"GET {path}: answered {response.status_code} with a body that is not JSON: "
             f"{snippet(response.text)!r}"
         ) from exc
 
 
-def ok_json(response: requests.Response, path: str) -> Any:
+def ok_json(response: httpx.Response, path: str) -> Any:
     if response.status_code != 200:
         raise EngineProtocolError(
             f"GET {path}: expected 200, got {response.status_code}: {snippet(response.text)!r}"
@@ -151,18 +157,20 @@ def req_str(obj: Mapping[str, Any], key: str, path: str) -> str:
     return value
 
 
-def _no_answer(path: str, exc: requests.RequestException) -> ProbeResult:
+def _no_answer(path: str, exc: httpx.TransportError) -> ProbeResult:
     return ProbeResult(
         ok=False, loading=False, status=None, message=f"GET {path}: no answer: {_reason(exc)}"
     )
 
 
-def http_probe(
-    session: requests.Session, base_url: str, path: str, timeout_s: float
-) -> requests.Response | ProbeResult:
+async def http_probe(
+    client: httpx.AsyncClient, base_url: str, path: str, timeout_s: float
+) -> httpx.Response | ProbeResult:
+    """GET for a health probe: a timeout raises :class:`ProbeTimeout` (OC-POOL-3016); no answer
+    at all is a not-ok :class:`ProbeResult` without a status."""
     try:
-        return session.get(_url(base_url, path), timeout=timeout_s)
-    except requests.Timeout as exc:
+        return await client.get(_url(base_url, path), timeout=timeout_s)
+    except httpx.TimeoutException as exc:
         raise ProbeTimeout(f"GET {path}: no answer within {timeout_s:g} s") from exc
-    except requests.RequestException as exc:
+    except httpx.TransportError as exc:
         return _no_answer(path, exc)

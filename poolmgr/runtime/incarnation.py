@@ -17,8 +17,6 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import requests
-
 from poolmgr.core.config import PoolConfig
 from poolmgr.core.events import Event
 from poolmgr.core.placement import LaunchPlan
@@ -71,7 +69,6 @@ class PoolRuntime:
 
     pool: PoolConfig
     adapter: EngineAdapter
-    session: requests.Session
     log: OutputLog
     current: Incarnation | None = None
     retired: list[Incarnation] = field(default_factory=list)

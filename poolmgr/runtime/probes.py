@@ -12,22 +12,24 @@ core's events; the core decides what they mean:
 * afterwards each answer is ``ProbeOk``, the heartbeat (OC-POOL-3004), or ``ProbeFailed``; a
   timeout is flagged so that a hung engine is not Ready (OC-POOL-3016).
 
-Probes are blocking HTTP calls (``requests``); they run on a thread pool of their own, sized so
-that one hung engine cannot starve the probes of the others.
+Probes run on the event loop through the manager's one HTTP client
+(:class:`~poolmgr.runtime.engine_client.EngineClient`, OC-PERF-9104): a hung engine holds only
+its own probe's coroutine, never a thread. Each incarnation's probe loop owns that engine's
+kept-alive connection; when the loop ends (the engine exited and the watch cancelled it, or
+the incarnation is no longer current) the connection is closed (OC-PERF-9105).
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
+
+import httpx
 
 from poolmgr.core.decisions import PoolState
 from poolmgr.core.events import PreloadFailed, PreloadSucceeded, ProbeFailed, ProbeOk
 from poolmgr.core.registry import Registry
 from poolmgr.core.vocab import Cause
+from poolmgr.runtime.engine_client import EngineClient
 from poolmgr.runtime.engines import (
     EngineInfo,
     EngineProtocolError,
@@ -40,8 +42,6 @@ from poolmgr.runtime.output import with_tail
 
 __all__ = ["Prober"]
 
-_T = TypeVar("_T")
-
 _STARTING = (PoolState.STARTING, PoolState.PRELOADING)
 _PROBED = (PoolState.READY, PoolState.UNREADY, PoolState.DRAINING)
 
@@ -52,23 +52,27 @@ class Prober:
     def __init__(self, registry: Registry, dispatch: Dispatch) -> None:
         self.registry = registry
         self._dispatch = dispatch
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self.engines = EngineClient()
 
     def start(self, pools: int) -> None:
-        """Open the probe threads for ``pools`` pools."""
-        # Probes block a thread for up to their timeout; a hung engine must not starve others.
-        workers = min(64, max(4, 2 * pools))
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="poolmgr-probe"
-        )
+        """Nothing to open per pool: one client serves every engine (OC-PERF-9104)."""
+        del pools
 
-    def shutdown(self) -> None:
-        """Close the probe threads; a probe still waiting on an engine is abandoned."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+    async def shutdown(self) -> None:
+        """Close every connection to every engine."""
+        await self.engines.aclose()
 
     async def probe_loop(self, runtime: PoolRuntime, inc: Incarnation) -> None:
-        """Probe fast while the engine starts, slowly once Ready; only this incarnation."""
+        """Probe fast while the engine starts, slowly once Ready; only this incarnation.
+
+        The engine's connections are closed when the loop ends, however it ends."""
+        assert inc.base_url is not None
+        async with self.engines.engine(inc.base_url) as client:
+            await self._probe(runtime, inc, client)
+
+    async def _probe(
+        self, runtime: PoolRuntime, inc: Incarnation, client: httpx.AsyncClient
+    ) -> None:
         settings = runtime.pool.probe
         timeout_s = settings.timeout_ms / 1000
         machine = self.registry.machine(runtime.pool.id)
@@ -78,9 +82,7 @@ class Prober:
             problem = ""
             timed_out = False
             try:
-                result = await self._in_thread(
-                    runtime.adapter.probe_health, runtime.session, inc.base_url, timeout_s
-                )
+                result = await runtime.adapter.probe_health(client, inc.base_url, timeout_s)
             except ProbeTimeout as exc:
                 problem, timed_out = str(exc), True
             except EngineProtocolError as exc:
@@ -92,7 +94,7 @@ class Prober:
             state = machine.state
             if state in _STARTING:
                 if result is not None and result.ok:
-                    await self._confirm_preload(runtime, inc, timeout_s)
+                    await self._confirm_preload(runtime, inc, client, timeout_s)
                 # Not answering, or 503 "loading": still preloading; an exit or fault ends it.
             elif state in _PROBED:
                 if result is not None and result.ok:
@@ -105,15 +107,13 @@ class Prober:
             await asyncio.sleep(interval / 1000)
 
     async def _confirm_preload(
-        self, runtime: PoolRuntime, inc: Incarnation, timeout_s: float
+        self, runtime: PoolRuntime, inc: Incarnation, client: httpx.AsyncClient, timeout_s: float
     ) -> None:
         """The engine answers 200: read who it is, then report the preload as done."""
         pool_id = runtime.pool.id
         assert inc.base_url is not None
         try:
-            info: EngineInfo = await self._in_thread(
-                runtime.adapter.fetch_info, runtime.session, inc.base_url, timeout_s
-            )
+            info: EngineInfo = await runtime.adapter.fetch_info(client, inc.base_url, timeout_s)
         except (ProbeTimeout, EngineUnreachable):
             return  # try again at the next probe; if the engine died, its exit says why
         except EngineProtocolError as exc:
@@ -132,7 +132,3 @@ class Prober:
             return
         slots = info.slots if info.slots else runtime.pool.slots
         self._dispatch(pool_id, PreloadSucceeded(info.engine_version, inc.digest, slots))
-
-    async def _in_thread(self, fn: Callable[..., _T], *args: Any) -> _T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))

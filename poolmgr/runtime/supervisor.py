@@ -43,8 +43,6 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-import requests
-
 from poolmgr.assemble import build_registry
 from poolmgr.core.clock import MonotonicClock
 from poolmgr.core.config import Config
@@ -145,7 +143,6 @@ class Supervisor:
             pool.id: PoolRuntime(
                 pool=pool,
                 adapter=adapter_for(pool.engine),
-                session=requests.Session(),
                 log=OutputLog(pool.id, self.log_dir / f"{pool.id}.log"),
             )
             for pool in config.pools
@@ -490,6 +487,5 @@ class Supervisor:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for runtime in self._runtimes.values():
-            runtime.session.close()
             runtime.log.close()
-        self._prober.shutdown()
+        await self._prober.shutdown()

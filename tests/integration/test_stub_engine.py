@@ -12,6 +12,7 @@ bounded by a deadline; nothing sleeps for a fixed time.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import re
@@ -35,7 +36,14 @@ from poolmgr.config import pool_config
 from poolmgr.core.placement import MaskRequest, plan_launch
 from poolmgr.core.vocab import Cause, Engine
 from poolmgr.runtime.classify import classify_exit, scan_line
-from poolmgr.runtime.engines import ProbeTimeout, adapter_for
+from poolmgr.runtime.engine_client import EngineClient
+from poolmgr.runtime.engines import (
+    EngineAdapter,
+    EngineInfo,
+    ProbeResult,
+    ProbeTimeout,
+    adapter_for,
+)
 from tests.llama import needs_llama_server
 
 WAIT_S = 10.0
@@ -43,6 +51,34 @@ WAIT_S = 10.0
 
 STUB = adapter_for(Engine.STUB)
 LLAMA = adapter_for(Engine.LLAMACPP)
+
+
+def probe(adapter: EngineAdapter, port: int, timeout_s: float) -> ProbeResult:
+    """One health probe through the adapter, as the manager makes it (its engine client)."""
+
+    async def once() -> ProbeResult:
+        engines = EngineClient()
+        try:
+            async with engines.engine(base(port)) as client:
+                return await adapter.probe_health(client, base(port), timeout_s)
+        finally:
+            await engines.aclose()
+
+    return asyncio.run(once())
+
+
+def identity(adapter: EngineAdapter, port: int, timeout_s: float) -> EngineInfo:
+    """The engine's identity read through the adapter, as the manager reads it."""
+
+    async def once() -> EngineInfo:
+        engines = EngineClient()
+        try:
+            async with engines.engine(base(port)) as client:
+                return await adapter.fetch_info(client, base(port), timeout_s)
+        finally:
+            await engines.aclose()
+
+    return asyncio.run(once())
 
 
 class EngineProcess:
@@ -148,18 +184,18 @@ def test_stub_picks_a_port_and_announces_it_first(started: list[EngineProcess]) 
     port = listening_port(engine)
     assert 0 < port < 65536
     engine.wait_for_log(r"main: server is listening on http://127\.0\.0\.1:\d+")
-    result = STUB.probe_health(engine.session, base(port), 1.0)
+    result = probe(STUB, port, 1.0)
     assert result.ok and result.status == 200
 
 
 def test_oc_pool_3001_stub_answers_503_loading_then_200(started: list[EngineProcess]) -> None:
     engine = stub(started, "--preload-delay-ms", "800")
     port = listening_port(engine)
-    during = STUB.probe_health(engine.session, base(port), 1.0)
+    during = probe(STUB, port, 1.0)
     assert (during.ok, during.loading, during.status) == (False, True, 503)
     assert during.message == "Loading model"
     engine.wait_for_log(r"main: model loaded")
-    after = STUB.probe_health(engine.session, base(port), 1.0)
+    after = probe(STUB, port, 1.0)
     assert (after.ok, after.loading, after.status) == (True, False, 200)
 
 
@@ -169,7 +205,7 @@ def test_oc_pool_3050_stub_reports_version_slots_and_context(
     engine = stub(started, "--slots", "3", "--ctx", "1536")
     port = listening_port(engine)
     engine.wait_for_log(r"main: model loaded")
-    info = STUB.fetch_info(engine.session, base(port), 1.0)
+    info = identity(STUB, port, 1.0)
     assert info.engine_version == f"stub-{__version__}"
     assert (info.slots, info.n_ctx, info.model_path) == (3, 512, "stub://tiny")  # per slot
 
@@ -212,7 +248,7 @@ def test_stub_reads_an_existing_model_file(started: list[EngineProcess], tmp_pat
     engine = stub(started, model=str(model))
     port = listening_port(engine)
     engine.wait_for_log(r"main: model loaded")
-    assert STUB.fetch_info(engine.session, base(port), 1.0).model_path == str(model)
+    assert identity(STUB, port, 1.0).model_path == str(model)
 
 
 def test_oc_pool_3002_stub_missing_model_fails_preload(
@@ -242,7 +278,7 @@ def test_stub_crash_after_ready_exits_134(started: list[EngineProcess]) -> None:
     engine = stub(started, "--crash-after-ms", "400")
     port = listening_port(engine)
     engine.wait_for_log(r"main: model loaded")
-    assert STUB.probe_health(engine.session, base(port), 1.0).ok  # it was ready first
+    assert probe(STUB, port, 1.0).ok  # it was ready first
     assert engine.wait_exit() == 134
     cause, _ = classify_exit(134, None, engine.drain_log(), gpu_pool=False)
     assert cause is Cause.KILLED_BY_SIGNAL
@@ -263,7 +299,7 @@ def test_oc_pool_3016_hung_stub_makes_the_probe_time_out(started: list[EnginePro
     port = listening_port(engine)
     engine.wait_for_log(r"simulated hang")
     with pytest.raises(ProbeTimeout):
-        STUB.probe_health(engine.session, base(port), 0.2)
+        probe(STUB, port, 0.2)
     assert engine.proc.poll() is None  # alive but not serving
 
 
@@ -278,7 +314,7 @@ def test_oc_pool_3012_stub_cpu_fallback_logs_spillover_and_still_serves(
     assert scan_line(warning, gpu_pool=True) is Cause.CPU_SPILLOVER
     assert scan_line(warning, gpu_pool=False) is None
     engine.wait_for_log(r"main: model loaded")
-    assert STUB.probe_health(engine.session, base(port), 1.0).ok  # the silent part
+    assert probe(STUB, port, 1.0).ok  # the silent part
 
 
 def test_stub_sigterm_exits_0_promptly(started: list[EngineProcess]) -> None:
@@ -319,7 +355,7 @@ def test_stub_started_through_its_adapter_serves(started: list[EngineProcess]) -
     started.append(engine)
     assert listening_port(engine) == port
     engine.wait_for_log(r"main: model loaded")
-    info = STUB.fetch_info(engine.session, base(port), 1.0)
+    info = identity(STUB, port, 1.0)
     assert (info.slots, info.n_ctx, info.model_path) == (2, 768, "stub://alpha")
 
 
@@ -358,13 +394,13 @@ def wait_until_ready(engine: EngineProcess, port: int) -> list[Any]:
     """Probe until 200 (bounded); returns every probe result seen."""
     seen: list[Any] = []
 
-    def probe() -> bool:
+    def answered() -> bool:
         assert engine.proc.poll() is None, f"llama-server exited: {engine.drain_log()}"
-        result = LLAMA.probe_health(engine.session, base(port), 1.0)
+        result = probe(LLAMA, port, 1.0)
         seen.append(result)
         return bool(result.ok)
 
-    wait_until(probe, WAIT_S, "llama-server to answer 200 on /health")
+    wait_until(answered, WAIT_S, "llama-server to answer 200 on /health")
     return seen
 
 
@@ -378,7 +414,7 @@ def test_oc_pool_3050_real_llama_server_serves_a_tiny_gguf(
     assert seen[-1].status == 200
     assert all(r.status in (None, 503) for r in seen[:-1])  # refused or loading before that
     assert all(r.loading and not r.ok for r in seen if r.status == 503)
-    info = LLAMA.fetch_info(engine.session, base(port), 2.0)
+    info = identity(LLAMA, port, 2.0)
     assert info.engine_version  # build_info, e.g. "b1234-abcdef0"
     assert info.slots == 2
     assert info.model_path == str(model)

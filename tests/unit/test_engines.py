@@ -3,20 +3,21 @@
 OC-POOL-3001 (never Ready while loading), OC-POOL-3016 (a probe timeout is told apart from a
 dead engine), OC-POOL-3050 (engine_version), OC-POOL-3005 (slots), OC-POOL-3012/3020 (the
 plan's placement flags reach the engine). HTTP answers are recorded shapes of llama-server,
-vLLM's OpenAI server and TGI's router, served through ``responses``.
+vLLM's OpenAI server and TGI's router, served through ``httpx.MockTransport`` to the adapters'
+async reads (mocks are for these adapter unit tests only).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import httpx
 import pytest
-import requests
-import responses
 
 from poolmgr.config import pool_config, stub_faults
 from poolmgr.core.config import PoolConfig
@@ -68,15 +69,53 @@ def fake_llama(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
-@pytest.fixture
-def http() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
+class Routes:
+    """Recorded engine answers by URL: a response, or a transport error raised instead."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, httpx.Response | Exception] = {}
+
+    def get(
+        self,
+        url: str,
+        *,
+        status: int = 200,
+        json: Any = None,
+        body: str | Exception | None = None,
+        content_type: str = "text/plain",
+    ) -> None:
+        if isinstance(body, Exception):
+            self.answers[url] = body
+        elif json is not None:
+            self.answers[url] = httpx.Response(status, json=json)
+        else:
+            headers = {"content-type": content_type}
+            self.answers[url] = httpx.Response(status, text=body or "", headers=headers)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        answer = self.answers.get(str(request.url))
+        if answer is None:
+            return httpx.Response(404, text=f"no recorded answer for {request.url}")
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+_T = TypeVar("_T")
+
+
+def run(coro: Coroutine[Any, Any, _T]) -> _T:
+    return asyncio.run(coro)
 
 
 @pytest.fixture
-def session() -> requests.Session:
-    return requests.Session()
+def http() -> Routes:
+    return Routes()
+
+
+@pytest.fixture
+def client(http: Routes) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.MockTransport(http.handle))
 
 
 # --------------------------------------------------------------------------- lookup
@@ -411,52 +450,46 @@ LLAMA_LIKE = [Engine.LLAMACPP, Engine.STUB]
 
 @pytest.mark.parametrize("engine", LLAMA_LIKE)
 def test_oc_pool_3001_llamacpp_503_loading_is_loading_not_ok(
-    engine: Engine, http: responses.RequestsMock, session: requests.Session
+    engine: Engine, http: Routes, client: httpx.AsyncClient
 ) -> None:
     http.get(
         BASE + "/health",
         status=503,
         json={"error": {"code": 503, "message": "Loading model", "type": "unavailable_error"}},
     )
-    result = adapter_for(engine).probe_health(session, BASE, 0.5)
+    result = run(adapter_for(engine).probe_health(client, BASE, 0.5))
     assert result == ProbeResult(ok=False, loading=True, status=503, message="Loading model")
 
 
 @pytest.mark.parametrize("engine", LLAMA_LIKE)
-def test_llamacpp_200_ok_is_ready(
-    engine: Engine, http: responses.RequestsMock, session: requests.Session
-) -> None:
+def test_llamacpp_200_ok_is_ready(engine: Engine, http: Routes, client: httpx.AsyncClient) -> None:
     http.get(BASE + "/health", json={"status": "ok"})
-    result = adapter_for(engine).probe_health(session, BASE, 0.5)
+    result = run(adapter_for(engine).probe_health(client, BASE, 0.5))
     assert result.ok and not result.loading and result.status == 200
 
 
-def test_llamacpp_other_503_is_not_loading(
-    http: responses.RequestsMock, session: requests.Session
-) -> None:
+def test_llamacpp_other_503_is_not_loading(http: Routes, client: httpx.AsyncClient) -> None:
     http.get(
         BASE + "/health",
         status=503,
         json={"error": {"code": 503, "message": "Server is shutting down"}},
     )
-    result = adapter_for(Engine.LLAMACPP).probe_health(session, BASE, 0.5)
+    result = run(adapter_for(Engine.LLAMACPP).probe_health(client, BASE, 0.5))
     assert (result.ok, result.loading, result.status) == (False, False, 503)
 
 
-def test_llamacpp_500_is_not_ok_and_keeps_the_body(
-    http: responses.RequestsMock, session: requests.Session
-) -> None:
+def test_llamacpp_500_is_not_ok_and_keeps_the_body(http: Routes, client: httpx.AsyncClient) -> None:
     http.get(BASE + "/health", status=500, body="internal error")
-    result = adapter_for(Engine.LLAMACPP).probe_health(session, BASE, 0.5)
+    result = run(adapter_for(Engine.LLAMACPP).probe_health(client, BASE, 0.5))
     assert (result.ok, result.loading, result.status) == (False, False, 500)
     assert "internal error" in result.message
 
 
 def test_connection_refused_is_a_not_ok_result_without_status(
-    http: responses.RequestsMock, session: requests.Session
+    http: Routes, client: httpx.AsyncClient
 ) -> None:
-    http.get(BASE + "/health", body=requests.ConnectionError("[Errno 111] Connection refused"))
-    result = adapter_for(Engine.LLAMACPP).probe_health(session, BASE, 0.5)
+    http.get(BASE + "/health", body=httpx.ConnectError("[Errno 111] Connection refused"))
+    result = run(adapter_for(Engine.LLAMACPP).probe_health(client, BASE, 0.5))
     assert result == ProbeResult(
         ok=False, loading=False, status=None, message="GET /health: no answer: connection refused"
     )
@@ -464,44 +497,44 @@ def test_connection_refused_is_a_not_ok_result_without_status(
 
 @pytest.mark.parametrize("engine", list(Engine))
 def test_oc_pool_3016_probe_timeout_raises_probe_timeout(
-    engine: Engine, http: responses.RequestsMock, session: requests.Session
+    engine: Engine, http: Routes, client: httpx.AsyncClient
 ) -> None:
-    http.get(BASE + "/health", body=requests.ReadTimeout("read timed out"))
+    http.get(BASE + "/health", body=httpx.ReadTimeout("read timed out"))
     with pytest.raises(ProbeTimeout, match=r"GET /health: no answer within 0.25 s"):
-        adapter_for(engine).probe_health(session, BASE, 0.25)
+        run(adapter_for(engine).probe_health(client, BASE, 0.25))
 
 
 @pytest.mark.parametrize("body", ["<html>nginx</html>", "", "[1, 2]"])
 def test_llamacpp_health_200_with_malformed_body_is_a_protocol_error(
-    body: str, http: responses.RequestsMock, session: requests.Session
+    body: str, http: Routes, client: httpx.AsyncClient
 ) -> None:
     """Something other than llama-server answers on the port: never Ready on a guess."""
     http.get(BASE + "/health", body=body)
     with pytest.raises(EngineProtocolError, match="/health"):
-        adapter_for(Engine.LLAMACPP).probe_health(session, BASE, 0.5)
+        run(adapter_for(Engine.LLAMACPP).probe_health(client, BASE, 0.5))
 
 
 def test_llamacpp_health_503_without_error_message_is_a_protocol_error(
-    http: responses.RequestsMock, session: requests.Session
+    http: Routes, client: httpx.AsyncClient
 ) -> None:
     http.get(BASE + "/health", status=503, body="Service Unavailable")
     with pytest.raises(EngineProtocolError, match="not JSON"):
-        adapter_for(Engine.LLAMACPP).probe_health(session, BASE, 0.5)
+        run(adapter_for(Engine.LLAMACPP).probe_health(client, BASE, 0.5))
 
 
 def test_oc_pool_3050_llamacpp_info_reads_props_and_slots(
-    http: responses.RequestsMock, session: requests.Session
+    http: Routes, client: httpx.AsyncClient
 ) -> None:
     http.get(BASE + "/props", json=LLAMA_PROPS)
     http.get(BASE + "/slots", json=llama_slots(3, n_ctx=683))
-    info = adapter_for(Engine.LLAMACPP).fetch_info(session, BASE, 0.5)
+    info = run(adapter_for(Engine.LLAMACPP).fetch_info(client, BASE, 0.5))
     assert info == EngineInfo(
         engine_version="b6523-0b3a4d97", slots=3, n_ctx=683, model_path="/models/tiny.gguf"
     )
 
 
 def test_llamacpp_info_falls_back_to_props_when_slots_are_disabled(
-    http: responses.RequestsMock, session: requests.Session
+    http: Routes, client: httpx.AsyncClient
 ) -> None:
     http.get(BASE + "/props", json=LLAMA_PROPS)
     http.get(
@@ -515,65 +548,63 @@ def test_llamacpp_info_falls_back_to_props_when_slots_are_disabled(
             }
         },
     )
-    info = adapter_for(Engine.LLAMACPP).fetch_info(session, BASE, 0.5)
+    info = run(adapter_for(Engine.LLAMACPP).fetch_info(client, BASE, 0.5))
     assert (info.slots, info.n_ctx) == (4, 1024)
 
 
 def test_llamacpp_info_with_malformed_props_json_is_a_protocol_error(
-    http: responses.RequestsMock, session: requests.Session
+    http: Routes, client: httpx.AsyncClient
 ) -> None:
     http.get(BASE + "/props", body='{"build_info": "b1"', content_type="application/json")
     with pytest.raises(EngineProtocolError, match=r"GET /props: .*not JSON"):
-        adapter_for(Engine.LLAMACPP).fetch_info(session, BASE, 0.5)
+        run(adapter_for(Engine.LLAMACPP).fetch_info(client, BASE, 0.5))
 
 
 def test_llamacpp_info_without_build_info_is_a_protocol_error(
-    http: responses.RequestsMock, session: requests.Session
+    http: Routes, client: httpx.AsyncClient
 ) -> None:
     http.get(BASE + "/props", json={k: v for k, v in LLAMA_PROPS.items() if k != "build_info"})
     with pytest.raises(EngineProtocolError, match="'build_info' is missing"):
-        adapter_for(Engine.LLAMACPP).fetch_info(session, BASE, 0.5)
+        run(adapter_for(Engine.LLAMACPP).fetch_info(client, BASE, 0.5))
 
 
 def test_llamacpp_info_with_wrongly_typed_slot_count_is_a_protocol_error(
-    http: responses.RequestsMock, session: requests.Session
+    http: Routes, client: httpx.AsyncClient
 ) -> None:
     http.get(BASE + "/props", json={**LLAMA_PROPS, "total_slots": "four"})
     with pytest.raises(EngineProtocolError, match="'total_slots' must be a non-negative"):
-        adapter_for(Engine.LLAMACPP).fetch_info(session, BASE, 0.5)
+        run(adapter_for(Engine.LLAMACPP).fetch_info(client, BASE, 0.5))
 
 
 def test_llamacpp_info_with_slots_not_a_list_is_a_protocol_error(
-    http: responses.RequestsMock, session: requests.Session
+    http: Routes, client: httpx.AsyncClient
 ) -> None:
     http.get(BASE + "/props", json=LLAMA_PROPS)
     http.get(BASE + "/slots", json={"slots": []})
     with pytest.raises(EngineProtocolError, match="GET /slots: expected a non-empty JSON list"):
-        adapter_for(Engine.LLAMACPP).fetch_info(session, BASE, 0.5)
+        run(adapter_for(Engine.LLAMACPP).fetch_info(client, BASE, 0.5))
 
 
 def test_llamacpp_info_while_loading_is_a_protocol_error(
-    http: responses.RequestsMock, session: requests.Session
+    http: Routes, client: httpx.AsyncClient
 ) -> None:
     http.get(BASE + "/props", status=503, json={"error": {"code": 503, "message": "Loading model"}})
     with pytest.raises(EngineProtocolError, match="GET /props: expected 200, got 503"):
-        adapter_for(Engine.LLAMACPP).fetch_info(session, BASE, 0.5)
+        run(adapter_for(Engine.LLAMACPP).fetch_info(client, BASE, 0.5))
 
 
-def test_info_timeout_raises_probe_timeout(
-    http: responses.RequestsMock, session: requests.Session
-) -> None:
-    http.get(BASE + "/props", body=requests.ReadTimeout("read timed out"))
+def test_info_timeout_raises_probe_timeout(http: Routes, client: httpx.AsyncClient) -> None:
+    http.get(BASE + "/props", body=httpx.ReadTimeout("read timed out"))
     with pytest.raises(ProbeTimeout, match="GET /props"):
-        adapter_for(Engine.LLAMACPP).fetch_info(session, BASE, 0.5)
+        run(adapter_for(Engine.LLAMACPP).fetch_info(client, BASE, 0.5))
 
 
 def test_info_without_any_answer_raises_engine_unreachable(
-    http: responses.RequestsMock, session: requests.Session
+    http: Routes, client: httpx.AsyncClient
 ) -> None:
-    http.get(BASE + "/props", body=requests.ConnectionError("[Errno 111] Connection refused"))
+    http.get(BASE + "/props", body=httpx.ConnectError("[Errno 111] Connection refused"))
     with pytest.raises(EngineUnreachable, match="GET /props: no answer: connection refused"):
-        adapter_for(Engine.LLAMACPP).fetch_info(session, BASE, 0.5)
+        run(adapter_for(Engine.LLAMACPP).fetch_info(client, BASE, 0.5))
 
 
 # --------------------------------------------------------------------------- vLLM HTTP
@@ -603,72 +634,70 @@ VLLM_MODELS: dict[str, Any] = {
 }
 
 
-def test_vllm_health_200_with_empty_body_is_ready(
-    http: responses.RequestsMock, session: requests.Session
-) -> None:
+def test_vllm_health_200_with_empty_body_is_ready(http: Routes, client: httpx.AsyncClient) -> None:
     http.get(BASE + "/health", body="")
-    assert adapter_for(Engine.VLLM).probe_health(session, BASE, 0.5).ok
+    assert run(adapter_for(Engine.VLLM).probe_health(client, BASE, 0.5)).ok
 
 
 @pytest.mark.parametrize("status", [503, 500])
 def test_vllm_health_non_200_is_not_ok(
-    status: int, http: responses.RequestsMock, session: requests.Session
+    status: int, http: Routes, client: httpx.AsyncClient
 ) -> None:
     http.get(BASE + "/health", status=status, body="")
-    result = adapter_for(Engine.VLLM).probe_health(session, BASE, 0.5)
+    result = run(adapter_for(Engine.VLLM).probe_health(client, BASE, 0.5))
     assert (result.ok, result.loading, result.status) == (False, False, status)
 
 
 def test_vllm_connection_refused_while_loading_is_not_ok(
-    http: responses.RequestsMock, session: requests.Session
+    http: Routes, client: httpx.AsyncClient
 ) -> None:
-    http.get(BASE + "/health", body=requests.ConnectionError("Connection refused"))
-    result = adapter_for(Engine.VLLM).probe_health(session, BASE, 0.5)
+    http.get(BASE + "/health", body=httpx.ConnectError("Connection refused"))
+    result = run(adapter_for(Engine.VLLM).probe_health(client, BASE, 0.5))
     assert (result.ok, result.status) == (False, None)
 
 
 def test_oc_pool_3050_vllm_info_reads_version_and_models(
-    http: responses.RequestsMock, session: requests.Session
+    http: Routes, client: httpx.AsyncClient
 ) -> None:
     http.get(BASE + "/version", json={"version": "0.6.3.post1"})
     http.get(BASE + "/v1/models", json=VLLM_MODELS)
-    info = adapter_for(Engine.VLLM).fetch_info(session, BASE, 0.5)
+    info = run(adapter_for(Engine.VLLM).fetch_info(client, BASE, 0.5))
     assert info == EngineInfo("0.6.3.post1", None, 8192, "/models/Llama-3.1-8B-Instruct")
 
 
 def test_vllm_info_without_models_endpoint_still_has_the_version(
-    http: responses.RequestsMock, session: requests.Session
+    http: Routes, client: httpx.AsyncClient
 ) -> None:
     http.get(BASE + "/version", json={"version": "0.6.3"})
     http.get(BASE + "/v1/models", status=404, json={"detail": "Not Found"})
-    assert adapter_for(Engine.VLLM).fetch_info(session, BASE, 0.5) == EngineInfo(
+    assert run(adapter_for(Engine.VLLM).fetch_info(client, BASE, 0.5)) == EngineInfo(
         "0.6.3", None, None, None
     )
 
 
 def test_vllm_info_with_malformed_version_json_is_a_protocol_error(
-    http: responses.RequestsMock, session: requests.Session
+    http: Routes, client: httpx.AsyncClient
 ) -> None:
     http.get(BASE + "/version", body="version=0.6.3")
     with pytest.raises(EngineProtocolError, match="GET /version"):
-        adapter_for(Engine.VLLM).fetch_info(session, BASE, 0.5)
+        run(adapter_for(Engine.VLLM).fetch_info(client, BASE, 0.5))
 
 
 def test_vllm_info_with_numeric_version_is_a_protocol_error(
-    http: responses.RequestsMock, session: requests.Session
+    http: Routes, client: httpx.AsyncClient
 ) -> None:
     http.get(BASE + "/version", json={"version": 0.6})
     with pytest.raises(EngineProtocolError, match="'version' must be a string"):
-        adapter_for(Engine.VLLM).fetch_info(session, BASE, 0.5)
+        run(adapter_for(Engine.VLLM).fetch_info(client, BASE, 0.5))
 
 
 def test_vllm_info_with_empty_model_list_is_a_protocol_error(
-    http: responses.RequestsMock, session: requests.Session
+    http: Routes, client: httpx.AsyncClient
 ) -> None:
     http.get(BASE + "/version", json={"version": "0.6.3"})
     http.get(BASE + "/v1/models", json={"object": "list", "data": []})
     with pytest.raises(EngineProtocolError, match="GET /v1/models: 'data'"):
-        adapter_for(Engine.VLLM).fetch_info(session, BASE, 0.5)
+        run(adapter_for(Engine.VLLM).fetch_info(client, BASE, 0.5))
 
 
 # --------------------------------------------------------------------------- TGI HTTP
@@ -691,25 +720,25 @@ TGI_INFO: dict[str, Any] = {
 }
 
 
-def test_tgi_health_200_is_ready(http: responses.RequestsMock, session: requests.Session) -> None:
+def test_tgi_health_200_is_ready(http: Routes, client: httpx.AsyncClient) -> None:
     http.get(BASE + "/health", body="")
-    assert adapter_for(Engine.TGI).probe_health(session, BASE, 0.5).ok
+    assert run(adapter_for(Engine.TGI).probe_health(client, BASE, 0.5)).ok
 
 
 def test_tgi_health_503_unhealthy_is_not_ok_with_the_reason(
-    http: responses.RequestsMock, session: requests.Session
+    http: Routes, client: httpx.AsyncClient
 ) -> None:
     http.get(BASE + "/health", status=503, json={"error": "unhealthy", "error_type": "healthcheck"})
-    result = adapter_for(Engine.TGI).probe_health(session, BASE, 0.5)
+    result = run(adapter_for(Engine.TGI).probe_health(client, BASE, 0.5))
     assert (result.ok, result.status) == (False, 503)
     assert "unhealthy" in result.message
 
 
 def test_oc_pool_3050_tgi_info_reads_version_and_slots(
-    http: responses.RequestsMock, session: requests.Session
+    http: Routes, client: httpx.AsyncClient
 ) -> None:
     http.get(BASE + "/info", json=TGI_INFO)
-    info = adapter_for(Engine.TGI).fetch_info(session, BASE, 0.5)
+    info = run(adapter_for(Engine.TGI).fetch_info(client, BASE, 0.5))
     assert info == EngineInfo(
         engine_version="2.4.0",
         slots=128,
@@ -718,29 +747,25 @@ def test_oc_pool_3050_tgi_info_reads_version_and_slots(
     )
 
 
-def test_tgi_info_as_a_list_is_a_protocol_error(
-    http: responses.RequestsMock, session: requests.Session
-) -> None:
+def test_tgi_info_as_a_list_is_a_protocol_error(http: Routes, client: httpx.AsyncClient) -> None:
     http.get(BASE + "/info", json=[TGI_INFO])
     with pytest.raises(EngineProtocolError, match="GET /info: the body must be a JSON object"):
-        adapter_for(Engine.TGI).fetch_info(session, BASE, 0.5)
+        run(adapter_for(Engine.TGI).fetch_info(client, BASE, 0.5))
 
 
 def test_tgi_info_with_truncated_json_is_a_protocol_error(
-    http: responses.RequestsMock, session: requests.Session
+    http: Routes, client: httpx.AsyncClient
 ) -> None:
     http.get(
         BASE + "/info", body='{"version": "2.4.0", "model_sha": ', content_type="application/json"
     )
     with pytest.raises(EngineProtocolError, match="not JSON"):
-        adapter_for(Engine.TGI).fetch_info(session, BASE, 0.5)
+        run(adapter_for(Engine.TGI).fetch_info(client, BASE, 0.5))
 
 
-def test_base_url_with_trailing_slash_is_accepted(
-    http: responses.RequestsMock, session: requests.Session
-) -> None:
+def test_base_url_with_trailing_slash_is_accepted(http: Routes, client: httpx.AsyncClient) -> None:
     http.get(BASE + "/health", body="")
-    assert adapter_for(Engine.TGI).probe_health(session, BASE + "/", 0.5).ok
+    assert run(adapter_for(Engine.TGI).probe_health(client, BASE + "/", 0.5)).ok
 
 
 # --------------------------------------------------------------------------- the one builder
@@ -776,3 +801,20 @@ def test_oc_pool_3072_engine_launch_shows_a_port_picked_at_launch_and_puts_engin
         a for a in shown.argv if a != engines.PORT_PICKED_AT_LAUNCH
     ]
     assert dict(run.env) == dict(plan.env)
+
+
+def test_connection_closed_without_an_answer_is_a_not_ok_result(
+    http: Routes, client: httpx.AsyncClient
+) -> None:
+    http.get(BASE + "/health", body=httpx.RemoteProtocolError("Server disconnected"))
+    result = run(adapter_for(Engine.STUB).probe_health(client, BASE, 0.5))
+    assert (result.ok, result.status) == (False, None)
+    assert result.message == "GET /health: no answer: connection closed without an answer"
+
+
+def test_oc_pool_3016_connect_timeout_raises_probe_timeout(
+    http: Routes, client: httpx.AsyncClient
+) -> None:
+    http.get(BASE + "/health", body=httpx.ConnectTimeout("timed out"))
+    with pytest.raises(ProbeTimeout, match=r"GET /health: no answer within 0.5 s"):
+        run(adapter_for(Engine.TGI).probe_health(client, BASE, 0.5))
