@@ -684,7 +684,14 @@ def figures(
     if growth >= RSS_GROWTH_LIMIT:
         soak.violate("rss_growth", first=first["rss_bytes"], last=last["rss_bytes"])
     if abs(last["fds"] - first["fds"]) > FD_TOLERANCE:
-        soak.violate("fds_changed", first=first["fds"], last=last["fds"], tolerance=FD_TOLERANCE)
+        soak.violate(
+            "fds_changed",
+            first=first["fds"],
+            last=last["fds"],
+            tolerance=FD_TOLERANCE,
+            tcp_first=first["tcp_by_state"],
+            tcp_last=last["tcp_by_state"],
+        )
     lat, rtt = soak.kill_latency_ms, soak.health_rtt_ms
     return {
         "faults": {kind: soak.faults[kind] for kind in FAULTS},

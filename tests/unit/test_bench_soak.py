@@ -3,17 +3,24 @@
 A smoke test, so the script cannot rot: 8 s of faults on 4 stub pools with 5 lease clients,
 into a temporary file. It asserts the report's shape and the facts that hold at any speed:
 zero violations, faults injected, the clients' leases all accounted for by the manager
-(granted = returned + voided + expired), both memory samples taken; never a time.
+(granted = returned + voided + expired), both memory samples taken; never a time. Then the
+checks themselves, on made-up observations: each one flags what a wrong manager would show.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import json
+import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+import psutil
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,3 +80,99 @@ def test_the_manager_was_sampled_before_faults_after_warm_up_and_at_the_end(
         manager["last"]["rss_bytes"] / manager["first"]["rss_bytes"], 3
     )
     assert report["figures"]["log"]["unhandled_exceptions"] == 0
+
+
+# --- the checks themselves, on made-up observations (no manager): wrong answers are caught
+
+
+def _soak_module() -> Any:
+    spec = importlib.util.spec_from_file_location("bench_soak", ROOT / "bench" / "soak.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_soak"] = module  # dataclasses resolve their annotations through it
+    spec.loader.exec_module(module)
+    return module
+
+
+SOAK = _soak_module()
+
+
+@pytest.fixture
+def soak() -> Any:
+    args = argparse.Namespace(pools=2, clients=1, seed=1)
+    made = SOAK.Soak(args, Path("/nonexistent"), random.Random(1))
+    made.ps = psutil.Process()  # this test process: no engine below it
+    made.books = {pool: SOAK.PoolBook() for pool in made.pools}
+    made.t0 = time.monotonic() - 100.0
+    return made
+
+
+def _entry(pool: str, *, ready: bool) -> dict[str, Any]:
+    return {"id": pool, "ready": ready, "slots_free": 2, "slots_total": 2}
+
+
+def test_a_pool_ready_without_an_engine_past_the_window_is_a_violation(soak: Any) -> None:
+    now = soak.now()
+    soak.bad_since["soak-00"] = now - SOAK.DETECTION_WINDOW_MS / 1000 - 0.5
+    soak.bad_since["soak-01"] = now - SOAK.DETECTION_WINDOW_MS / 1000 - 0.5
+    SOAK.check_ready(soak, [_entry("soak-00", ready=True), _entry("soak-01", ready=False)], now)
+    assert [(v["kind"], v["pool"]) for v in soak.violations] == [
+        ("ready_without_live_engine", "soak-00")
+    ]
+
+
+def test_a_pool_ready_without_an_engine_within_the_window_is_not_yet_one(soak: Any) -> None:
+    now = soak.now()
+    soak.bad_since["soak-00"] = now - SOAK.DETECTION_WINDOW_MS / 1000 + 0.5
+    SOAK.check_ready(soak, [_entry("soak-00", ready=True)], now)
+    assert soak.violations == []
+
+
+def test_more_active_leases_than_clients_hold_is_a_violation(soak: Any) -> None:
+    health = {"slots_total": 2, "leases": {"active": 2, "returned": 0, "expired": 0, "voided": 0}}
+    health["restarts"] = {"count": 0}
+    SOAK.check_health(soak, "soak-00", health, bound=1)
+    assert [v["kind"] for v in soak.violations] == ["lease_count_impossible"]
+
+
+def test_a_counter_that_goes_down_is_a_violation(soak: Any) -> None:
+    leases = {"active": 0, "returned": 5, "expired": 0, "voided": 0}
+    SOAK.check_health(
+        soak, "soak-00", {"slots_total": 2, "leases": leases, "restarts": {"count": 3}}, 2
+    )
+    leases = {"active": 0, "returned": 5, "expired": 0, "voided": 0}
+    SOAK.check_health(
+        soak, "soak-00", {"slots_total": 2, "leases": leases, "restarts": {"count": 2}}, 2
+    )
+    assert [(v["kind"], v["counter"]) for v in soak.violations] == [
+        ("counter_went_down", "restarts")
+    ]
+
+
+def test_more_restarts_in_a_breaker_window_than_its_threshold_is_a_violation(soak: Any) -> None:
+    limit = SOAK.BREAKER["failure_threshold"]
+    soak.restarts["soak-00"] = [(1.0, 0), (5.0, limit)]  # at the bound: fine
+    soak.restarts["soak-01"] = [(1.0, 0), (5.0, limit + 1)]
+    assert SOAK.check_breaker(soak) == limit + 1
+    assert [(v["kind"], v["pool"]) for v in soak.violations] == [("breaker_bound", "soak-01")]
+
+
+def _answer(status: int, text: str) -> httpx.Response:
+    return httpx.Response(status, text=text)
+
+
+def test_a_lease_voided_with_no_fault_on_its_pool_is_a_violation(soak: Any) -> None:
+    voided = _answer(409, "cannot return lease 'x' of pool 'soak-00': it was already voided")
+    soak.fault_log["soak-01"].append(soak.now())  # a fault elsewhere explains nothing
+    SOAK.ended(soak, "soak-00", "x", soak.now() - 1.0, voided)
+    soak.fault_log["soak-00"].append(soak.now())
+    SOAK.ended(soak, "soak-00", "y", soak.now() - 1.0, voided)
+    assert [(v["kind"], v["lease"]) for v in soak.violations] == [
+        ("lease_voided_without_fault", "x")
+    ]
+    assert soak.books["soak-00"].ended["voided"] == 2
+
+
+def test_a_lease_the_manager_no_longer_knows_is_lost(soak: Any) -> None:
+    SOAK.ended(soak, "soak-00", "x", soak.now(), _answer(404, "pool 'soak-00' has no lease 'x'"))
+    assert [v["kind"] for v in soak.violations] == ["lease_lost"]
