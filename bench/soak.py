@@ -169,6 +169,8 @@ class Soak:
     killed_pids: dict[int, float] = field(default_factory=dict)
     pid_pool: dict[tuple[int, float], str] = field(default_factory=dict)
     bad_since: dict[str, float] = field(default_factory=dict)
+    healthy_at: dict[str, float] = field(default_factory=dict)
+    ended_at: dict[str, float] = field(default_factory=dict)
     kill_latency_ms: list[float] = field(default_factory=list)
     health_rtt_ms: list[float] = field(default_factory=list)
     restarts: dict[str, list[tuple[float, int]]] = field(default_factory=lambda: defaultdict(list))
@@ -315,8 +317,11 @@ async def fault(soak: Soak, http: httpx.AsyncClient, kind: str, pool: str) -> No
             return
         signum = {"kill9": signal.SIGKILL, "sigstop": signal.SIGSTOP, "cuda_error": signal.SIGUSR1}
         soak.fault_log[pool].append(at)
-        if kind != "cuda_error":
-            (soak.killed_pids if kind == "kill9" else soak.stopped_pids)[pid] = at
+        if kind == "sigstop":
+            soak.stopped_pids[pid] = at
+        else:  # the engine is gone (or going): reaped, it is no longer below the manager
+            soak.killed_pids[pid] = at
+            soak.ended_at[pool] = at
         try:
             os.kill(pid, signum[kind])
         except ProcessLookupError:
@@ -503,10 +508,15 @@ def check_ready(soak: Soak, listing: list[dict[str, Any]], sent: float) -> None:
         if not 0 <= entry["slots_free"] <= entry["slots_total"]:
             soak.violate("slots_out_of_range", pool=pool, entry=entry)
         procs = found.get(pool, [])
+        scanned = soak.now()
         if any(status in OK_STATUSES for _, status in procs):
             soak.bad_since.pop(pool, None)
+            soak.healthy_at[pool] = scanned
             continue
         known = [soak.killed_pids.get(pid, soak.stopped_pids.get(pid)) for pid, _ in procs]
+        ended_at = soak.ended_at.get(pool)  # a kill or CUDA error since it was last seen healthy
+        if ended_at is not None and ended_at > soak.healthy_at.get(pool, -1.0):
+            known.append(ended_at)
         since = soak.bad_since.setdefault(pool, max([t for t in known if t] or [sent]))
         late_ms = (sent - since) * 1000
         if entry["ready"] and late_ms > DETECTION_WINDOW_MS:

@@ -128,6 +128,21 @@ def test_a_pool_ready_without_an_engine_within_the_window_is_not_yet_one(soak: A
     assert soak.violations == []
 
 
+def test_ready_long_after_its_engine_was_killed_is_a_violation_counted_from_the_kill(
+    soak: Any,
+) -> None:
+    now = soak.now()
+    window_s = SOAK.DETECTION_WINDOW_MS / 1000
+    soak.healthy_at["soak-00"] = soak.healthy_at["soak-01"] = now - 3 * window_s
+    soak.ended_at["soak-00"] = now - 2 * window_s  # killed after it was last seen healthy
+    soak.ended_at["soak-01"] = now - 4 * window_s  # an old kill: a new engine was seen since
+    listing = [_entry("soak-00", ready=True), _entry("soak-01", ready=True)]
+    SOAK.check_ready(soak, listing, now)
+    assert [(v["kind"], v["pool"]) for v in soak.violations] == [
+        ("ready_without_live_engine", "soak-00")
+    ]
+
+
 def test_more_active_leases_than_clients_hold_is_a_violation(soak: Any) -> None:
     health = {"slots_total": 2, "leases": {"active": 2, "returned": 0, "expired": 0, "voided": 0}}
     health["restarts"] = {"count": 0}
