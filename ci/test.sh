@@ -24,6 +24,9 @@ step spec-lint     spec-lint
 step openapi       python ci/check_openapi.py
 step links         spec-links README.md spec specgate/README.md
 step pytest        pytest -q -p no:cacheprovider --cucumberjson=reports/pytest-bdd.json
+# The chaos soak (bench/soak.py, #12): a real manager, a fault every 2 s, 50 lease clients and a
+# prober; any violation fails the step. The 10-minute run's figures: bench/results/soak.json.
+step soak          python bench/soak.py --seconds 60 --out reports/soak.json
 step behave        behave  # pyproject.toml [tool.behave]: features/, reports/behave.json, progress
 step bdd-gate      bdd-gate --features features --steps harness --behave reports/behave.json --pytest-bdd reports/pytest-bdd.json --glossary spec/glossary/README.md
 # The scenarios alone must reject wrong code: a fixed, seeded sample of the decision modules'

@@ -17,7 +17,11 @@ engine, so the supervisor's real process, socket and log handling is exercised w
   (logs the CUDA-init failure and serves anyway, like the real engine's silent spillover;
   OC-POOL-3012); ``--fork-child`` starts, before it loads, a child process in a session of its
   own that sleeps and is never waited for (an engine's helper that would escape a process-group
-  kill; OC-POOL-3064), and logs ``stub-engine: forked child pid N``.
+  kill; OC-POOL-3064), and logs ``stub-engine: forked child pid N``;
+* on demand, for a chaos run that picks its faults as it goes: SIGUSR1 prints the CUDA error
+  lines of ``--cuda-error-after-ms`` and exits 1 at once; ``--check-gguf`` makes a model file
+  that does not start with the GGUF magic fail its preload with llama.cpp's lines (without it
+  any readable file loads, which many scenarios rely on).
 
 Logs go to stderr, line by line. With ``--port 0`` the first line on stdout is
 ``stub-engine: listening on http://127.0.0.1:PORT``. SIGTERM and SIGINT end it at once with
@@ -49,6 +53,7 @@ EXIT_CRASH = 134
 EXIT_FAILURE = 1
 VIRTUAL_MODEL_PREFIX = "stub://"
 _READ_CHUNK = 1 << 20
+_GGUF_MAGIC = b"GGUF"
 
 
 class StubSettings(argparse.Namespace):
@@ -65,6 +70,7 @@ class StubSettings(argparse.Namespace):
     hang_after_ms: int | None
     cpu_fallback: bool
     fork_child: bool
+    check_gguf: bool
 
 
 def _non_negative(text: str) -> int:
@@ -100,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hang-after-ms", type=_non_negative, default=None)
     parser.add_argument("--cpu-fallback", action="store_true")
     parser.add_argument("--fork-child", action="store_true")
+    parser.add_argument("--check-gguf", action="store_true")
     return parser
 
 
@@ -267,11 +274,16 @@ def _preload(settings: StubSettings) -> str | None:
         return None
     try:
         with open(settings.model, "rb", buffering=0) as handle:
+            magic = handle.read(len(_GGUF_MAGIC))
             while handle.read(_READ_CHUNK):
                 pass
     except OSError as exc:
         _log(f"gguf_init_from_file: failed to open GGUF file '{settings.model}' ({exc.strerror})")
         return f"failed to open {settings.model}: {exc.strerror or exc}"
+    if settings.check_gguf and magic != _GGUF_MAGIC:
+        shown = magic.decode("ascii", "replace")
+        _log(f"gguf_init_from_file_impl: invalid magic characters: '{shown}', expected 'GGUF'")
+        return f"failed to load model '{settings.model}': invalid magic characters"
     return None
 
 
@@ -291,6 +303,25 @@ def _fork_child() -> None:
     _log(f"stub-engine: forked child pid {child.pid}")
 
 
+_CUDA_ERROR_LINES = (
+    "CUDA error: an illegal memory access was encountered\n"
+    "  current device: 0, in function ggml_backend_cuda_synchronize at ggml-cuda.cu:2431\n"
+    "  cudaStreamSynchronize(cuda_ctx->stream())\n"
+)
+
+
+def _cuda_error() -> None:
+    with _LOG_LOCK:
+        sys.stderr.write(_CUDA_ERROR_LINES)
+    _die(EXIT_FAILURE)
+
+
+def _on_sigusr1(_signum: int, _frame: FrameType | None) -> None:
+    # As in main's on_signal: the main thread may hold _log's lock; write to the descriptor.
+    os.write(2, _CUDA_ERROR_LINES.encode())
+    os._exit(EXIT_FAILURE)
+
+
 def _arm_faults(state: _State) -> None:
     s = state.settings
 
@@ -298,19 +329,13 @@ def _arm_faults(state: _State) -> None:
         _log("stub-engine: simulated crash: aborting")
         _die(EXIT_CRASH)
 
-    def cuda_error() -> None:
-        _log("CUDA error: an illegal memory access was encountered")
-        _log("  current device: 0, in function ggml_backend_cuda_synchronize at ggml-cuda.cu:2431")
-        _log("  cudaStreamSynchronize(cuda_ctx->stream())")
-        _die(EXIT_FAILURE)
-
     def hang() -> None:
         state.hung.set()  # before the log line: whoever reads it finds the engine hung
         _log("stub-engine: simulated hang: requests are no longer answered")
 
     for delay_ms, action in (
         (s.crash_after_ms, crash),
-        (s.cuda_error_after_ms, cuda_error),
+        (s.cuda_error_after_ms, _cuda_error),
         (s.hang_after_ms, hang),
     ):
         if delay_ms is not None:
@@ -331,6 +356,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    # On demand: the CUDA error of --cuda-error-after-ms, now (a chaos run's fault).
+    signal.signal(signal.SIGUSR1, _on_sigusr1)
 
     _log(f"build: {settings.version} (stub engine, poolmgr {__version__})")
     _log(f"system info: n_threads = 1, pid = {os.getpid()}")

@@ -294,6 +294,40 @@ def test_oc_pool_3010_stub_cuda_error_logs_then_exits_1(started: list[EngineProc
     assert classify_exit(1, None, engine.drain_log(), gpu_pool=True)[0] is Cause.DRIVER_ERROR
 
 
+def test_oc_pool_3010_stub_sigusr1_prints_the_cuda_error_and_exits_1(
+    started: list[EngineProcess],
+) -> None:
+    engine = stub(started)
+    port = listening_port(engine)
+    engine.wait_for_log(r"main: model loaded")
+    assert STUB.probe_health(engine.session, base(port), 1.0).ok  # it serves until the signal
+    engine.proc.send_signal(signal.SIGUSR1)
+    line = engine.wait_for_log(r"CUDA error")
+    assert line == "CUDA error: an illegal memory access was encountered"
+    assert engine.wait_exit() == 1
+    assert classify_exit(1, None, engine.drain_log(), gpu_pool=True)[0] is Cause.DRIVER_ERROR
+
+
+def test_oc_pool_3002_stub_check_gguf_refuses_a_file_without_the_magic(
+    started: list[EngineProcess], tmp_path: Path
+) -> None:
+    corrupt = tmp_path / "corrupt.gguf"
+    corrupt.write_bytes(b"this is not a model" * 100)
+    engine = stub(started, "--check-gguf", model=str(corrupt))
+    assert engine.wait_exit() == 1
+    log = engine.drain_log()
+    assert any("invalid magic characters: 'this', expected 'GGUF'" in line for line in log)
+    cause, message = classify_exit(1, None, log, gpu_pool=False)
+    assert cause is Cause.MODEL_LOAD_FAILED
+    assert "corrupt.gguf" in message
+
+
+def test_stub_check_gguf_loads_a_real_gguf(started: list[EngineProcess], tmp_path: Path) -> None:
+    model = write_tiny_llama_gguf(tmp_path / "tiny.gguf")
+    engine = stub(started, "--check-gguf", model=str(model))
+    engine.wait_for_log(r"main: model loaded")
+
+
 def test_oc_pool_3016_hung_stub_makes_the_probe_time_out(started: list[EngineProcess]) -> None:
     engine = stub(started, "--hang-after-ms", "50")
     port = listening_port(engine)

@@ -159,6 +159,9 @@ async def _answer(registry: Registry, pending: Pending, request: Request) -> Lea
     if future.done():
         return future.result()
     answer: asyncio.Future[Lease] = asyncio.wrap_future(future)
+    # The outcome is read from ``future``; mark the wrapper's refusal as seen, or asyncio logs
+    # "Future exception was never retrieved" at ERROR for every waiter refused at its deadline.
+    answer.add_done_callback(_seen)
     gone: asyncio.Future[None] = asyncio.ensure_future(_disconnected(request))
     left = True  # also when this handler is cancelled (the server shuts down)
     try:
@@ -170,6 +173,11 @@ async def _answer(registry: Registry, pending: Pending, request: Request) -> Lea
         if left:
             _leave(registry, pending)
     return None if left else future.result()
+
+
+def _seen(answer: asyncio.Future[Lease]) -> None:
+    if not answer.cancelled():
+        answer.exception()
 
 
 def _leave(registry: Registry, pending: Pending) -> None:
