@@ -46,14 +46,19 @@ def _pump(world: PoolWorld) -> None:
     wave, part = _wave(world), world.startup
     part.pumping = True
     try:
-        # Bounded: every round takes at least one pool out of the (finite) waiting list.
-        while starts := wave.take_starts():
+        for _ in range(wave.total + 1):  # every round takes a pool out of the waiting list
+            starts = wave.take_starts()
+            if not starts:
+                return
             for pool_id in starts:
                 part.asked.append(pool_id)
                 world.dispatch(pool_id, StartRequested())
             for pool_id in starts:
                 if wave.settle(pool_id, world.registry.machine(pool_id).state):
                     part.finished.append(pool_id)
+        raise AssertionError(
+            f"the startup wave still asks for starts after {wave.total + 1} rounds: {part.asked}"
+        )
     finally:
         part.pumping = False
 
