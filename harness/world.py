@@ -15,7 +15,8 @@ the actions it ordered), :class:`RetryPart` (a standalone backoff), :class:`Plac
 (GPUs, masks, plans, preflight), :class:`OutputPart` (engine output read by the classifier),
 :class:`ConfigPart` (a config file checked), :class:`GatePart`
 (throw-away projects, subprocess checks, metrics, the secrets transcript), :class:`GpuPart`
-(NVML), :class:`AdmissionPart` (named lease requests and what admission decided) and
+(NVML), :class:`AdmissionPart` (named lease requests and what admission decided),
+:class:`StartupPart` (the startup wave over the pools, OC-PERF-9107/9108) and
 ``live`` (a real manager, :class:`harness.live.LiveManager`, created by the process-level
 steps only, so that importing the world never loads the HTTP server).
 
@@ -69,6 +70,7 @@ from poolmgr.core.events import EngineStarted, Event, PreloadFailed
 from poolmgr.core.leases import Lease
 from poolmgr.core.preflight import preflight
 from poolmgr.core.registry import Pending, Registry, Told
+from poolmgr.core.startup import StartupWave
 from poolmgr.core.vocab import Cause
 
 if TYPE_CHECKING:  # types only: these modules load requests, prometheus and the HTTP server
@@ -91,6 +93,7 @@ __all__ = [
     "PoolWorld",
     "PoolsPart",
     "RetryPart",
+    "StartupPart",
 ]
 
 
@@ -138,6 +141,8 @@ class PoolsPart:
 
     specs: dict[str, PoolSpec] = field(default_factory=dict)
     heartbeat_stale_ms: int = 5_000
+    start_concurrency: int | None = None
+    """``manager.start_concurrency`` (OC-PERF-9108); none: the config's default."""
     tenants: list[TenantPolicy] = field(default_factory=list)
     """The config's ``tenants`` (OC-ADM-9017); none: only the ``default`` tenant."""
     registry: Registry | None = None
@@ -167,7 +172,10 @@ class PoolsPart:
     def config_yaml(self) -> str:
         """The config the specs describe: one GPU of 80 GiB per GPU pool, stub engines."""
         gpu_pools = [s for s in self.specs.values() if not s.cpu]
-        lines = [f"manager: {{heartbeat_stale_ms: {self.heartbeat_stale_ms}}}"]
+        manager = f"heartbeat_stale_ms: {self.heartbeat_stale_ms}"
+        if self.start_concurrency is not None:
+            manager += f", start_concurrency: {self.start_concurrency}"
+        lines = [f"manager: {{{manager}}}"]
         if self.tenants:
             lines.append("tenants:")
             lines += [f"  - {_tenant_yaml(t)}" for t in self.tenants]
@@ -244,6 +252,20 @@ class AdmissionPart:
 
 
 @dataclass
+class StartupPart:
+    """The startup wave over a scenario's pools (OC-PERF-9107, OC-PERF-9108), once it began."""
+
+    wave: StartupWave | None = None
+    asked: list[str] = field(default_factory=list)
+    """Every pool the wave asked to start, in the order it asked."""
+    finished: list[str] = field(default_factory=list)
+    """Every pool the wave answered had finished its first start, in the order it answered."""
+    pumping: bool = False
+    """Whether the wave's starts are being carried out (a pool finishing meanwhile is seen by
+    the next round of the same pump, as the runtime's scheduled pump would see it)."""
+
+
+@dataclass
 class PoolWorld:
     """State of one scenario. Created fresh for every scenario by both runners."""
 
@@ -261,6 +283,7 @@ class PoolWorld:
     gpu: GpuPart = field(default_factory=GpuPart)
     kube: KubePart = field(default_factory=KubePart)
     admission: AdmissionPart = field(default_factory=AdmissionPart)
+    startup: StartupPart = field(default_factory=StartupPart)
     live: LiveManager | None = None
     """Made by :func:`harness.live.live_manager_of` for the process-level scenarios only."""
     fleet: list[LiveManager] = field(default_factory=list)

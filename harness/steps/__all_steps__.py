@@ -38,6 +38,7 @@ from harness.steps import (
     retry_settings,  # restart policy settings refused or accepted
     secrets,  # secrets canary against a live manager (loads the HTTP server)
     startup_live,  # @process: probes while pools start, the startup wave
+    startup_wave,  # the startup wave on its own: which pools start when, and when it is done
     status,  # @process: poolmgr status and the health body's shape
     tenants_config,  # tenants and admission queues in the config
 )
@@ -75,6 +76,7 @@ __all__ = [
     "retry_settings",
     "secrets",
     "startup_live",
+    "startup_wave",
     "status",
     "tenants_config",
 ]
