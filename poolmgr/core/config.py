@@ -155,6 +155,8 @@ class ManagerConfig:
     """Where engines listen (OC-DEP-8018); a wildcard address lets other hosts reach them."""
     engine_advertise_host: str | None
     """The host ``engine_url`` names; ``None``: :attr:`engine_host` itself."""
+    allow_test_engines: bool
+    """Whether pools may use the in-process test engine (OC-PERF-9110)."""
 
 
 @dataclass(frozen=True)

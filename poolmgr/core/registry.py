@@ -403,11 +403,12 @@ class Registry:
         Admissions.settle(claimed)
         return snap
 
-    def snapshots(self) -> list[PoolSnapshot]:
-        """Every pool, ordered by id (stable order for listings)."""
+    def snapshots(self, pool_ids: Iterable[str] | None = None) -> list[PoolSnapshot]:
+        """Every pool (or those of ``pool_ids``), ordered by id (stable order for listings)."""
         told: list[tuple[str, Told]] = []
         with self._lock:
-            snaps = [self._snapshot(pid, self._pools[pid], told) for pid in sorted(self._pools)]
+            ids = sorted(self._pools if pool_ids is None else pool_ids)
+            snaps = [self._snapshot(pid, self._get(pid), told) for pid in ids]
             claimed = self._pump_waiting(told)
         self._publish(told)
         Admissions.settle(claimed)

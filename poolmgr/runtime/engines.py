@@ -438,6 +438,7 @@ _ADAPTERS: Mapping[Engine, EngineAdapter] = {
     Engine.STUB: StubAdapter(),
     Engine.VLLM: VllmAdapter(),
     Engine.TGI: TgiAdapter(),
+    Engine.TEST_INPROC: LlamaCppAdapter(),  # its answers; poolmgr.runtime.inproc serves them
 }
 
 
