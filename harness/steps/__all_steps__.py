@@ -35,6 +35,7 @@ from harness.steps import (
     registry_entry,  # the registry as its readers see it: entries, listing, observers
     retry_breaker,  # the circuit breaker on its own
     retry_settings,  # restart policy settings refused or accepted
+    scale_config,  # how many pools one manager takes, and the in-process test engine
     secrets,  # secrets canary against a live manager (loads the HTTP server)
     status,  # @process: poolmgr status and the health body's shape
     tenants_config,  # tenants and admission queues in the config
@@ -70,6 +71,7 @@ __all__ = [
     "registry_entry",
     "retry_breaker",
     "retry_settings",
+    "scale_config",
     "secrets",
     "status",
     "tenants_config",
