@@ -432,15 +432,19 @@ class TgiAdapter(_PlainHealthAdapter):
 
 
 # --------------------------------------------------------------------------- lookup
+class TestInprocAdapter(LlamaCppAdapter):
+    """The in-process test engine: llama-server's answers, from :mod:`poolmgr.runtime.inproc`."""
+
+    engine: Engine = Engine.TEST_INPROC
+
 
 _ADAPTERS: Mapping[Engine, EngineAdapter] = {
     Engine.LLAMACPP: LlamaCppAdapter(),
     Engine.STUB: StubAdapter(),
     Engine.VLLM: VllmAdapter(),
     Engine.TGI: TgiAdapter(),
-    Engine.TEST_INPROC: LlamaCppAdapter(),  # its answers; poolmgr.runtime.inproc serves them
+    Engine.TEST_INPROC: TestInprocAdapter(),
 }
-
 
 ENGINE_HOST = "127.0.0.1"
 """Where engines listen unless the config's ``manager.engine_host`` says otherwise: on
