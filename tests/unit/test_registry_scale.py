@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from poolmgr.config import parse_config
+from poolmgr.core.admission import AdmissionQueue
 from poolmgr.core.clock import ManualClock
 from poolmgr.core.events import ProbeOk
 from poolmgr.core.leases import LeaseTable
@@ -87,3 +88,18 @@ def test_an_overdue_lease_still_ends_at_the_next_call_without_a_tick(registry: R
     clock.advance(1)
     registry.dispatch("p00", ProbeOk())
     assert registry.snapshot("p04").active_leases == 0
+
+
+def test_an_event_looks_at_no_admission_queue_while_no_request_waits(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looked: list[int] = []
+    original = AdmissionQueue.__len__
+
+    def counted(self: AdmissionQueue) -> int:
+        looked.append(1)
+        return original(self)
+
+    monkeypatch.setattr(AdmissionQueue, "__len__", counted)
+    registry.dispatch("p00", ProbeOk())
+    assert looked == []
