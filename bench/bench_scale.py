@@ -39,7 +39,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -62,7 +61,8 @@ LISTENING = "poolmgr: listening on "
 BASELINE_POOLS = 10
 
 
-def config_yaml(pools: int, log_dir: str) -> str:
+def config_yaml(pools: int, log_dir: str, probe_interval_ms: int | None = None) -> str:
+    probe = {} if probe_interval_ms is None else {"probe": {"ready_interval_ms": probe_interval_ms}}
     doc = {
         "manager": {"allow_test_engines": True, "log_dir": log_dir},
         "pools": [
@@ -72,6 +72,7 @@ def config_yaml(pools: int, log_dir: str) -> str:
                 "model": "test://m",
                 "devices": [],
                 "cpu": True,
+                **probe,
             }
             for i in range(pools)
         ],
@@ -137,11 +138,11 @@ def scraper(url: str, seconds: float) -> int:
 class Manager:
     """``poolmgr serve`` with N test-engine pools, in a child process."""
 
-    def __init__(self, pools: int, work: Path) -> None:
+    def __init__(self, pools: int, work: Path, probe_interval_ms: int | None) -> None:
         self.pools = pools
         work.mkdir(parents=True, exist_ok=True)
         config = work / "pools.yaml"
-        config.write_text(config_yaml(pools, str(work / "logs")))
+        config.write_text(config_yaml(pools, str(work / "logs"), probe_interval_ms))
         self._stderr = (work / "serve.stderr").open("w")
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.started = time.perf_counter()
@@ -235,8 +236,10 @@ def health_figures(latencies: Sequence[float]) -> dict[str, float]:
     }
 
 
-def live_manager(pools: int, work: Path, samples: int, repeats: int) -> dict[str, Any]:
-    manager = Manager(pools, work)
+def live_manager(
+    pools: int, work: Path, samples: int, repeats: int, probe_interval_ms: int | None
+) -> dict[str, Any]:
+    manager = Manager(pools, work, probe_interval_ms)
     try:
         startup = manager.wait_ready(bound_s=max(60.0, pools * 0.2))
         time.sleep(0.5)  # past the start-up's own work
@@ -399,6 +402,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tiny run (smoke test)")
     parser.add_argument("--pools", type=int, default=None, help="pools of the big manager")
+    parser.add_argument(
+        "--probe-interval-ms",
+        type=int,
+        default=None,
+        help="probe.ready_interval_ms of every pool (default: the config's default, 1000)",
+    )
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "scale.json"))
     parser.add_argument("--scrape", nargs=2, help=argparse.SUPPRESS)  # URL SECONDS
     args = parser.parse_args(argv)
@@ -406,11 +415,15 @@ def main(argv: list[str] | None = None) -> int:
         return scraper(args.scrape[0], float(args.scrape[1]))
     pools = args.pools or (20 if args.quick else 1000)
     baseline_pools = 5 if args.quick else BASELINE_POOLS
-    samples, repeats = (40, 2) if args.quick else (1000, 7)
+    samples, repeats = (40, 2) if args.quick else (300, 5)
     started = time.perf_counter()
     result: dict[str, Any] = {
         "benchmark": "one manager at 1,000 pools: health under scrapes, scrape time, memory",
-        "command": "python bench/bench_scale.py" + (" --quick" if args.quick else ""),
+        "command": "python bench/bench_scale.py"
+        + (" --quick" if args.quick else "")
+        + (f" --pools {args.pools}" if args.pools else "")
+        + (f" --probe-interval-ms {args.probe_interval_ms}" if args.probe_interval_ms else ""),
+        "probe_ready_interval_ms": args.probe_interval_ms or 1000,
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -418,8 +431,9 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
-        baseline = live_manager(baseline_pools, Path(tmp) / "small", samples, repeats)
-        scale = live_manager(pools, Path(tmp) / "big", samples, repeats)
+        probe = args.probe_interval_ms
+        baseline = live_manager(baseline_pools, Path(tmp) / "small", samples, repeats, probe)
+        scale = live_manager(pools, Path(tmp) / "big", samples, repeats, probe)
     result["live"] = {"baseline": baseline, "scale": scale}
     extra = pools - baseline_pools
     result["memory_per_pool"] = {
