@@ -34,6 +34,7 @@ import http.client
 import json
 import os
 import platform
+import signal
 import socket
 import statistics
 import subprocess
@@ -120,6 +121,8 @@ def get(host: str, port: int, path: str, timeout_s: float = 30.0) -> tuple[int, 
 def scraper(url: str, seconds: float) -> int:
     """``--scrape URL SECONDS``: back-to-back ``/metrics`` scrapes; prints how many."""
     host, port = url.removeprefix("http://").rsplit(":", 1)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # the bench ends it: a clean end
+    print("scraping", flush=True)
     deadline = time.monotonic() + seconds
     count = 0
     while time.monotonic() < deadline:
@@ -208,7 +211,8 @@ class Manager:
             stdout=subprocess.PIPE,
             text=True,
         )
-        time.sleep(0.2)  # the first scrape under way
+        assert scraping.stdout is not None
+        scraping.stdout.readline()  # "scraping": its first scrape is under way
         try:
             latencies = self.health_latencies(count, pause_s)
         finally:
@@ -257,7 +261,7 @@ def live_manager(
         "health_idle": health_figures(idle),
         "health_during_scrapes": health_figures(busy),
         "health_p99_during_scrapes_over_idle": ratio(
-            percentile(busy, 0.99), percentile(idle, 0.99)
+            ms(percentile(busy, 0.99)), ms(percentile(idle, 0.99))
         ),
         "metrics_scrape_ms": ms(metrics_s),
         "metrics_bytes": metrics_bytes,
@@ -334,12 +338,12 @@ def in_process(pools: int, repeats: int) -> dict[str, Any]:
         "pools": pools,
         "metrics_one_go_pause_ms": ms(pause_one),
         "metrics_stepped_longest_pause_ms": ms(pause_steps),
-        "metrics_stepped_pause_over_one_go": ratio(pause_steps, pause_one),
+        "metrics_stepped_pause_over_one_go": ratio(ms(pause_steps), ms(pause_one)),
         "metrics_one_go_total_ms": ms(took_one),
         "metrics_stepped_total_ms": ms(took_steps),
         "listing_one_go_pause_ms": ms(list_pause_one),
         "listing_stepped_longest_pause_ms": ms(list_pause_steps),
-        "listing_stepped_pause_over_one_go": ratio(list_pause_steps, list_pause_one),
+        "listing_stepped_pause_over_one_go": ratio(ms(list_pause_steps), ms(list_pause_one)),
         "listing_stepped_total_ms": ms(list_took),
     }
 
