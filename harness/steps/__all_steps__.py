@@ -36,6 +36,7 @@ from harness.steps import (
     registry_entry,  # the registry as its readers see it: entries, listing, observers
     retry_breaker,  # the circuit breaker on its own
     retry_settings,  # restart policy settings refused or accepted
+    scale_config,  # how many pools one manager takes, and the in-process test engine
     secrets,  # secrets canary against a live manager (loads the HTTP server)
     startup_live,  # @process: probes while pools start, the startup wave
     startup_wave,  # the startup wave on its own: which pools start when, and when it is done
@@ -74,6 +75,7 @@ __all__ = [
     "registry_entry",
     "retry_breaker",
     "retry_settings",
+    "scale_config",
     "secrets",
     "startup_live",
     "startup_wave",

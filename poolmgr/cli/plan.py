@@ -25,6 +25,7 @@ from poolmgr.config import default_config, load_config
 from poolmgr.core.config import Config, PoolConfig
 from poolmgr.core.errors import ConfigError
 from poolmgr.core.placement import ctx_phrase
+from poolmgr.core.vocab import Engine
 from poolmgr.io.nvml import inventory_from_nvml
 from poolmgr.runtime.engines import EngineLaunch, engine_launch
 from poolmgr.telemetry.redact import redact_argv
@@ -40,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def _launch(pool: PoolConfig, p: PoolPlan, host: str) -> EngineLaunch | str | None:
     """The command the supervisor would run, or why it cannot be built (``None``: no plan)."""
-    if p.plan is None:
+    if p.plan is None or pool.engine.is_test:  # a test engine has no command (OC-PERF-9110)
         return None
     try:
         return engine_launch(pool, p.plan, host=host, port=pool.port or None)
@@ -67,6 +68,7 @@ def _plan_json(p: PoolPlan, launch: EngineLaunch | str | None) -> dict[str, Any]
     if p.plan is not None:
         out["plan"] = {
             "engine": p.plan.engine,
+            "test_engine": Engine(p.plan.engine).is_test,
             "cpu": p.plan.cpu,
             "visible_devices": list(p.plan.visible_devices),
             "env": dict(p.plan.env),
@@ -136,6 +138,8 @@ def _print_pool(p: PoolPlan, launch: EngineLaunch | str | None) -> None:
         capped = f" (capped: {p.plan.ctx_capped_reason})" if p.plan.ctx_capped_reason else ""
         context = ctx_phrase(p.plan.ctx, p.plan.slots, always_both=True)
         print(f"  {p.plan.engine} on {kind}; {context}{capped}")
+        if Engine(p.plan.engine).is_test:
+            print("  test engine: served inside the manager, no process (OC-PERF-9110)")
     if isinstance(launch, EngineLaunch):
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(launch.env.items()))
         print(f"  env (over the manager's environment): {env}")

@@ -95,6 +95,8 @@ OWNED_FLAGS: Mapping[Engine, tuple[OwnedFlag, ...]] = {
             "--cpu-fallback",
         ),
     ),
+    # The in-process test engine takes no command line: engine_args are not used.
+    Engine.TEST_INPROC: (),
 }
 """For each engine, the flags poolmgr sets itself and the pool field each comes from."""
 

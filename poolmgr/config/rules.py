@@ -2,6 +2,7 @@
 
 Decides the meaning-level refusals, each reported against the field at fault: unique pool ids
 and ports (and no pool on the manager's own port), stub fault knobs only with the stub engine,
+a test engine only with ``manager.allow_test_engines`` (OC-PERF-9110),
 backoff and breaker ceilings not below their starting values (OC-POOL-3011), no
 ``engine_args`` entry setting a flag poolmgr owns (:mod:`poolmgr.config.owned_flags`,
 OC-CFG-5009), a consistent static inventory (unique GPU indices, free bytes within total),
@@ -30,6 +31,7 @@ def check_rules(doc: Mapping[str, Any], problems: Problems) -> None:
     """Add a problem for every cross-field rule ``doc`` breaks (``doc``: schema-valid, filled)."""
     pools: list[dict[str, Any]] = doc["pools"]
     first_id = _check_pools(pools, doc["manager"]["port"], problems)
+    _check_test_engines(pools, doc["manager"]["allow_test_engines"], problems)
     inventory = _checked_inventory(doc, problems)
     _check_tenants(doc["tenants"], problems)
     for placement_problem in validate_masks([_mask_request(p) for p in pools], inventory):
@@ -95,6 +97,19 @@ def _check_pools(
         _check_ceilings(here, pool, problems)
         check_engine_args(here, Engine(pool["engine"]), pool["engine_args"], problems)
     return first_id
+
+
+def _check_test_engines(pools: list[dict[str, Any]], allowed: bool, problems: Problems) -> None:
+    """A test engine only where the config enables test engines explicitly (OC-PERF-9110)."""
+    if allowed:
+        return
+    for i, pool in enumerate(pools):
+        if Engine(pool["engine"]).is_test:
+            problems.add(
+                ("pools", i, "engine"),
+                f"engine {pool['engine']} is a test engine; it is refused unless "
+                "manager.allow_test_engines is true",
+            )
 
 
 def _check_ceilings(here: FieldPath, pool: Mapping[str, Any], problems: Problems) -> None:

@@ -157,6 +157,8 @@ class ManagerConfig:
     """The host ``engine_url`` names; ``None``: :attr:`engine_host` itself."""
     start_concurrency: int
     """How many pools the startup wave starts at once (OC-PERF-9108)."""
+    allow_test_engines: bool
+    """Whether pools may use the in-process test engine (OC-PERF-9110)."""
 
 
 @dataclass(frozen=True)

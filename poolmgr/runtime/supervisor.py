@@ -20,12 +20,11 @@ actions (:mod:`poolmgr.core.decisions`) the machines answer with:
   restarts, preload outcomes) go from the registry to its listeners, not through here.
 
 What it observes besides the probes: each engine's output lines and its exit
-(:mod:`poolmgr.runtime.watch`), dispatched as ``EngineFault`` and ``EngineExited``
-(OC-POOL-3003, OC-POOL-3010, OC-POOL-3012, OC-POOL-3043).
-
-Incarnations: only the pool's current incarnation may dispatch events; an engine the machine
-has already given up on (it moved on and spawned again) is killed, waited for before the next
-one starts, and then forgotten, so a late exit of an old engine can never fail its successor.
+(:mod:`poolmgr.runtime.watch`), dispatched as ``EngineFault`` and ``EngineExited`` (OC-POOL-3003,
+OC-POOL-3010, OC-POOL-3012, OC-POOL-3043). A test engine lives in the manager
+(:mod:`poolmgr.runtime.inproc`, OC-PERF-9110). Incarnations: only the pool's current incarnation
+may dispatch events; an engine the machine has already given up on is killed, waited for before the
+next one starts, and then forgotten, so a late exit of an old engine can never fail its successor.
 """
 
 from __future__ import annotations
@@ -61,6 +60,7 @@ from poolmgr.core.inventory import GpuInventory
 from poolmgr.core.registry import Registry
 from poolmgr.core.vocab import Cause, DrainReason
 from poolmgr.io.digest import DigestCache
+from poolmgr.runtime import inproc
 from poolmgr.runtime.drain import watch_leases
 from poolmgr.runtime.engines import adapter_for, engine_launch
 from poolmgr.runtime.incarnation import Incarnation, PoolRuntime
@@ -195,7 +195,7 @@ class Supervisor:
         await self._await_engines(bound_s)
         for incarnation in self._live_incarnations():
             incarnation.stop = Stop.KILL
-            killpg(incarnation.pid, signal.SIGKILL)
+            self._signal_incarnation(incarnation, Stop.KILL)
         await self._await_engines(_RETIRED_WAIT_S)
         await self._shutdown_tasks()
         self._stopped = True
@@ -316,7 +316,7 @@ class Supervisor:
         if previous is not None and not previous.ended:
             # The machine has given up on this engine; make sure it is gone before the next.
             previous.stop = Stop.KILL
-            killpg(previous.pid, signal.SIGKILL)
+            self._signal_incarnation(previous, Stop.KILL)
             runtime.retired.append(previous)
         runtime.generations += 1
         incarnation = Incarnation(runtime.pool.id, runtime.generations, model_ref)
@@ -357,6 +357,10 @@ class Supervisor:
         assert plan is not None
         if inc.stop is not None or runtime.current is not inc:
             self._end_unstarted(runtime, inc, Cause.ENGINE_EXITED, "stopped before it started")
+            return
+        if pool.engine.is_test:  # in the manager, no process (OC-PERF-9110)
+            life = self._causes.engine_life(pool.id)
+            await inproc.start(runtime, inc, self._dispatch, self._prober.probe_loop, life)
             return
         port = pool.port or pick_free_port(self.host)
         try:
@@ -442,6 +446,8 @@ class Supervisor:
         # else: the launch sees inc.stop and never starts the process.
 
     def _signal_incarnation(self, inc: Incarnation, how: Stop) -> None:
+        if inproc.stop(inc, how):  # a test engine: ended like an exit
+            return
         if how is Stop.KILL:
             killpg(inc.pid, signal.SIGKILL)
             return

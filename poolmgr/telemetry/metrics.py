@@ -7,7 +7,9 @@ Decides which series exist and what values they carry:
 - gauges (``pool_ready``, ``active_leases``, ``breaker_state``, ``backoff_delay_seconds``,
   ``engine_info``, VRAM and host RAM) are computed from registry snapshots at scrape time,
   so a scrape never shows a state the registry no longer holds (OC-POOL-3060, OC-POOL-3062,
-  OC-POOL-3030);
+  OC-POOL-3030); ``GET /metrics`` makes the text with :meth:`PoolMetrics.render_async`, a few
+  pools at a time with the event loop served in between, so the loop's pauses do not grow with
+  the number of pools (OC-PERF-9103);
 - counters are fed by the facts the lifecycle machines tell the registry
   (:meth:`PoolMetrics.on_fact`, subscribed with :meth:`~poolmgr.core.registry.Registry.observe`):
   ``DrainCounted`` → ``drain_events_total{reason}``, ``DriverResetCounted`` →
@@ -26,6 +28,7 @@ process (tests).
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -62,6 +65,7 @@ __all__ = [
     "CATALOGUE",
     "LABEL_BUDGETS",
     "OVERFLOW",
+    "RENDER_STEP",
     "LabelBudgets",
     "MetricSpec",
     "MetricType",
@@ -200,6 +204,8 @@ LABEL_BUDGETS: Final[Mapping[str, int]] = {
 _SPECS: Final = {spec.name: spec for spec in CATALOGUE}
 _FOLDED_MEMORY: Final = 4096  # distinct folded values remembered per metric and label
 _LABEL_CACHE_SIZE: Final = 65_536  # memoised label tuples before the memo starts afresh
+RENDER_STEP: Final = 64
+"""Pools (or series) :meth:`PoolMetrics.render_async` handles between two yields to the loop."""
 
 
 class LabelBudgets:
@@ -243,6 +249,16 @@ class LabelBudgets:
 def _host_ram_used() -> int:
     vm = psutil.virtual_memory()
     return int(vm.total - vm.available)
+
+
+class _Families(Collector):
+    """A fixed list of metric families, as ``generate_latest`` takes them."""
+
+    def __init__(self, *families: Metric) -> None:
+        self._families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families
 
 
 class _Collector(Collector):
@@ -354,16 +370,55 @@ class PoolMetrics:
         return generate_latest(self.collector_registry)
 
     def collect(self) -> Iterator[Metric]:
-        snaps = self.registry.snapshots()
-        gauges: dict[str, dict[tuple[str, ...], float]] = {
+        gauges = self._new_gauges()
+        for snap in self.registry.snapshots():
+            self._pool_gauges(snap, self._putter(gauges))
+        yield from self._families(self._manager_gauges(gauges))
+
+    async def render_async(self, step: int = RENDER_STEP) -> bytes:
+        """:meth:`render`'s text, made on the event loop in steps of ``step`` pools or series.
+
+        Between steps the loop serves other requests, so a scrape's longest pause does not
+        grow with the number of pools (OC-PERF-9103); each pool's series still come from one
+        snapshot of it. The text is prometheus-client's own, family by family.
+        """
+        gauges = self._new_gauges()
+        put = self._putter(gauges)
+        ids = self.registry.ids()
+        for start in range(0, len(ids), step):
+            for snap in self.registry.snapshots(ids[start : start + step]):
+                self._pool_gauges(snap, put)
+            await asyncio.sleep(0)
+        out: list[bytes] = []
+        for family in self._families(self._manager_gauges(gauges)):
+            samples = family.samples
+            for start in range(0, max(len(samples), 1), step):
+                part = Metric(family.name, family.documentation, family.type, family.unit)
+                part.samples = samples[start : start + step]
+                text = generate_latest(_Families(part))
+                # Every part repeats the family's two header lines (HELP, TYPE): keep one.
+                out.append(text if start == 0 else text.split(b"\n", 2)[2])
+                await asyncio.sleep(0)
+        return b"".join(out)
+
+    def _new_gauges(self) -> dict[str, dict[tuple[str, ...], float]]:
+        return {
             spec.name: defaultdict(float) for spec in CATALOGUE if spec.type is MetricType.GAUGE
         }
 
+    def _putter(
+        self, gauges: dict[str, dict[tuple[str, ...], float]]
+    ) -> Callable[[str, Iterable[str], float], None]:
         def put(name: str, raw: Iterable[str], value: float) -> None:
             gauges[name][self._labels(name, raw)] += value
 
-        for snap in snaps:
-            self._pool_gauges(snap, put)
+        return put
+
+    def _manager_gauges(
+        self, gauges: dict[str, dict[tuple[str, ...], float]]
+    ) -> dict[str, dict[tuple[str, ...], float]]:
+        """Add the gauges that are not per pool: admission, VRAM, host RAM."""
+        put = self._putter(gauges)
         admission_gauges(self.registry.admission_view(), put)
         inventory = self._inventory() if self._inventory is not None else None
         if inventory is not None:
@@ -372,6 +427,9 @@ class PoolMetrics:
                 put("vram_used_bytes", (str(device.index),), float(used))
                 put("vram_total_bytes", (str(device.index),), float(device.total_bytes))
         put("host_ram_used_bytes", (), float(self._host_ram_used()))
+        return gauges
+
+    def _families(self, gauges: dict[str, dict[tuple[str, ...], float]]) -> Iterator[Metric]:
         with self._lock:
             counters = {name: dict(series) for name, series in self._counters.items()}
         for spec in CATALOGUE:

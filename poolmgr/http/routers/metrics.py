@@ -27,6 +27,7 @@ def router(plane: Plane) -> APIRouter:
         summary="Prometheus metrics (spec/metrics-contract.yaml)",
     )
     async def prometheus_metrics() -> Response:
-        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+        # In steps, the loop served in between (OC-PERF-9103).
+        return Response(await metrics.render_async(), media_type=CONTENT_TYPE_LATEST)
 
     return api

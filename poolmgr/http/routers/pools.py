@@ -2,19 +2,26 @@
 
 Reads only: what the registry's snapshots and the pool's metric counters say, behind the read
 authentication (OC-CTL-4006); monotonic instants also go out as wall-clock times, read from the
-plane's injected wall clock (OC-CTL-4021).
+plane's injected wall clock (OC-CTL-4021). The listing is made a few pools at a time, so its
+pauses of the event loop do not grow with the number of pools (OC-PERF-9103).
 """
 
-from typing import Any
+import asyncio
+from typing import Final
 
 from fastapi import APIRouter, Response
+from pydantic import TypeAdapter
 
 from poolmgr.http.errors import error_responses
 from poolmgr.http.models import PoolEntry, PoolHealth, entry_view, health_view
 from poolmgr.http.plane import Plane
 from poolmgr.http.walltime import WallTimes
 
-__all__ = ["router"]
+__all__ = ["LIST_STEP", "router"]
+
+LIST_STEP: Final = 64
+"""Pools the listing handles between two yields to the event loop (OC-PERF-9103)."""
+_ENTRIES: Final = TypeAdapter(list[PoolEntry])
 
 
 def router(plane: Plane) -> APIRouter:
@@ -28,8 +35,16 @@ def router(plane: Plane) -> APIRouter:
         responses=error_responses(401, 403),
         summary="Every pool, ordered by id (OC-CTL-4001)",
     )
-    async def list_pools() -> list[dict[str, Any]]:
-        return [entry_view(s) for s in registry.snapshots()]
+    async def list_pools() -> Response:
+        # A few pools at a time, the loop served in between (OC-PERF-9103); the body is the
+        # response model's own JSON, as FastAPI would write it.
+        ids = registry.ids()
+        parts: list[bytes] = []
+        for start in range(0, len(ids), LIST_STEP):
+            views = [entry_view(s) for s in registry.snapshots(ids[start : start + LIST_STEP])]
+            parts.append(_ENTRIES.dump_json(_ENTRIES.validate_python(views))[1:-1])
+            await asyncio.sleep(0)
+        return Response(b"[" + b",".join(parts) + b"]", media_type="application/json")
 
     @api.get(
         "/v1/pools/{pool_id}/health",
