@@ -87,7 +87,7 @@ Feature: No silent CPU spillover
     When the placement is checked
     Then the placement is refused with exactly these problems:
       | pool | field  | reason                                                  |
-      | dev  | engine | unknown engine 'mlc' (known: llamacpp, vllm, tgi, stub) |
+      | dev  | engine | unknown engine 'mlc' (known: llamacpp, vllm, tgi, stub, test-inproc) |
 
   @OC-POOL-3012 @OC-POOL-3020
   Scenario: A GPU pool whose GPU the host lacks is refused before launch, GPU 0 included

@@ -164,7 +164,7 @@ Feature: Device masks
     When the placement is checked
     Then the placement is refused with exactly these problems:
       | pool | field  | reason                                            |
-      | chat | engine | unknown engine 'mlc' (known: llamacpp, vllm, tgi, stub) |
+      | chat | engine | unknown engine 'mlc' (known: llamacpp, vllm, tgi, stub, test-inproc) |
 
   @OC-POOL-3020 @OC-POOL-3012
   Scenario: The engine sees only the GPU of its mask and keeps every layer there
