@@ -44,7 +44,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import random
 import socket
 import statistics
@@ -59,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 import h11
+import report  # bench/report.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: import this checkout's poolmgr
@@ -637,23 +637,13 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "benchmark": "fair admission: decisions per second and share error",
         "command": "python bench/bench_admission.py" + (" --quick" if args.quick else ""),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1m_at_start": round(os.getloadavg()[0], 2),
-        },
+        "machine": report.machine(),
         "in_process": in_process(weights, args.decisions, deep),
         "share_error": shares_part([weights, [1, 2, 3, 4]], args.decisions),
         "http": over_http(weights, args.clients, args.admissions, args.slots),
         "keepalive_probe": keepalive_probe(5 if args.quick else 20),
     }
-    result["machine"]["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(render(result))
-    print(f"wrote {args.out}")
-    return 0
+    return report.finish(result, args.out, render, started)
 
 
 def render(result: dict[str, Any]) -> str:

@@ -33,9 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
-import platform
 import random
 import re
 import signal
@@ -51,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import report  # bench/report.py, beside this script
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -264,11 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "benchmark": "exit detection: kill -9 of an engine until its pool is not Ready",
         "command": "python bench/bench_exit.py" + (" --quick" if args.quick else ""),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1m_at_start": round(os.getloadavg()[0], 2),
-        },
+        "machine": report.machine(),
     }
     parts = [("pidfd", False)] + ([] if args.no_old else [("thread_watcher", True)])
     for name, old in parts:
@@ -280,13 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         part["ratio_p50_to_engine_end"] = round(fig["p50_ms"] / own["p50_ms"], 2)
         part["ratio_p99_to_engine_end"] = round(fig["p99_ms"] / own["p99_ms"], 2)
         result[name] = part
-    result["machine"]["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(render(result))
-    print(f"wrote {args.out}")
-    return 0
+    return report.finish(result, args.out, render, started)
 
 
 def render(result: dict[str, Any]) -> str:

@@ -29,7 +29,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import report  # bench/report.py, beside this script
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -358,11 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "benchmark": "idle manager: CPU and threads with every pool Ready",
         "command": "python bench/bench_idle.py" + (" --quick" if args.quick else ""),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1m_at_start": round(os.getloadavg()[0], 2),
-        },
+        "machine": report.machine(),
         "sizes": [measure(n, seconds, settle) for n in sizes],
         "tick": [tick_cost(n, ticks) for n in sizes],
         "request": request_cost(30 if args.quick else 500),
@@ -388,13 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_met": first["manager"]["cpu_pct_of_core"] <= GOAL_CPU_PCT,
         "ratio_met": (first["ratio_to_raw_prober"] or 0) <= GOAL_RATIO,
     }
-    result["machine"]["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(render(result))
-    print(f"wrote {args.out}")
-    return 0
+    return report.finish(result, args.out, render, started)
 
 
 def render(result: dict[str, Any]) -> str:

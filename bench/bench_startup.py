@@ -29,7 +29,6 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import signal
 import socket
 import statistics
@@ -39,6 +38,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import report  # bench/report.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "results" / "startup.json"
@@ -200,11 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "benchmark": "manager start-up: first answer and readiness",
         "command": "python bench/bench_startup.py" + (" --quick" if args.quick else ""),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1m_at_start": round(os.getloadavg()[0], 2),
-        },
+        "machine": report.machine(),
         **rounds(args.pools, args.concurrency, args.repeat),
     }
     base = result["baseline_import_uvicorn_fastapi_s"]
@@ -219,13 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         "ready_to_unthrottled": ratio(many["ready_s"], result["many_pools_unthrottled"]["ready_s"]),
     }
     result["goal_first_answer_s"] = 1.5
-    result["machine"]["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
-    result["seconds"] = round(time.perf_counter() - began, 1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(render(result))
-    print(f"wrote {args.out}")
-    return 0
+    return report.finish(result, args.out, render, began)
 
 
 def render(result: dict[str, Any]) -> str:

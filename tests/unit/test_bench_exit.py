@@ -9,17 +9,14 @@ one per child on the old one); never a time.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from poolmgr.runtime.pidfd import pidfd_usable
+from tests.unit.bench_runs import run_bench
 
-ROOT = Path(__file__).resolve().parents[2]
 QUICK_POOLS = 3
 
 pytestmark = [
@@ -30,18 +27,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    out = tmp_path_factory.mktemp("bench") / "exit.json"
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_exit.py"), "--quick", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    assert "| Figure | Value | Baseline (same run) | Ratio |" in done.stdout
-    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
-    return result
+    return run_bench(tmp_path_factory, "bench_exit.py", "--quick")
 
 
 def test_the_report_names_its_command_and_machine(report: dict[str, Any]) -> None:

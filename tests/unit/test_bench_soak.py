@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,24 +21,15 @@ import httpx
 import psutil
 import pytest
 
+from tests.unit.bench_runs import run_bench
+
 ROOT = Path(__file__).resolve().parents[2]
 ARGS = ["--seconds", "8", "--pools", "4", "--clients", "5"]
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    out = tmp_path_factory.mktemp("bench") / "soak.json"
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "soak.py"), *ARGS, "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "| Figure | Value | Baseline (same run) |" in done.stdout
-    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
-    return result
+    return run_bench(tmp_path_factory, "soak.py", *ARGS)
 
 
 def test_the_soak_finds_no_violation(report: dict[str, Any]) -> None:
