@@ -174,6 +174,7 @@ Feature: A pool's admission queue: who waits, for how long, and when the wait en
       | at   | it frees                                         | how      |
       | 1499 | the holder of request "holder" returns its lease | returned |
       | 1500 | the manager sweeps at 1500 ms                    | expired  |
+      | 1500 | a health probe of "chat" answers again           | expired  |
 
   @OC-ADM-9004
   Scenario: Each freed slot goes to one waiting request, and the rest wait on
