@@ -249,6 +249,8 @@ class _Handoff(logging.handlers.QueueHandler):
 
 
 _PLAIN: Final = logging.Formatter()
+_CHATTY_CLIENTS: Final = ("httpx", "httpcore")
+"""Libraries that log each HTTP request at info; kept at warning (:func:`configure_logging`)."""
 
 
 class _JsonLines(logging.Handler):
@@ -342,4 +344,9 @@ def configure_logging(
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # httpx logs every request at info: for the engine client that is a line per health probe
+    # of every pool (a third of an idle manager's log writing, bench/bench_idle.py). Its
+    # warnings still come through; the probe's outcome is the core's fact, logged as such.
+    for name in _CHATTY_CLIENTS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     return outputs

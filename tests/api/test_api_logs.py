@@ -264,7 +264,10 @@ def test_oc_pool_3073_3074_engine_lines_name_the_pool_and_only_caused_actions_ca
         line
         for line in seen
         if str(line["event"]).startswith(("engine_", "pool_"))
-        or line["logger"].startswith("poolmgr.runtime")
+        or (
+            line["logger"].startswith("poolmgr.runtime")
+            and not str(line["event"]).startswith("startup_")
+        )  # the manager's, not an engine's
     ]
     assert engine_lines
     for line in engine_lines:
@@ -357,3 +360,18 @@ def test_oc_perf_9102_an_exception_is_written_as_redacted_text(
     (line,) = [r for r in lines(stream) if r["event"] == "failed"]
     assert "RuntimeError: failed with ***" in line["exception"]
     assert "the-bearer-token-value" not in stream.getvalue()
+
+
+def test_oc_perf_9102_the_engine_clients_request_lines_are_not_logged(
+    handed_off: tuple[io.StringIO, Path],
+) -> None:
+    from poolmgr.telemetry.logs import stop_logging
+
+    stream, _ = handed_off
+    # What httpx writes for every request it sends: a line per health probe of every pool.
+    logging.getLogger("httpx").info('HTTP Request: GET http://127.0.0.1:9/health "200 OK"')
+    logging.getLogger("httpx").warning("a warning of the client still comes through")
+    stop_logging()
+    assert [r["message"] for r in lines(stream) if r["logger"] == "httpx"] == [
+        "a warning of the client still comes through"
+    ]
