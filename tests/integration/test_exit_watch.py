@@ -112,9 +112,12 @@ def test_oc_perf_9106_a_child_whose_pidfd_cannot_be_opened_is_waited_for_by_a_th
     assert use_pidfd_watcher() is True
     monkeypatch.setattr(os, "pidfd_open", refused)
 
-    async def scenario() -> tuple[int, list[str]]:
+    async def scenario() -> tuple[int, set[str]]:
+        # Threads of other tests' children may still be waiting: count only the new one
+        # (asyncio numbers its waitpid threads, so a new thread has a new name).
+        before = set(waitpid_threads())
         proc = await asyncio.create_subprocess_exec("sleep", "60")
-        blocked = waitpid_threads()
+        blocked = set(waitpid_threads()) - before
         proc.kill()
         return await asyncio.wait_for(proc.wait(), WAIT_S), blocked
 

@@ -300,7 +300,7 @@ def test_oc_pool_3010_stub_sigusr1_prints_the_cuda_error_and_exits_1(
     engine = stub(started)
     port = listening_port(engine)
     engine.wait_for_log(r"main: model loaded")
-    assert STUB.probe_health(engine.session, base(port), 1.0).ok  # it serves until the signal
+    assert probe(STUB, port, 1.0).ok  # it serves until the signal
     engine.proc.send_signal(signal.SIGUSR1)
     line = engine.wait_for_log(r"CUDA error")
     assert line == "CUDA error: an illegal memory access was encountered"

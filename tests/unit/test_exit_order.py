@@ -16,7 +16,6 @@ import functools
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
 
 from poolmgr.config import parse_config
@@ -47,9 +46,7 @@ def _runtime(tmp_path: Path) -> PoolRuntime:
     doc = {"pools": [pool]}
     config = parse_config(yaml.safe_dump(doc), "<test>").pools[0]
     log = OutputLog("p", tmp_path / "p.log")
-    return PoolRuntime(
-        pool=config, adapter=adapter_for(config.engine), session=requests.Session(), log=log
-    )
+    return PoolRuntime(pool=config, adapter=adapter_for(config.engine), log=log)
 
 
 @pytest.mark.parametrize("reported", [1, None], ids=["reported-by-the-reaper", "reaper-exit-only"])
