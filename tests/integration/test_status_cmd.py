@@ -140,6 +140,10 @@ def test_oc_ctl_4026_ctrl_c_ends_the_watch_with_the_last_rounds_status(
     assert code == 1 and err.getvalue().count("cannot connect") == 1
 
 
+def _sigint_as_at_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_oc_ctl_4026_sigint_on_a_real_watch_exits_cleanly(manager: LiveManager) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "poolmgr", "status", "--url", manager.url, "--watch", "0.05"],
@@ -147,6 +151,9 @@ def test_oc_ctl_4026_sigint_on_a_real_watch_exits_cleanly(manager: LiveManager) 
         stderr=subprocess.PIPE,
         text=True,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        # As at a terminal: a test run started in the background (nohup ... &) ignores SIGINT,
+        # and an ignored signal stays ignored across exec, so Ctrl-C would never reach it.
+        preexec_fn=_sigint_as_at_a_terminal,
     )
     assert proc.stdout is not None
     seen: list[str] = []
