@@ -29,3 +29,22 @@ Feature: The control plane's own costs stay off its clients' way
     Then its JSON log holds 40 "lease_granted" lines and 40 "lease_returned" lines about "alpha"
     And the last line of its JSON log is the "manager_stopped" line, after an exit status 0
     And its stderr holds the same JSON lines as its JSON log
+
+  @OC-PERF-9105
+  Scenario: Engine restarts leave no connection to a dead engine behind
+    Given the manager is running with this config
+      """
+      pools:
+        - id: alpha
+          engine: stub
+          model: "stub://alpha"
+          devices: []
+          cpu: true
+          slots: 1
+          stub: {crash_after_ms: 400}
+          backoff: {initial_ms: 10, max_ms: 20}
+          breaker: {failure_threshold: 1000, window_ms: 1000, cooldown_ms: 1000}
+          probe: {starting_interval_ms: 20, ready_interval_ms: 50, timeout_ms: 500}
+      """
+    When the live pool "alpha" has restarted its crashing engine 8 times and is ready
+    Then the manager holds 1 connection to an engine and none in CLOSE_WAIT

@@ -23,6 +23,7 @@ import http.client
 import json
 import os
 import socket
+import time
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,8 @@ from harness.live import LiveManager, live_manager_of
 from harness.registry import step
 from harness.world import PoolWorld
 
+_SETTLE_S = 5.0
+"""How long the engine connections may take to look as they should (one crash's cleanup)."""
 _SYS_PIDFD_GETFD = 438  # the same number on every Linux architecture (since 5.6)
 
 
@@ -192,3 +195,37 @@ def then_same_lines(world: PoolWorld) -> None:
     logged = [json.dumps(line, sort_keys=True) for line in written.log]
     said = [json.dumps(json.loads(line), sort_keys=True) for line in written.stderr]
     assert said == logged, f"{len(said)} lines on stderr, {len(logged)} in the JSON log"
+
+
+@step("when", 'the live pool "{pool}" has restarted its crashing engine {n:d} times and is ready')
+def wait_restarts(world: PoolWorld, pool: str, n: int) -> None:
+    live = live_manager_of(world)
+    live.wait_health(
+        pool,
+        lambda h: int(h["restarts"]["count"]) >= n and bool(h["ready"]),
+        f"{n} restarts and ready",
+        60.0,
+    )
+
+
+@step("then", "the manager holds {n:d} connection to an engine and none in CLOSE_WAIT")
+def then_engine_connections(world: PoolWorld, n: int) -> None:
+    """Sampled until it holds (bounded): an engine that crashed a moment ago leaves its
+    connection in CLOSE_WAIT until the manager hears the exit; a leak never clears."""
+    live = live_manager_of(world)
+    assert live.proc is not None
+    manager = psutil.Process(live.proc.pid)
+    own_port = urlsplit(live.url).port
+    seen: list[list[str]] = []
+
+    def engine_states() -> list[str]:
+        conns = manager.net_connections(kind="tcp")
+        return sorted(str(c.status) for c in conns if c.raddr and c.laddr.port != own_port)
+
+    deadline = time.monotonic() + _SETTLE_S
+    while time.monotonic() < deadline:
+        seen.append(engine_states())
+        if seen[-1] == ["ESTABLISHED"] * n:
+            break
+        time.sleep(0.05)
+    assert seen[-1] == ["ESTABLISHED"] * n, f"connections to engines, last samples: {seen[-5:]}"
