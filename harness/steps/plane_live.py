@@ -18,12 +18,12 @@ asserts (OC-BDD-7003).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import http.client
 import json
 import os
 import socket
-import time
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +34,7 @@ import psutil
 from harness.assertions import assert_equal
 from harness.live import LiveManager, live_manager_of
 from harness.registry import step
+from harness.waiting import wait_until
 from harness.world import PoolWorld
 
 _SETTLE_S = 5.0
@@ -222,10 +223,10 @@ def then_engine_connections(world: PoolWorld, n: int) -> None:
         conns = manager.net_connections(kind="tcp")
         return sorted(str(c.status) for c in conns if c.raddr and c.laddr.port != own_port)
 
-    deadline = time.monotonic() + _SETTLE_S
-    while time.monotonic() < deadline:
+    def settled() -> bool:
         seen.append(engine_states())
-        if seen[-1] == ["ESTABLISHED"] * n:
-            break
-        time.sleep(0.05)
+        return seen[-1] == ["ESTABLISHED"] * n
+
+    with contextlib.suppress(AssertionError):  # the assert below names what was seen
+        wait_until(settled, _SETTLE_S, "engine connections to settle")
     assert seen[-1] == ["ESTABLISHED"] * n, f"connections to engines, last samples: {seen[-5:]}"
