@@ -64,7 +64,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: import this checkout's poolmgr
     sys.path.insert(0, str(ROOT))
 
-from harness.ready import ready_registry  # noqa: E402
+from harness.ready import NoEngines, ready_registry  # noqa: E402
 from poolmgr.config import parse_config  # noqa: E402
 from poolmgr.core.admission import AdmissionQueue, Priority, Ticket  # noqa: E402
 from poolmgr.core.admissions import Admitted  # noqa: E402
@@ -283,19 +283,6 @@ def shares_part(weight_sets: Sequence[Sequence[int]], admissions: int) -> list[d
 # --- 3. over HTTP -------------------------------------------------------------------------
 
 
-class _Controller:
-    """No supervisor behind the bench server: nothing drains or reloads."""
-
-    async def drain(self, pool_id: str, deadline_ms: int) -> None:
-        raise NotImplementedError
-
-    async def reload(self, pool_id: str, new_model_ref: str, deadline_ms: int) -> None:
-        raise NotImplementedError
-
-    def engine_url(self, pool_id: str) -> str | None:
-        return f"http://127.0.0.1:9/{pool_id}"
-
-
 def serve(config_path: str, log_dir: str, bind: str) -> int:
     """Child process: the control plane over a Ready registry on 127.0.0.1, until stdin closes.
 
@@ -322,7 +309,7 @@ def serve(config_path: str, log_dir: str, bind: str) -> int:
         lambda _pool, fact: order.append(fact.ticket.tenant) if isinstance(fact, Admitted) else None
     )
     metrics = PoolMetrics(registry, redactor=redactor)
-    app = create_app(registry, _Controller(), config, metrics, redactor=redactor, environ={})
+    app = create_app(registry, NoEngines(), config, metrics, redactor=redactor, environ={})
     sock = _bind("127.0.0.1", 0)
     if bind == "nodelay":
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

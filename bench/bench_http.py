@@ -59,19 +59,6 @@ SERVERS = ("app", "app-quiet", "bare", "fastapi-hello", "app-old-bind")
 # --- the server (child process) ---------------------------------------------------------------
 
 
-class _NoEngines:
-    """No supervisor behind the bench server: nothing drains or reloads."""
-
-    async def drain(self, pool_id: str, deadline_ms: int) -> None:
-        raise NotImplementedError
-
-    async def reload(self, pool_id: str, new_model_ref: str, deadline_ms: int) -> None:
-        raise NotImplementedError
-
-    def engine_url(self, pool_id: str) -> str | None:
-        return f"http://127.0.0.1:9/{pool_id}"
-
-
 async def _bare_app(scope: dict[str, Any], receive: Callable[..., Any], send: Any) -> None:
     """The baseline: an ASGI app that reads the request and answers a fixed JSON body."""
     if scope["type"] != "http":
@@ -97,7 +84,7 @@ def serve(kind: str, log_dir: str) -> int:
     """Child process: one server of ``kind`` on 127.0.0.1 until stdin closes; prints its URL."""
     import uvicorn
 
-    from harness.ready import ready_registry
+    from harness.ready import NoEngines, ready_registry
     from poolmgr.config import parse_config
     from poolmgr.http.app import create_app
     from poolmgr.serve import _bind
@@ -126,7 +113,7 @@ def serve(kind: str, log_dir: str) -> int:
         config = parse_config(CONFIG, "<bench>")
         registry = ready_registry(config)
         metrics = PoolMetrics(registry, redactor=redactor)
-        app = create_app(registry, _NoEngines(), config, metrics, redactor=redactor, environ={})
+        app = create_app(registry, NoEngines(), config, metrics, redactor=redactor, environ={})
     sock = _old_bind() if kind == "app-old-bind" else _bind("127.0.0.1", 0)
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
 

@@ -14,7 +14,7 @@ from poolmgr.core.config import Config
 from poolmgr.core.events import EngineStarted, PreloadSucceeded, StartRequested
 from poolmgr.core.registry import Registry
 
-__all__ = ["ready_registry"]
+__all__ = ["NoEngines", "ready_registry"]
 
 
 def ready_registry(config: Config, *, engine_version: str = "stub-test") -> Registry:
@@ -28,3 +28,17 @@ def ready_registry(config: Config, *, engine_version: str = "stub-test") -> Regi
             pool.id, PreloadSucceeded(engine_version, "sha256:" + "ab" * 32, pool.slots)
         )
     return registry
+
+
+class NoEngines:
+    """The controller of a control plane with no supervisor behind it (benchmarks): nothing
+    drains or reloads, and every pool's engine URL names a port nothing listens on."""
+
+    async def drain(self, pool_id: str, deadline_ms: int) -> None:
+        raise NotImplementedError
+
+    async def reload(self, pool_id: str, new_model_ref: str, deadline_ms: int) -> None:
+        raise NotImplementedError
+
+    def engine_url(self, pool_id: str) -> str | None:
+        return f"http://127.0.0.1:9/{pool_id}"
