@@ -60,6 +60,7 @@ class PoolState(StrEnum):
     DRAINING = "draining"
     BACKING_OFF = "backing_off"
     CIRCUIT_OPEN = "circuit_open"
+    FAILED = "failed"
 
 
 class ReloadOutcome(StrEnum):

@@ -17,7 +17,7 @@ Invariant (OC-POOL-3001): the machine is Ready only while the engine incarnation
 watching has reported a successful preload and no fatal failure has come after it.
 
 Requirements served: OC-POOL-3001, 3002, 3003, 3004, 3010, 3011, 3012, 3013, 3014, 3016,
-3031, 3032, 3033, 3034, 3063 (the preload deadline, :mod:`poolmgr.core.preload`).
+3031, 3032, 3033, 3034, 3063 (the preload deadline, :mod:`poolmgr.core.preload`), OC-GPU-9503.
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ class PoolMachine:
     def _handle(self, now: int, event: Event) -> None:
         match event:
             case StartRequested():
-                if self._state is not PoolState.STOPPED:
+                if self._state not in (PoolState.STOPPED, PoolState.FAILED):
                     raise InvalidTransition(
                         f"pool is {self._state}, not stopped", pool_id=self.pool_id
                     )
@@ -379,6 +379,9 @@ class PoolMachine:
             self._rollback_pending = False
             self._reload_target = None
 
+        if cause.is_permanent:  # waiting cannot fix it: no restart, no breaker count
+            self._enter(PoolState.FAILED)
+            return
         self._restart_cause = cause
         gate = self.restarts.failed(now)
         self._enter(_WAITING_STATE[gate])

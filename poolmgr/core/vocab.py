@@ -41,6 +41,11 @@ class Cause(StrEnum):
         """True for causes that mean the GPU driver or device misbehaved (ORCH-3038/3053)."""
         return self in (Cause.DRIVER_ERROR, Cause.DRIVER_RESET)
 
+    @property
+    def is_permanent(self) -> bool:
+        """True for causes that waiting cannot fix: the pool fails, no restart (OC-GPU-9503)."""
+        return self is Cause.PLACEMENT_INVALID
+
 
 class Engine(StrEnum):
     LLAMACPP = "llamacpp"

@@ -14,8 +14,8 @@ Decides two things from text the engine wrote and from how its process ended:
 VRAM OOM and host OOM are told apart by their markers (OC-POOL-3028; related: ORCH-3039):
 ``cudaMalloc failed: out of memory`` is the GPU, ``std::bad_alloc`` or the kernel's OOM killer
 is the host. When several causes show in one tail, the most specific one wins, in this order:
-VRAM OOM, host OOM, driver error, port in use, model-load failure, CPU spillover (GPU pools),
-signal, plain exit. A model that fails to load *because* the GPU ran out of memory is
+VRAM OOM, host OOM, driver error, port in use, a device the host lacks (``placement_invalid``,
+OC-GPU-9505), model-load failure, CPU spillover (GPU pools), signal, plain exit. A model that fails to load *because* the GPU ran out of memory is
 therefore a VRAM OOM, not a generic model-load failure.
 
 The marker texts are those of llama.cpp's ``llama-server`` (verified with a real build) and the
@@ -105,6 +105,15 @@ _PORT = _Rule(
     Cause.PORT_IN_USE,
     _rx(r"address already in use", r"couldn't bind", r"could not bind", r"os error 98"),
     "the port is already in use",
+)
+
+_INVALID_DEVICE = _Rule(
+    Cause.PLACEMENT_INVALID,
+    _rx(
+        r"invalid device",  # llama.cpp's argument parser: "invalid device: CUDA0"
+        r"invalid device ordinal",  # CUDA runtime: a device index the host lacks
+    ),
+    "the engine was given a GPU this host does not have",
 )
 
 _MODEL_LOAD = _Rule(
@@ -217,8 +226,24 @@ def _message(ended: str, what: str, lines: Sequence[str]) -> str:
     return head if not picked else head + " | " + " | ".join(picked)
 
 
+_ERRORISH = _rx(r"error", r"failed", r"invalid", r"fatal")
+"""A line that reads as an error (OC-GPU-9506)."""
+
+
 def _last_nonempty(tail: Sequence[str]) -> list[str]:
-    return [line for line in tail if line.strip()][-TAIL_LINES_IN_MESSAGE:]
+    """The first line that reads as an error and the last two, else the last three.
+
+    A usage text that an engine prints after an argument error must not push the error out
+    of the message (OC-GPU-9506).
+    """
+    kept = [line for line in tail if line.strip()]
+    last = kept[-TAIL_LINES_IN_MESSAGE:]
+    for at, line in enumerate(kept):
+        if _ERRORISH.search(line) is not None:
+            if at >= len(kept) - TAIL_LINES_IN_MESSAGE:
+                return last  # already among the last lines
+            return [line, *kept[len(kept) - TAIL_LINES_IN_MESSAGE + 1 :]]
+    return last
 
 
 def classify_exit(
@@ -233,7 +258,8 @@ def classify_exit(
     ``exit_code`` is the process's return code (negative when ``subprocess`` saw a signal),
     ``signal_number`` the signal when known separately, ``tail`` the last lines the engine
     wrote (oldest first). Precedence, most specific first: VRAM OOM, host OOM (also SIGKILL with
-    a "Killed"/OOM-killer hint), driver error, port in use, model-load failure, CPU spillover
+    a "Killed"/OOM-killer hint), driver error, port in use, a device the host lacks,
+    model-load failure, CPU spillover
     (GPU pools only), any other signal, and finally a plain exit.
     """
     sig = _effective_signal(exit_code, signal_number)
@@ -254,7 +280,7 @@ def classify_exit(
     driver = [line for line in tail if _is_driver(line) and not _CUDA_INIT.search(line)]
     if driver:
         return Cause.DRIVER_ERROR, _message(ended, _DRIVER.what, driver)
-    for rule in (_PORT, _MODEL_LOAD):
+    for rule in (_PORT, _INVALID_DEVICE, _MODEL_LOAD):
         found = hits(rule)
         if found:
             return rule.cause, _message(ended, rule.what, found)
