@@ -32,6 +32,11 @@ def check_rules(doc: Mapping[str, Any], problems: Problems) -> None:
     pools: list[dict[str, Any]] = doc["pools"]
     first_id = _check_pools(pools, doc["manager"]["port"], problems)
     _check_test_engines(pools, doc["manager"]["allow_test_engines"], problems)
+    if doc["manager"]["simulate_gpus"] and doc.get("inventory") is None:
+        problems.add(
+            ("manager", "simulate_gpus"),
+            "simulated GPUs need a static inventory (inventory.gpus) to simulate",
+        )
     inventory = _checked_inventory(doc, problems)
     _check_tenants(doc["tenants"], problems)
     for placement_problem in validate_masks([_mask_request(p) for p in pools], inventory):

@@ -159,6 +159,8 @@ class ManagerConfig:
     """How many pools the startup wave starts at once (OC-PERF-9108)."""
     allow_test_engines: bool
     """Whether pools may use the in-process test engine (OC-PERF-9110)."""
+    simulate_gpus: bool
+    """The static inventory stands in for NVML at ``serve`` (OC-GPU-9508)."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,14 @@
-"""The host's GPU inventory read through NVML (``nvidia-ml-py``).
+"""The host's GPUs as NVML (``nvidia-ml-py``) shows them: the NVML view (OC-GPU-9501).
 
-Returns ``None`` when the library or the driver is absent, so machines without a GPU fall
-back to the config's static inventory (OC-POOL-3020).
+:func:`read_view` reads, for each GPU, its index, name, UUID, total and free bytes and the
+processes holding memory on it (compute and graphics contexts, with the bytes each holds), plus
+the driver and CUDA versions. It never raises: without the library, without a driver, or when a
+query fails mid-way there is no view (``None``), never a partial list of GPUs. A GPU whose
+process list cannot be read (some boards answer "not supported") keeps its place with
+``holders=None``, and the post-launch check then refuses to vouch for an engine on it
+(OC-GPU-9507).
+
+:func:`inventory_from_nvml` is the view as a placement inventory (OC-POOL-3020).
 """
 
 from __future__ import annotations
@@ -10,7 +17,10 @@ import contextlib
 import importlib
 from typing import Any
 
-from poolmgr.core.inventory import GpuDevice, GpuInventory, InventorySource
+from poolmgr.core.gpu_truth import GpuReading, GpuView
+from poolmgr.core.inventory import GpuInventory
+
+__all__ = ["inventory_from_nvml", "read_view"]
 
 
 def _load_pynvml() -> Any | None:
@@ -20,12 +30,52 @@ def _load_pynvml() -> Any | None:
         return None
 
 
-def inventory_from_nvml() -> GpuInventory | None:
-    """Read the host's GPUs through NVML; ``None`` when ``nvidia-ml-py`` or the driver is absent.
+def _text(raw: object) -> str:
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
-    Never raises: a machine without a GPU (development, CI) simply has no NVML inventory and
-    falls back to the static one in the config.
-    """
+
+def _holders(nvml: Any, handle: Any) -> dict[int, int | None] | None:
+    """PID to bytes held, over compute and graphics contexts; ``None`` when NVML cannot say."""
+    held: dict[int, int | None] = {}
+    try:
+        listed = [
+            *nvml.nvmlDeviceGetComputeRunningProcesses(handle),
+            *nvml.nvmlDeviceGetGraphicsRunningProcesses(handle),
+        ]
+    except Exception:  # NVMLError_NotSupported and the like: the list is unknown, not empty
+        return None
+    for proc in listed:
+        used = getattr(proc, "usedGpuMemory", None)
+        amount = int(used) if isinstance(used, int) else None  # NVML: None when unavailable
+        before = held.get(int(proc.pid))
+        held[int(proc.pid)] = amount if before is None else before + (amount or 0)
+    return held
+
+
+def _cuda_version(nvml: Any) -> str:
+    try:
+        raw = int(nvml.nvmlSystemGetCudaDriverVersion_v2())
+    except Exception:  # an old driver without the call: the version is simply not known
+        return "unknown"
+    return f"{raw // 1000}.{(raw % 1000) // 10}"
+
+
+def _reading(nvml: Any, index: int) -> GpuReading:
+    handle = nvml.nvmlDeviceGetHandleByIndex(index)
+    memory = nvml.nvmlDeviceGetMemoryInfo(handle)
+    total = int(memory.total)
+    return GpuReading(
+        index=index,
+        name=_text(nvml.nvmlDeviceGetName(handle)),
+        uuid=_text(nvml.nvmlDeviceGetUUID(handle)),
+        total_bytes=total,
+        free_bytes=min(int(memory.free), total),
+        holders=_holders(nvml, handle),
+    )
+
+
+def read_view() -> GpuView | None:
+    """The NVML view of this host's GPUs, or ``None`` when NVML cannot give one."""
     nvml = _load_pynvml()
     if nvml is None:
         return None
@@ -34,19 +84,24 @@ def inventory_from_nvml() -> GpuInventory | None:
     except Exception:  # NVMLError, or OSError when libnvidia-ml cannot be loaded
         return None
     try:
-        devices: list[GpuDevice] = []
-        for index in range(int(nvml.nvmlDeviceGetCount())):
-            handle = nvml.nvmlDeviceGetHandleByIndex(index)
-            raw_name = nvml.nvmlDeviceGetName(handle)
-            name = raw_name.decode("utf-8", "replace") if isinstance(raw_name, bytes) else raw_name
-            memory = nvml.nvmlDeviceGetMemoryInfo(handle)
-            total = int(memory.total)
-            free = min(int(memory.free), total)
-            devices.append(GpuDevice(index, str(name), total, free))
-        return GpuInventory(tuple(devices), source=InventorySource.NVML)
-    except Exception:  # a device that vanished or a driver fault mid-query: no usable inventory
+        gpus = tuple(_reading(nvml, i) for i in range(int(nvml.nvmlDeviceGetCount())))
+        driver = _text(nvml.nvmlSystemGetDriverVersion())
+        return GpuView(
+            gpus, driver_version=driver, cuda_version=_cuda_version(nvml), simulated=False
+        )
+    except Exception:  # a device that vanished or a driver fault mid-query: no usable view
         return None
     finally:
         # Shutting down a half-initialised library must not raise either.
         with contextlib.suppress(Exception):
             nvml.nvmlShutdown()
+
+
+def inventory_from_nvml() -> GpuInventory | None:
+    """Read the host's GPUs through NVML; ``None`` when ``nvidia-ml-py`` or the driver is absent.
+
+    Never raises: a machine without a GPU (development, CI) simply has no NVML inventory and
+    falls back to the static one in the config.
+    """
+    view = read_view()
+    return view.inventory() if view is not None else None
