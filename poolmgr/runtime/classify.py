@@ -15,8 +15,9 @@ VRAM OOM and host OOM are told apart by their markers (OC-POOL-3028; related: OR
 ``cudaMalloc failed: out of memory`` is the GPU, ``std::bad_alloc`` or the kernel's OOM killer
 is the host. When several causes show in one tail, the most specific one wins, in this order:
 VRAM OOM, host OOM, driver error, port in use, a device the host lacks (``placement_invalid``,
-OC-GPU-9505), model-load failure, CPU spillover (GPU pools), signal, plain exit. A model that fails to load *because* the GPU ran out of memory is
-therefore a VRAM OOM, not a generic model-load failure.
+OC-GPU-9505), model-load failure, CPU spillover (GPU pools), signal, plain exit. A model that
+fails to load *because* the GPU ran out of memory is therefore a VRAM OOM, not a generic
+model-load failure.
 
 The marker texts are those of llama.cpp's ``llama-server`` (verified with a real build) and the
 Python engines (vLLM, TGI: PyTorch's ``OutOfMemoryError``, uvicorn's bind error). Pure: no I/O.
