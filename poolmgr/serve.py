@@ -64,7 +64,7 @@ from poolmgr.core.errors import ConfigError, ConfigProblem, PoolError
 from poolmgr.core.inventory import GpuInventory
 from poolmgr.core.registry import Registry, Told
 from poolmgr.http.app import create_app
-from poolmgr.io.nvml import inventory_from_nvml
+from poolmgr.runtime.gpu_view import GpuSource, gpu_source_for
 from poolmgr.runtime.init import install_init_duties, is_init, stop_signals
 from poolmgr.runtime.limits import raise_open_file_limit
 from poolmgr.runtime.supervisor import Supervisor
@@ -105,23 +105,34 @@ def shutdown_deadline_ms(config: Config) -> int:
 
 
 class _CachedInventory:
-    """The static inventory as given, or NVML read at most every few seconds (for metrics)."""
+    """The GPU view as an inventory, read at most every few seconds (for metrics)."""
 
-    def __init__(self, static: GpuInventory | None) -> None:
-        self._static = static
+    def __init__(self, gpus: GpuSource) -> None:
+        self._gpus = gpus
         self._lock = threading.Lock()
         self._value: GpuInventory | None = None
         self._read_at: float | None = None
 
     def __call__(self) -> GpuInventory | None:
-        if self._static is not None:
-            return self._static
         with self._lock:
             now = time.monotonic()
             if self._read_at is None or now - self._read_at >= _INVENTORY_TTL_S:
-                self._value = inventory_from_nvml()
+                view = self._gpus.read()
+                self._value = view.inventory() if view is not None else None
                 self._read_at = now
             return self._value
+
+
+def _log_gpu_source(gpus: GpuSource) -> None:
+    """Say at startup where the GPUs' truth comes from; simulated GPUs loudly (OC-GPU-9508)."""
+    if gpus.simulated:
+        _LOG.warning(
+            "gpus: simulated (manager.simulate_gpus): the static inventory and engine claim "
+            "files stand in for NVML; no pool runs on a real GPU",
+            extra={"event": "gpu_source", "gpus": "simulated"},
+        )
+    else:
+        _LOG.info("gpus: read from NVML", extra={"event": "gpu_source", "gpus": "nvml"})
 
 
 class ListenError(OSError):
@@ -216,16 +227,20 @@ class Manager:
         self.redactor = redactor
         self.log_dir = log_dir if log_dir is not None else Path(config.manager.log_dir)
         self.registry: Registry = build_registry(config, MonotonicClock(), random.Random())
-        static = config.gpu_inventory()
+        # NVML, or the simulated GPUs the config asks for (OC-GPU-9502, OC-GPU-9508).
+        self.gpus = gpu_source_for(config, self.log_dir / "gpu-claims")
         self.metrics = PoolMetrics(
-            self.registry, inventory=_CachedInventory(static), redactor=self.redactor
+            self.registry,
+            inventory=_CachedInventory(self.gpus),
+            redactor=self.redactor,
+            simulated_gpus=self.gpus.simulated,
         )
         self.supervisor = Supervisor(
             config,
             self.registry,
             log_dir=self.log_dir,
             advertise_host=advertise_host,
-            inventory=static,
+            gpus=self.gpus,
             on_action=self._log,
             tick_interval_s=tick_interval_s,
         )
@@ -322,6 +337,7 @@ class Manager:
             if server.started:
                 if on_listening is not None:
                     on_listening(self.url)
+                _log_gpu_source(self.gpus)
                 await self.supervisor.start()  # the startup wave (OC-PERF-9108)
                 self._serving = True
             stopping = asyncio.create_task(self._stop.wait(), name="poolmgr-stop")

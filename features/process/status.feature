@@ -98,6 +98,7 @@ Feature: An operator reads the pools of running managers
       id
       engine
       cpu
+      gpus
       engine_version
       model_ref
       model_digest

@@ -17,6 +17,7 @@ from harness.steps import (
     gates,  # BDD gates and the OpenAPI drift check
     gguf_model,  # the model file: its GGUF header, damaged or not, and the shape read
     gpu,  # @gpu: NVML
+    gpu_live,  # @process: GPU truth at serve (simulated GPUs or none; loads the HTTP server)
     kubernetes,  # the Kubernetes manifests, rendered by kustomize
     kubernetes_pod,  # @process: the pod they run: privileges, GPU nodes, monitoring, engines
     leases,  # slot leases
@@ -56,6 +57,7 @@ __all__ = [
     "gates",
     "gguf_model",
     "gpu",
+    "gpu_live",
     "kubernetes",
     "kubernetes_pod",
     "leases",

@@ -125,12 +125,22 @@ class LeaseRenewal(_Strict):
     )
 
 
+GpusSource = Literal["nvml", "simulated", "none"]
+
+
 class PoolEntry(BaseModel):
     """A pool in the listing; the health body repeats these fields under the same names."""
 
     id: str
     engine: str
     cpu: bool
+    gpus: GpusSource = Field(
+        description=(
+            "Where the manager reads this pool's GPUs: nvml (the driver), simulated "
+            "(manager.simulate_gpus: the static inventory and engine claim files, never a real "
+            "GPU), none (a CPU pool) (OC-GPU-9508)"
+        )
+    )
     engine_version: str | None
     model_digest: str | None
     slots_total: int
@@ -284,12 +294,20 @@ class ManagerReady(BaseModel):
 # --------------------------------------------------------------------------- views
 
 
-def entry_view(s: PoolSnapshot) -> dict[str, Any]:
+def gpus_source(cpu: bool, simulated: bool) -> GpusSource:
+    """What the ``gpus`` field says for a pool (OC-GPU-9508)."""
+    if cpu:
+        return "none"
+    return "simulated" if simulated else "nvml"
+
+
+def entry_view(s: PoolSnapshot, *, simulated_gpus: bool) -> dict[str, Any]:
     """The listing entry of one pool (OC-CTL-4001)."""
     return {
         "id": s.pool_id,
         "engine": s.engine,
         "cpu": s.cpu,
+        "gpus": gpus_source(s.cpu, simulated_gpus),
         "engine_version": s.engine_version,
         "model_digest": s.model_digest,
         "slots_total": s.slots_total,
@@ -301,14 +319,18 @@ def entry_view(s: PoolSnapshot) -> dict[str, Any]:
 
 
 def health_view(
-    s: PoolSnapshot, counters: Mapping[str, Mapping[str, int]], wall: WallTimes
+    s: PoolSnapshot,
+    counters: Mapping[str, Mapping[str, int]],
+    wall: WallTimes,
+    *,
+    simulated_gpus: bool,
 ) -> PoolHealth:
     """One pool's health view: its snapshot, its metric counters, wall-clock times (OC-CTL-4002)."""
     ended = {end.value: n for end, n in s.leases_ended.items()}
     err = s.last_error
     return PoolHealth(
         schema_version=HEALTH_SCHEMA_VERSION,
-        **entry_view(s),
+        **entry_view(s, simulated_gpus=simulated_gpus),
         model_ref=s.model_ref,
         live=s.live,
         draining=s.draining,

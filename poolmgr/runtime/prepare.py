@@ -3,7 +3,10 @@
 Owns the checks that run at every ``SPAWN`` before a process exists, and the reason to refuse
 the start when one fails (the core then fails the preload with that cause):
 
-* the GPUs to place the pool on, static as configured or read afresh from NVML;
+* the GPUs to place the pool on, read afresh from the GPU view at every launch (NVML, or the
+  simulated GPUs the config asks for): a GPU pool whose mask names a GPU the view lacks, or a
+  host with no view, is refused with ``placement_invalid``, which is not retried (OC-GPU-9502,
+  OC-GPU-9503); the static inventory serves ``plan`` and ``check-config``, not ``serve``;
 * the launch plan (:func:`poolmgr.assemble.plan_pool`) and, when the model's shape is known, the
   preflight verdict: a plan that does not fit fails with ``vram_insufficient`` or
   ``host_ram_insufficient`` and no process is started (OC-POOL-3002); a GPU pool never falls
@@ -26,10 +29,11 @@ import psutil
 
 from poolmgr.assemble import plan_pool
 from poolmgr.core.config import Config, PoolConfig
-from poolmgr.core.inventory import GpuInventory, InventorySource
+from poolmgr.core.gpu_truth import serve_refusal
+from poolmgr.core.inventory import GpuInventory
 from poolmgr.core.vocab import Cause
 from poolmgr.io.digest import DigestCache, verify
-from poolmgr.io.nvml import inventory_from_nvml
+from poolmgr.runtime.gpu_view import GpuSource
 from poolmgr.runtime.incarnation import Incarnation
 
 __all__ = ["LaunchChecks", "Refusal"]
@@ -46,7 +50,7 @@ class LaunchChecks:
     def __init__(
         self,
         config: Config,
-        inventory: GpuInventory | None,
+        gpus: GpuSource,
         digests: DigestCache,
         *,
         on_ctx: Callable[[str, int, int], None] | None = None,
@@ -54,7 +58,7 @@ class LaunchChecks:
         """``on_ctx(pool_id, per_slot, total)`` hears the context of every launch that goes
         ahead (the registry records it for the pool's snapshot, OC-POOL-3070)."""
         self.config = config
-        self._inventory = inventory
+        self._gpus = gpus
         self._digests = digests
         self._on_ctx = on_ctx
 
@@ -64,7 +68,9 @@ class LaunchChecks:
         ``configured`` is the pool as configured; ``inc.model_ref`` may differ (a reload).
         """
         pool = dataclasses.replace(configured, model=inc.model_ref)
-        inventory = await self._current_inventory(pool)
+        inventory, missing = await self._current_inventory(pool)
+        if missing is not None:
+            return Cause.PLACEMENT_INVALID, missing
         host_free = int(psutil.virtual_memory().available)
         planned = await asyncio.to_thread(plan_pool, pool, inventory, host_free)
         refused = planned.problem_cause
@@ -79,12 +85,6 @@ class LaunchChecks:
         if refused is not None:
             # The model's shape is known but preflight refused the plan (no usable GPU path).
             return refused, planned.problem or "preflight refused the plan"
-        if not pool.cpu and inventory is None:
-            return (
-                Cause.PLACEMENT_INVALID,
-                f"GPU pool {pool.id} needs GPUs {list(pool.devices)} but this host has no GPU "
-                "inventory (no NVML and none in the config); refusing to run it on the CPU",
-            )
         problem = await self._check_digest(configured, inc)
         if problem is not None:
             return problem
@@ -93,13 +93,18 @@ class LaunchChecks:
             self._on_ctx(pool.id, planned.plan.ctx_per_slot, planned.plan.ctx_total)
         return None
 
-    async def _current_inventory(self, pool: PoolConfig) -> GpuInventory | None:
-        """The GPUs to place ``pool`` on: static as given, NVML read afresh at each launch."""
-        given = self._inventory if self._inventory is not None else self.config.gpu_inventory()
-        if pool.cpu or (given is not None and given.source is InventorySource.STATIC):
-            return given
-        fresh = await asyncio.to_thread(inventory_from_nvml)
-        return fresh if fresh is not None else given
+    async def _current_inventory(self, pool: PoolConfig) -> tuple[GpuInventory | None, str | None]:
+        """The GPUs to place ``pool`` on, read afresh; or why its GPUs are missing (OC-GPU-9502).
+
+        A CPU pool needs no GPU: it is planned on the static inventory, if any.
+        """
+        if pool.cpu:
+            return self.config.gpu_inventory(), None
+        view = await self._gpus.view()
+        missing = serve_refusal(pool.id, pool.devices, view)
+        if missing is not None or view is None:
+            return None, missing
+        return view.inventory(), None
 
     async def _check_digest(self, configured: PoolConfig, inc: Incarnation) -> Refusal | None:
         pinned = configured.model_digest if inc.model_ref == configured.model else None

@@ -8,7 +8,9 @@ core's events; the core decides what they mean:
 * while the pool preloads, the first 200 leads to the engine's identity (version, slots) and
   ``PreloadSucceeded`` with the model digest, never Ready before that (OC-POOL-3001,
   OC-POOL-3050); output the engine wrote before it answered is read first, so a CPU fall-back
-  line wins over a 200 (OC-POOL-3012);
+  line wins over a 200 (OC-POOL-3012); for a GPU pool the GPU view must then show the engine's
+  process tree on its mask's GPUs only, else the engine is failed with ``cpu_spillover``
+  (:func:`~poolmgr.runtime.gpu_view.engine_on_its_gpus`, OC-GPU-9504);
 * afterwards each answer is ``ProbeOk``, the heartbeat (OC-POOL-3004), or ``ProbeFailed``; a
   timeout is flagged so that a hung engine is not Ready (OC-POOL-3016).
 
@@ -26,7 +28,7 @@ import asyncio
 import httpx
 
 from poolmgr.core.decisions import PoolState
-from poolmgr.core.events import PreloadFailed, PreloadSucceeded, ProbeFailed, ProbeOk
+from poolmgr.core.events import EngineFault, PreloadFailed, PreloadSucceeded, ProbeFailed, ProbeOk
 from poolmgr.core.registry import Registry
 from poolmgr.core.vocab import Cause
 from poolmgr.runtime.engine_client import EngineClient
@@ -37,6 +39,7 @@ from poolmgr.runtime.engines import (
     ProbeResult,
     ProbeTimeout,
 )
+from poolmgr.runtime.gpu_view import GpuSource, engine_on_its_gpus
 from poolmgr.runtime.incarnation import Dispatch, Incarnation, PoolRuntime
 from poolmgr.runtime.output import with_tail
 
@@ -49,9 +52,10 @@ _PROBED = (PoolState.READY, PoolState.UNREADY, PoolState.DRAINING)
 class Prober:
     """Probes each pool's current engine and dispatches what it learns (event loop only)."""
 
-    def __init__(self, registry: Registry, dispatch: Dispatch) -> None:
+    def __init__(self, registry: Registry, dispatch: Dispatch, gpus: GpuSource) -> None:
         self.registry = registry
         self._dispatch = dispatch
+        self._gpus = gpus
         self.engines = EngineClient()
 
     def start(self, pools: int) -> None:
@@ -130,5 +134,14 @@ class Prober:
             return
         if self.registry.machine(pool_id).state not in _STARTING:
             return
+        if not runtime.pool.cpu:  # health 200 is not enough: NVML must agree (OC-GPU-9504)
+            spill = await engine_on_its_gpus(self._gpus, runtime.pool, inc.pid or 0)
+            if inc.ended or inc.faulted or runtime.current is not inc:
+                return
+            if self.registry.machine(pool_id).state not in _STARTING:
+                return
+            if spill is not None:
+                self._dispatch(pool_id, EngineFault(Cause.CPU_SPILLOVER, spill))
+                return
         slots = info.slots if info.slots else runtime.pool.slots
         self._dispatch(pool_id, PreloadSucceeded(info.engine_version, inc.digest, slots))

@@ -56,13 +56,13 @@ from poolmgr.core.events import (
     ReloadRequested,
     StartRequested,
 )
-from poolmgr.core.inventory import GpuInventory
 from poolmgr.core.registry import Registry
 from poolmgr.core.vocab import Cause, DrainReason
 from poolmgr.io.digest import DigestCache
 from poolmgr.runtime import inproc
 from poolmgr.runtime.drain import watch_leases
 from poolmgr.runtime.engines import adapter_for, engine_launch
+from poolmgr.runtime.gpu_view import GpuSource, gpu_source_for
 from poolmgr.runtime.incarnation import Incarnation, PoolRuntime
 from poolmgr.runtime.logscope import Causes
 from poolmgr.runtime.output import TAIL_LINES, EngineOutput, OutputLog
@@ -113,7 +113,7 @@ class Supervisor:
         log_dir: Path,
         host: str | None = None,
         advertise_host: str | None = None,
-        inventory: GpuInventory | None = None,
+        gpus: GpuSource | None = None,
         on_action: ActionListener | None = None,
         tick_interval_s: float = 0.02,
         digests: DigestCache | None = None,
@@ -135,9 +135,11 @@ class Supervisor:
         self._on_action = on_action
         self._tick_s = tick_interval_s
         digests = digests if digests is not None else DigestCache()
-        self._checks = LaunchChecks(config, inventory, digests, on_ctx=registry.record_context)
+        # The GPUs' truth: NVML, or the simulated GPUs the config asks for (OC-GPU-9502, 9508).
+        self.gpus = gpus if gpus is not None else gpu_source_for(config, self.log_dir / "gpus")
+        self._checks = LaunchChecks(config, self.gpus, digests, on_ctx=registry.record_context)
         self._causes = Causes(registry)  # which request each line's work was caused by
-        self._prober = Prober(registry, self._dispatch)
+        self._prober = Prober(registry, self._dispatch, self.gpus)
         self._exits = ExitWatch(self._dispatch, self._causes.scope)
         self._runtimes: dict[str, PoolRuntime] = {
             pool.id: PoolRuntime(
@@ -366,7 +368,7 @@ class Supervisor:
         try:
             launch = engine_launch(pool, plan, host=self.host, port=port)  # as plan shows it
             argv = list(launch.argv)
-            env = {**os.environ, **launch.env}
+            env = {**os.environ, **self.gpus.engine_env, **launch.env}
         except (FileNotFoundError, ValueError) as exc:
             self._end_unstarted(runtime, inc, Cause.PRELOAD_FAILED, f"cannot build command: {exc}")
             return

@@ -131,6 +131,12 @@ CATALOGUE: Final[tuple[MetricSpec, ...]] = (
     MetricSpec("vram_total_bytes", _G, ("device",), "Memory size of the GPU."),
     MetricSpec("host_ram_used_bytes", _G, (), "Host memory in use."),
     MetricSpec(
+        "gpus_simulated",
+        _G,
+        (),
+        "1 when the GPUs are simulated (manager.simulate_gpus), 0 when NVML is read.",
+    ),
+    MetricSpec(
         "engine_info",
         _G,
         ("pool_id", "engine", "engine_version", "model_digest"),
@@ -280,8 +286,10 @@ class PoolMetrics:
         redactor: Redactor | None = None,
         host_ram_used: Callable[[], int] = _host_ram_used,
         budgets: Mapping[str, int] = LABEL_BUDGETS,
+        simulated_gpus: bool = False,
     ) -> None:
         self.registry = registry
+        self._simulated_gpus = simulated_gpus
         self._inventory = inventory
         self._redactor = redactor or default_redactor()
         self._host_ram_used = host_ram_used
@@ -427,6 +435,7 @@ class PoolMetrics:
                 put("vram_used_bytes", (str(device.index),), float(used))
                 put("vram_total_bytes", (str(device.index),), float(device.total_bytes))
         put("host_ram_used_bytes", (), float(self._host_ram_used()))
+        put("gpus_simulated", (), 1.0 if self._simulated_gpus else 0.0)  # OC-GPU-9508
         return gauges
 
     def _families(self, gauges: dict[str, dict[tuple[str, ...], float]]) -> Iterator[Metric]:

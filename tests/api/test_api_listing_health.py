@@ -25,6 +25,7 @@ POOL_FIELDS = {
     "id",
     "engine",
     "cpu",
+    "gpus",
     "engine_version",
     "model_digest",
     "slots_total",
@@ -50,7 +51,7 @@ def test_oc_ctl_4001_pool_entries_carry_slot_counts_and_state(live: LiveManager)
     assert set(beta) == POOL_FIELDS
     assert (beta["slots_total"], beta["slots_free"], beta["load"]) == (3, 3, 0.0)
     assert beta["ready"] is True and beta["state"] == "ready"
-    assert beta["engine"] == "stub" and beta["cpu"] is True
+    assert beta["engine"] == "stub" and beta["cpu"] is True and beta["gpus"] == "none"
     assert beta["engine_version"]
 
 

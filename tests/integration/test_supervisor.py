@@ -405,6 +405,7 @@ def test_oc_pool_3002_preflight_shortfall_fails_fast_without_starting_an_engine(
             "probe": dict(FAST_PROBE),
         },
         inventory={"gpus": gpus},
+        manager={"simulate_gpus": True},  # the static numbers stand in for NVML here
     )
 
     async def scenario() -> None:
@@ -586,7 +587,8 @@ def test_oc_pool_3012_gpu_pool_whose_engine_falls_back_to_cpu_is_never_ready(
 ) -> None:
     gpus = [{"index": 0, "name": "Fake GPU", "total_bytes": 80 * 2**30, "free_bytes": 80 * 2**30}]
     pool = stub_pool("gpu", cpu=False, devices=[0], stub={"cpu_fallback": True})
-    config = make_config(pool, inventory={"gpus": gpus})
+    # Simulated GPUs: on a host without NVML the pool would be refused before launch.
+    config = make_config(pool, inventory={"gpus": gpus}, manager={"simulate_gpus": True})
     interval_s = FAST_PROBE["starting_interval_ms"] / 1000
 
     async def scenario() -> None:

@@ -28,6 +28,7 @@ def router(plane: Plane) -> APIRouter:
     """``GET /v1/pools`` and ``GET``/``HEAD`` ``/v1/pools/{pool_id}/health``."""
     api = APIRouter(dependencies=plane.auth.read)
     registry, metrics = plane.registry, plane.metrics
+    simulated = plane.config.manager.simulate_gpus
 
     @api.get(
         "/v1/pools",
@@ -41,7 +42,10 @@ def router(plane: Plane) -> APIRouter:
         ids = registry.ids()
         parts: list[bytes] = []
         for start in range(0, len(ids), LIST_STEP):
-            views = [entry_view(s) for s in registry.snapshots(ids[start : start + LIST_STEP])]
+            views = [
+                entry_view(s, simulated_gpus=simulated)
+                for s in registry.snapshots(ids[start : start + LIST_STEP])
+            ]
             parts.append(_ENTRIES.dump_json(_ENTRIES.validate_python(views))[1:-1])
             await asyncio.sleep(0)
         return Response(b"[" + b",".join(parts) + b"]", media_type="application/json")
@@ -55,7 +59,7 @@ def router(plane: Plane) -> APIRouter:
     async def pool_health(pool_id: str) -> PoolHealth:
         snap = registry.snapshot(pool_id)
         wall = WallTimes(registry.clock.now_ms(), plane.wall_clock())
-        return health_view(snap, metrics.pool_counters(pool_id), wall)
+        return health_view(snap, metrics.pool_counters(pool_id), wall, simulated_gpus=simulated)
 
     @api.head(
         "/v1/pools/{pool_id}/health",

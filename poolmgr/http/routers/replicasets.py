@@ -15,6 +15,7 @@ def router(plane: Plane) -> APIRouter:
     """``GET /v1/replicasets``."""
     api = APIRouter(dependencies=plane.auth.read)
     registry = plane.registry
+    simulated = plane.config.manager.simulate_gpus
 
     @api.get(
         "/v1/replicasets",
@@ -23,6 +24,7 @@ def router(plane: Plane) -> APIRouter:
         summary="Every replica set (one per pool), ordered by id (OC-CTL-4001)",
     )
     async def list_replicasets() -> list[dict[str, Any]]:
-        return [{**entry_view(s), "slo": None} for s in registry.snapshots()]
+        snaps = registry.snapshots()
+        return [{**entry_view(s, simulated_gpus=simulated), "slo": None} for s in snaps]
 
     return api
