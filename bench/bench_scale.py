@@ -316,7 +316,10 @@ def in_process(pools: int, repeats: int) -> dict[str, Any]:
         adapter = TypeAdapter(list[PoolEntry])
         ids = registry.ids()
         for start in range(0, len(ids), LIST_STEP):
-            views = [entry_view(s) for s in registry.snapshots(ids[start : start + LIST_STEP])]
+            views = [
+                entry_view(s, simulated_gpus=False)
+                for s in registry.snapshots(ids[start : start + LIST_STEP])
+            ]
             adapter.dump_json(adapter.validate_python(views))
             await asyncio.sleep(0)
 
@@ -324,7 +327,11 @@ def in_process(pools: int, repeats: int) -> dict[str, Any]:
         from pydantic import TypeAdapter
 
         adapter = TypeAdapter(list[PoolEntry])
-        adapter.dump_json(adapter.validate_python([entry_view(s) for s in registry.snapshots()]))
+        adapter.dump_json(
+            adapter.validate_python(
+                [entry_view(s, simulated_gpus=False) for s in registry.snapshots()]
+            )
+        )
 
     def best(work: Callable[[], Any]) -> tuple[float, float]:
         runs = [asyncio.run(longest_pause(work)) for _ in range(repeats)]
