@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -260,3 +261,31 @@ def test_the_recorder_explains_itself_with_help() -> None:
     )
     assert done.returncode == 0
     assert "Exits 2 when NVML" in done.stdout
+
+
+def test_the_recorder_writes_nothing_without_pynvml(tmp_path: Path) -> None:
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "pynvml.py").write_text("raise ImportError('no nvidia-ml-py here')\n")
+    out = tmp_path / "nvml.json"
+    done = subprocess.run(
+        [sys.executable, str(RECORDER), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(shadow)},
+    )
+    assert done.returncode == 2
+    assert "cannot import pynvml" in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name", RECORDINGS)
+def test_every_recording_says_where_it_came_from(name: str) -> None:
+    provenance = load_double(DATA / f"{name}.json").recording["provenance"]
+    recorded = provenance.startswith("recorded by bench/gpu/record_nvml.py on ")
+    hand_written = (
+        provenance.startswith("hand-written") and "to be replaced by a real" in provenance
+    )
+    assert recorded or hand_written, provenance
