@@ -78,7 +78,7 @@ def _answer(nvml: Any, name: str, *args: Any, handle: bool = False) -> tuple[dic
         return {"missing": True}, None
     try:
         raw = function(*args)
-    except nvml.NVMLError as exc:
+    except Exception as exc:  # NVMLError (with its value), or a binding's own fault: recorded
         return {"raises": _error(exc)}, None
     if handle:
         return {"returns": "handle"}, raw
