@@ -6,8 +6,10 @@ host, port, slots, placement and context flags, the pool's ``engine_args``) with
 secret-looking flags hidden, and the environment laid over the manager's own (OC-POOL-3072).
 A pool without a port gets one picked at launch, shown as such. The context is given per slot
 and in total (OC-POOL-3070). Then the preflight verdict against the GPU inventory (the
-config's static one, else NVML) and this host's free RAM. Exit 0 when every pool fits, 1
-otherwise, 2 for a bad config.
+config's static one, else NVML) and this host's free RAM. It says where the GPUs came from:
+``simulated`` when ``manager.simulate_gpus`` is on (OC-GPU-9508: the static inventory and claim
+files stand in for NVML at serve), else ``static``, ``nvml`` or ``none``. Exit 0 when every pool
+fits, 1 otherwise, 2 for a bad config.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from poolmgr.assemble import PoolPlan, plan_pool
 from poolmgr.config import default_config, load_config
 from poolmgr.core.config import Config, PoolConfig
 from poolmgr.core.errors import ConfigError
+from poolmgr.core.inventory import GpuInventory
 from poolmgr.core.placement import ctx_phrase
 from poolmgr.core.vocab import Engine
 from poolmgr.io.nvml import inventory_from_nvml
@@ -101,6 +104,13 @@ def _plan_json(p: PoolPlan, launch: EngineLaunch | str | None) -> dict[str, Any]
     return out
 
 
+def _gpus(config: Config, inventory: GpuInventory | None) -> str:
+    """Where the GPUs of this plan come from, as every report names it (OC-GPU-9508)."""
+    if config.manager.simulate_gpus:
+        return "simulated"
+    return "none" if inventory is None else str(inventory.source)
+
+
 def plan_main(args: argparse.Namespace) -> int:
     try:
         config: Config = load_config(args.config) if args.config else default_config()
@@ -120,12 +130,15 @@ def plan_main(args: argparse.Namespace) -> int:
     )
     if args.json:
         pools = [_plan_json(p, launch) for p, launch in zip(plans, launches, strict=True)]
-        print(json.dumps({"source": config.source, "pools": pools}))
+        gpus = _gpus(config, inventory)
+        print(json.dumps({"source": config.source, "gpus": gpus, "pools": pools}))
         return 0 if ok else 1
     print(
         f"config: {config.source}; GPU inventory: "
         f"{'none' if inventory is None else inventory.source}"
     )
+    if config.manager.simulate_gpus:
+        print("GPUs: simulated (manager.simulate_gpus), not read from NVML")
     for p, launch in zip(plans, launches, strict=True):
         _print_pool(p, launch)
     return 0 if ok else 1

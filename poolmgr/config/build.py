@@ -113,8 +113,13 @@ def _pool(p: Mapping[str, Any]) -> PoolConfig:
         admission=AdmissionConfig(**p["admission"]),
         stop_grace_ms=p["stop_grace_ms"],
         preload_timeout_ms=p["preload_timeout_ms"],
-        stub=None if stub is None else StubFaults(**stub),
+        stub=None if stub is None else _stub(stub),
     )
+
+
+def _stub(s: dict[str, Any]) -> StubFaults:
+    claim = s["claim_gpus"]
+    return StubFaults(**{**s, "claim_gpus": None if claim is None else tuple(claim)})
 
 
 def pool_config(**fields: Any) -> PoolConfig:
@@ -132,4 +137,4 @@ def pool_config(**fields: Any) -> PoolConfig:
 
 def stub_faults(**fields: Any) -> StubFaults:
     """Stub fault knobs with ``fields`` set and the schema's defaults (no fault) for the rest."""
-    return dataclasses.replace(StubFaults(**schema_defaults("stub")), **fields)
+    return dataclasses.replace(_stub(schema_defaults("stub")), **fields)

@@ -93,6 +93,8 @@ OWNED_FLAGS: Mapping[Engine, tuple[OwnedFlag, ...]] = {
             "--cuda-error-after-ms",
             "--hang-after-ms",
             "--cpu-fallback",
+            "--silent-cpu-fallback",
+            "--claim-gpus",
         ),
     ),
     # The in-process test engine takes no command line: engine_args are not used.

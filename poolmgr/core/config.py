@@ -64,6 +64,12 @@ class StubFaults:
     """The stub reports that it fell back to the CPU (to exercise OC-POOL-3012)."""
     fork_child: bool
     """The stub starts a child in a session of its own (to exercise OC-POOL-3064)."""
+    silent_cpu_fallback: bool
+    """The stub serves from the CPU without saying so: it claims no GPU memory and prints no
+    warning (only the post-launch GPU check can catch it, OC-GPU-9504)."""
+    claim_gpus: tuple[int, ...] | None
+    """Physical GPU indices the stub claims instead of its mask (an engine on the wrong GPU);
+    ``None``: it claims its mask."""
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,26 @@ def _text(raw: object) -> str:
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
 
+# NVML's marker for a figure it does not have (nvmlDeviceGetComputeRunningProcesses' usedGpuMemory
+# under WDDM or without the process' namespace); nvidia-ml-py turns it into None, but a binding
+# that passes it through must not read as 16 EiB held.
+_NOT_AVAILABLE = 2**64 - 1
+
+
+def _used(proc: Any) -> int | None:
+    used = getattr(proc, "usedGpuMemory", None)
+    if used is None or isinstance(used, bool):
+        return None
+    amount = int(used)
+    return None if amount >= _NOT_AVAILABLE or amount < 0 else amount
+
+
 def _holders(nvml: Any, handle: Any) -> dict[int, int | None] | None:
-    """PID to bytes held, over compute and graphics contexts; ``None`` when NVML cannot say."""
+    """PID to bytes held, over compute and graphics contexts; ``None`` when NVML cannot say.
+
+    A process with both kinds of context is in both lists with the same per-process figure, so
+    the larger figure is kept, not the sum; an unknown figure gives way to a known one.
+    """
     held: dict[int, int | None] = {}
     try:
         listed = [
@@ -45,10 +63,9 @@ def _holders(nvml: Any, handle: Any) -> dict[int, int | None] | None:
     except Exception:  # NVMLError_NotSupported and the like: the list is unknown, not empty
         return None
     for proc in listed:
-        used = getattr(proc, "usedGpuMemory", None)
-        amount = int(used) if isinstance(used, int) else None  # NVML: None when unavailable
-        before = held.get(int(proc.pid))
-        held[int(proc.pid)] = amount if before is None else before + (amount or 0)
+        pid, amount = int(proc.pid), _used(proc)
+        before = held.get(pid)
+        held[pid] = amount if before is None else max(before, amount or 0)
     return held
 
 

@@ -33,7 +33,7 @@ from typing import ClassVar, Protocol
 
 import httpx
 
-from poolmgr.core.config import PoolConfig, StubFaults
+from poolmgr.core.config import PoolConfig
 from poolmgr.core.placement import LaunchPlan
 from poolmgr.core.vocab import Engine
 from poolmgr.runtime.engine_http import (
@@ -51,6 +51,7 @@ from poolmgr.runtime.engine_http import (
     req_str,
     snippet,
 )
+from poolmgr.runtime.stub_args import stub_fault_args
 
 HttpClient = httpx.AsyncClient
 """The manager's one pooled client (:mod:`poolmgr.runtime.engine_client`), or a test's."""
@@ -257,29 +258,6 @@ class LlamaCppAdapter:
 
 
 # --------------------------------------------------------------------------- stub
-
-
-def stub_fault_args(faults: StubFaults | None) -> list[str]:
-    """The stub engine's flags for a pool's fault knobs (none for ``None``)."""
-    if faults is None:
-        return []
-    args: list[str] = []
-    if faults.preload_delay_ms:
-        args += ["--preload-delay-ms", str(faults.preload_delay_ms)]
-    if faults.fail_preload is not None:
-        args += ["--fail-preload", faults.fail_preload]
-    for flag, value in (
-        ("--crash-after-ms", faults.crash_after_ms),
-        ("--cuda-error-after-ms", faults.cuda_error_after_ms),
-        ("--hang-after-ms", faults.hang_after_ms),
-    ):
-        if value is not None:
-            args += [flag, str(value)]
-    if faults.cpu_fallback:
-        args.append("--cpu-fallback")
-    if faults.fork_child:
-        args.append("--fork-child")
-    return args
 
 
 class StubAdapter(LlamaCppAdapter):

@@ -15,9 +15,17 @@ engine, so the supervisor's real process, socket and log handling is exercised w
   abort), ``--cuda-error-after-ms`` (llama.cpp's CUDA error lines, exit 1; OC-POOL-3010),
   ``--hang-after-ms`` (accepts connections, never answers; OC-POOL-3016) and ``--cpu-fallback``
   (logs the CUDA-init failure and serves anyway, like the real engine's silent spillover;
-  OC-POOL-3012); ``--fork-child`` starts, before it loads, a child process in a session of its
-  own that sleeps and is never waited for (an engine's helper that would escape a process-group
-  kill; OC-POOL-3064), and logs ``stub-engine: forked child pid N``;
+  OC-POOL-3012; it then claims no GPU memory); ``--fork-child`` starts, before it loads, a
+  child process in a session of its own that sleeps and is never waited for (an engine's helper
+  that would escape a process-group kill; OC-POOL-3064), and logs ``stub-engine: forked child
+  pid N``;
+* simulated GPUs (OC-GPU-9508): when the manager sets ``POOLMGR_SIMULATED_GPU_CLAIMS``, the
+  stub, once loaded and before ``/health`` answers 200, claims 256 MiB on each GPU of its mask
+  (``CUDA_VISIBLE_DEVICES``, physical indices) in the claim file of
+  :mod:`poolmgr.io.simulated_gpus`, and removes it when SIGTERM or SIGINT ends it.
+  ``--silent-cpu-fallback`` claims nothing and prints no warning (the engine that falls back
+  to the CPU without saying so); ``--claim-gpus 0,1`` claims those GPUs instead of the mask
+  (an engine that landed on the wrong GPU);
 * on demand, for a chaos run that picks its faults as it goes: SIGUSR1 prints the CUDA error
   lines of ``--cuda-error-after-ms`` and exits 1 at once; ``--check-gguf`` makes a model file
   that does not start with the GGUF magic fail its preload with llama.cpp's lines (without it
@@ -41,10 +49,12 @@ import time
 from collections.abc import Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from poolmgr import __version__
+from poolmgr.io.simulated_gpus import CLAIMS_ENV, remove_claim, write_claim
 
 __all__ = ["EXIT_CRASH", "EXIT_FAILURE", "StubSettings", "main"]
 
@@ -54,6 +64,8 @@ EXIT_FAILURE = 1
 VIRTUAL_MODEL_PREFIX = "stub://"
 _READ_CHUNK = 1 << 20
 _GGUF_MAGIC = b"GGUF"
+CLAIM_BYTES = 256 * 2**20
+"""What the stub claims on each GPU it holds under simulated GPUs."""
 
 
 class StubSettings(argparse.Namespace):
@@ -71,6 +83,8 @@ class StubSettings(argparse.Namespace):
     cpu_fallback: bool
     fork_child: bool
     check_gguf: bool
+    silent_cpu_fallback: bool
+    claim_gpus: tuple[int, ...] | None
 
 
 def _non_negative(text: str) -> int:
@@ -85,6 +99,16 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+def _gpu_list(text: str) -> tuple[int, ...]:
+    try:
+        indices = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected GPU indices like 0,1, got {text!r}") from None
+    if any(i < 0 for i in indices):
+        raise argparse.ArgumentTypeError(f"GPU indices must be >= 0, got {text!r}")
+    return indices
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cpu-fallback", action="store_true")
     parser.add_argument("--fork-child", action="store_true")
     parser.add_argument("--check-gguf", action="store_true")
+    parser.add_argument("--silent-cpu-fallback", action="store_true")
+    parser.add_argument("--claim-gpus", type=_gpu_list, default=None, metavar="I,J")
     return parser
 
 
@@ -344,12 +370,40 @@ def _arm_faults(state: _State) -> None:
             timer.start()
 
 
+def _mask() -> tuple[int, ...]:
+    """The physical GPU indices of ``CUDA_VISIBLE_DEVICES`` (entries that are not one ignored)."""
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")
+    return tuple(int(p) for p in (part.strip() for part in listed) if p.isdecimal())
+
+
+def _claim(settings: StubSettings) -> Path | None:
+    """Write this engine's GPU claim when the manager simulates GPUs; the claims directory."""
+    folder = os.environ.get(CLAIMS_ENV)
+    if not folder or settings.silent_cpu_fallback or settings.cpu_fallback:
+        return None
+    gpus = settings.claim_gpus if settings.claim_gpus is not None else _mask()
+    if not gpus:
+        return None
+    claims = Path(folder)
+    try:
+        path = write_claim(claims, os.getpid(), dict.fromkeys(gpus, CLAIM_BYTES))
+    except OSError as exc:
+        _log(f"stub-engine: cannot write the simulated GPU claim in {folder}: {exc}")
+        return None
+    listed = ",".join(str(i) for i in gpus)
+    _log(f"stub-engine: simulated GPU claim of {CLAIM_BYTES} bytes on GPUs {listed} in {path}")
+    return claims
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     settings = build_parser().parse_args(argv, namespace=StubSettings())
+    claimed: list[Path] = []  # the claims directory, once the claim is written
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         # The main thread may be inside _log (holding its lock and stderr's buffer) when the
         # signal arrives: write straight to the file descriptor and leave without flushing.
+        for folder in claimed:
+            remove_claim(folder, os.getpid())  # a clean exit gives its GPU memory back
         name = signal.Signals(signum).name
         os.write(2, f"srv    operator(): received {name}, cleaning up before exit\n".encode())
         os._exit(0)
@@ -396,6 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _die(EXIT_FAILURE)
     _log(f"llama_context: n_ctx = {settings.ctx}, n_seq_max = {settings.slots}")
     _log(f"srv          init: initializing slots, n_slots = {settings.slots}")
+    claimed.extend(folder for folder in [_claim(settings)] if folder is not None)
     state.ready.set()
     _log(f"main: model loaded (in {(time.monotonic() - started) * 1000:.0f} ms)")
     _log(f"main: server is listening on {url} - starting the main loop")

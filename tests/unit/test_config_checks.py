@@ -498,9 +498,26 @@ pools:
      shared_devices: true}
   - {id: s, engine: stub, model: /m, devices: [0], shared_devices: true,
      stub: {preload_delay_ms: 1, fail_preload: x, crash_after_ms: 1, cuda_error_after_ms: 1,
-            hang_after_ms: 1, cpu_fallback: true}}
+            hang_after_ms: 1, cpu_fallback: true, silent_cpu_fallback: true,
+            claim_gpus: [1]}}
   - {id: lc, engine: llamacpp, model: /m, devices: [], cpu: true, engine_bin: /bin/e}
 """
+
+
+def test_the_stub_gpu_claim_knobs_are_read_with_their_defaults() -> None:
+    """silent_cpu_fallback and claim_gpus (simulated GPUs, OC-GPU-9508): off unless set."""
+    stubs = {p.id: p.stub for p in parse_config(GPU_POOLS, "t.yaml").pools}
+    knobs = stubs["s"]
+    assert knobs is not None and (knobs.silent_cpu_fallback, knobs.claim_gpus) == (True, (1,))
+    bare = (
+        parse_config(
+            "pools:\n  - {id: b, engine: stub, model: m, devices: [], cpu: true, stub: {}}\n",
+            "t.yaml",
+        )
+        .pools[0]
+        .stub
+    )
+    assert bare is not None and (bare.silent_cpu_fallback, bare.claim_gpus) == (False, None)
 
 
 def test_oc_cfg_5009_every_flag_an_engine_is_given_is_in_the_owned_table() -> None:

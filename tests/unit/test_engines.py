@@ -279,6 +279,15 @@ def test_stub_fault_args_passes_zero_delays_for_timed_faults() -> None:
     ]
 
 
+def test_stub_fault_args_pass_the_gpu_claim_knobs() -> None:
+    assert stub_fault_args(stub_faults(silent_cpu_fallback=True, claim_gpus=(0, 3))) == [
+        "--silent-cpu-fallback",
+        "--claim-gpus",
+        "0,3",
+    ]
+    assert stub_fault_args(stub_faults(claim_gpus=())) == ["--claim-gpus", ""]
+
+
 def test_stub_env_lets_the_engine_import_this_package() -> None:
     env = adapter_for(Engine.STUB).env(cpu_plan(Engine.STUB))
     root = Path(env["PYTHONPATH"].split(":")[0])

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import sys
-import types
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
 import pytest
 
+from harness.nvml_double import NvmlDouble, load_double
 from poolmgr.core.inventory import GpuDevice, GpuInventory, InventorySource
 from poolmgr.io.nvml import inventory_from_nvml
 
@@ -81,39 +80,15 @@ def test_inventory_source_defaults_to_static_and_rejects_unknown_sources() -> No
 # --- inventory_from_nvml --------------------------------------------------------------------------
 
 
-@dataclass
-class _Memory:
-    total: int
-    free: int
-    used: int = 0
+DATA = Path(__file__).resolve().parents[1] / "data" / "nvml"
+MIB = 2**20
 
 
-class FakeNvmlError(Exception):
-    pass
-
-
-def _fake_pynvml(
-    cards: list[tuple[str | bytes, int, int]], *, init_fails: bool = False
-) -> types.ModuleType:
-    """A stand-in for nvidia-ml-py with the calls inventory_from_nvml makes."""
-    module: Any = types.ModuleType("pynvml")
-    module.NVMLError = FakeNvmlError
-    module.shutdown_calls = 0
-
-    def init() -> None:
-        if init_fails:
-            raise FakeNvmlError("Driver Not Loaded")
-
-    def shutdown() -> None:
-        module.shutdown_calls += 1
-
-    module.nvmlInit = init
-    module.nvmlShutdown = shutdown
-    module.nvmlDeviceGetCount = lambda: len(cards)
-    module.nvmlDeviceGetHandleByIndex = lambda i: i
-    module.nvmlDeviceGetName = lambda h: cards[h][0]
-    module.nvmlDeviceGetMemoryInfo = lambda h: _Memory(total=cards[h][1], free=cards[h][2])
-    return module  # type: ignore[no-any-return]
+def _double(monkeypatch: pytest.MonkeyPatch, recording: str) -> NvmlDouble:
+    """The recorded NVML double (harness/nvml_double.py) installed as ``pynvml``."""
+    double = load_double(DATA / f"{recording}.json")
+    monkeypatch.setitem(sys.modules, "pynvml", double.module)
+    return double
 
 
 @pytest.fixture
@@ -129,35 +104,29 @@ def test_nvml_inventory_is_none_when_the_library_is_absent(no_pynvml: None) -> N
 
 
 def test_nvml_inventory_is_none_when_the_driver_is_absent(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "pynvml", _fake_pynvml([], init_fails=True))
+    _double(monkeypatch, "init_fails")
     assert inventory_from_nvml() is None
 
 
 def test_nvml_inventory_reads_name_total_and_free_bytes_per_gpu(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    fake = _fake_pynvml([(b"NVIDIA H100", 80 * GIB, 70 * GIB), ("NVIDIA L4", 24 * GIB, 20 * GIB)])
-    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    double = _double(monkeypatch, "two_gpus")
     inventory = inventory_from_nvml()
     assert inventory is not None
     assert inventory.source == InventorySource.NVML
+    total = 81559 * MIB
     assert inventory.devices == (
-        GpuDevice(0, "NVIDIA H100", 80 * GIB, 70 * GIB),
-        GpuDevice(1, "NVIDIA L4", 24 * GIB, 20 * GIB),
+        GpuDevice(0, "NVIDIA H100 80GB HBM3", total, total - (519 + 566) * MIB),
+        GpuDevice(1, "NVIDIA H100 80GB HBM3", total, total - (519 + 300) * MIB),
     )
-    assert fake.shutdown_calls == 1
+    assert double.shutdown_calls == 1
 
 
 def test_nvml_inventory_is_none_when_a_device_query_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake: Any = _fake_pynvml([("A", GIB, GIB)])
-
-    def lost(_handle: int) -> _Memory:
-        raise FakeNvmlError("GPU is lost")
-
-    fake.nvmlDeviceGetMemoryInfo = lost
-    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    double = _double(monkeypatch, "gpu_lost")
     assert inventory_from_nvml() is None
-    assert fake.shutdown_calls == 1
+    assert double.shutdown_calls == 1
 
 
 def test_nvml_inventory_on_this_machine_never_raises() -> None:
