@@ -66,7 +66,7 @@ Feature: A GPU pool is Ready only when the GPUs themselves say its engine runs o
     And the last error of the live pool "quiet" mentions "the engine holds no memory on its GPUs [0] (found on none)"
     When a client leases a slot of the live pool "quiet"
     Then the answer is an error envelope with status 503 and code "POOL_UNREADY"
-    And the live metrics count 0 successful preload of "quiet"
+    And the live metrics count 1 failed preload of "quiet"
 
   @OC-GPU-9504 @OC-POOL-3020
   Scenario: An engine that took memory on a GPU outside its mask is failed
@@ -87,4 +87,4 @@ Feature: A GPU pool is Ready only when the GPUs themselves say its engine runs o
       """
     Then the live pool "astray" settles in "backing_off" with the last error cause "cpu_spillover"
     And the last error of the live pool "astray" mentions "the engine holds memory on GPUs [1] outside its mask [0] (found on [0, 1])"
-    And the live metrics count 0 successful preload of "astray"
+    And the live metrics count 1 failed preload of "astray"
