@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from poolmgr.core.backoff import Backoff
 from poolmgr.core.breaker import CircuitBreaker
 from poolmgr.core.config import Config
+from poolmgr.core.gpu_truth import GpuView
 from poolmgr.core.inventory import GpuDevice, GpuInventory
 from poolmgr.core.kvcap import ModelShape
 from poolmgr.core.leases import Lease, LeaseTable
@@ -150,9 +151,13 @@ class ConfigPart:
 
 @dataclass
 class GpuPart:
-    """What NVML showed of the real GPUs (the ``@gpu`` scenarios)."""
+    """What NVML showed of the real GPUs (the ``@gpu`` scenarios), or of a recording."""
 
     inventory: GpuInventory | None = None
+    nvml: Any = None
+    """The recorded NVML answers (:class:`harness.nvml_double.NvmlDouble`) a scenario replays."""
+    view: GpuView | None = None
+    """The NVML view read (OC-GPU-9501)."""
 
 
 @dataclass

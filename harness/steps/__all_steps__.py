@@ -18,6 +18,7 @@ from harness.steps import (
     gguf_model,  # the model file: its GGUF header, damaged or not, and the shape read
     gpu,  # @gpu: NVML
     gpu_live,  # @process: GPU truth at serve (simulated GPUs or none; loads the HTTP server)
+    gpu_view,  # the NVML view read from recorded NVML answers
     kubernetes,  # the Kubernetes manifests, rendered by kustomize
     kubernetes_pod,  # @process: the pod they run: privileges, GPU nodes, monitoring, engines
     leases,  # slot leases
@@ -58,6 +59,7 @@ __all__ = [
     "gguf_model",
     "gpu",
     "gpu_live",
+    "gpu_view",
     "kubernetes",
     "kubernetes_pod",
     "leases",

@@ -27,9 +27,7 @@ SETTLE_TIMEOUT_S = 15.0
 """How long a pool may take to reach the state a scenario names (engine start included)."""
 
 
-@step(
-    "then", 'the live pool "{pool}" settles in "{state}" with the last error cause "{cause}"'
-)
+@step("then", 'the live pool "{pool}" settles in "{state}" with the last error cause "{cause}"')
 def then_ends_in_state(world: PoolWorld, pool: str, state: str, cause: str) -> None:
     live = live_manager_of(world)
 
