@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.gpu_run import GpuRun
 from poolmgr.core.backoff import Backoff
 from poolmgr.core.breaker import CircuitBreaker
 from poolmgr.core.config import Config
@@ -153,6 +154,8 @@ class GpuPart:
     """What NVML showed of the real GPUs (the ``@gpu`` scenarios)."""
 
     inventory: GpuInventory | None = None
+    run: GpuRun = field(default_factory=GpuRun)
+    """Time marks and helper processes of a ``@gpu @process`` scenario (harness.gpu_engine)."""
 
 
 @dataclass

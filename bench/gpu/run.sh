@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# The GPU check (OC-GPU-9509, issue #14): one script, one NVIDIA GPU, no network.
+#
+#   bench/gpu/run.sh [--check] [--llama-src PATH] [--work DIR] OUT_DIR
+#
+# 1. builds llama.cpp's CUDA llama-server (only that target, -DGGML_CUDA=ON
+#    -DCMAKE_CUDA_ARCHITECTURES=90, all cores) from PATH: a folder or a .tar.* of the llama.cpp
+#    source (default .gpu-carry/llama.cpp.tar.xz, made by bench/gpu/prepare_carry.sh);
+# 2. writes the models with the gguf package (bench/gpu/models.py), while the build runs;
+# 3. runs every @gpu scenario (behave --tags=@gpu) and every GPU test (pytest tests/gpu)
+#    against the built binary;
+# 4. writes OUT_DIR/gpu.json (device, driver and CUDA versions from NVML, the date, each
+#    figure; bench/gpu/collect.py validates it) and OUT_DIR/gpu.log, plus the scenario and
+#    test reports. Exit 0 only when every step worked.
+#
+# --check: the no-GPU form, part of ci/test.sh. The build is skipped (and says so), the models
+# are written small, the same scenarios and tests run and must all be reported SKIPPED with a
+# reason (NVML lists no GPU), and gpu.json is marked "check": true with every figure null and
+# the reason. Work files (models, the build) go to --work DIR (default OUT_DIR/work).
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+usage() { echo "usage: bench/gpu/run.sh [--check] [--llama-src PATH] [--work DIR] OUT_DIR" >&2; exit 2; }
+
+check=0
+src="${POOLMGR_GPU_LLAMA_SRC:-$ROOT/.gpu-carry/llama.cpp.tar.xz}"
+work=""
+out=""
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --check) check=1 ;;
+    --llama-src) [ "$#" -ge 2 ] || usage; src="$2"; shift ;;
+    --work) [ "$#" -ge 2 ] || usage; work="$2"; shift ;;
+    -h | --help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -*) echo "run.sh: unknown option $1" >&2; usage ;;
+    *) [ -z "$out" ] || usage; out="$1" ;;
+  esac
+  shift
+done
+[ -n "$out" ] || usage
+mkdir -p "$out" || { echo "run.sh: cannot make $out" >&2; exit 2; }
+out="$(cd "$out" && pwd)"
+work="${work:-$out/work}"
+mkdir -p "$work" || { echo "run.sh: cannot make $work" >&2; exit 2; }
+work="$(cd "$work" && pwd)"
+rm -f "$out"/gpu.json "$out"/gpu.log "$work"/figures.jsonl "$work"/memory_model.json \
+  "$work"/build.json "$work"/behave-gpu.json "$work"/pytest-gpu.xml
+exec > >(tee -a "$out/gpu.log") 2>&1
+
+# The Python that runs the manager, the scenarios and the tests: the project's venv where there
+# is one, else python3 (the GPU machine's image), with the carried wheels installed if needed.
+PY="${PYTHON:-}"
+if [ -z "$PY" ]; then
+  if [ -x "$ROOT/.venv/bin/python" ]; then PY="$ROOT/.venv/bin/python"; else PY="python3"; fi
+fi
+wheels="$ROOT/.gpu-carry/wheels"
+needs='import behave, pytest_bdd, fastapi, uvicorn, gguf, jsonschema, pynvml, psutil'
+if ! "$PY" -c "$needs" 2>/dev/null && [ -d "$wheels" ]; then
+  site="${TMPDIR:-/tmp}/poolmgr-gpu-site"
+  echo "run.sh: installing the carried wheels into $site"
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target "$site" "$wheels"/*.whl || { echo "run.sh: the carried wheels did not install"; exit 1; }
+  export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}"
+fi
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONUNBUFFERED=1
+"$PY" -c "$needs" || { echo "run.sh: $PY lacks the packages the run needs"; exit 1; }
+
+failed=()
+step() {
+  local name="$1"; shift
+  echo "=== $name: $*"
+  local began=$SECONDS
+  if "$@"; then echo "--- $name: ok ($((SECONDS - began)) s)"; else echo "--- $name: FAILED ($((SECONDS - began)) s)"; failed+=("$name"); fi
+}
+mode="the full run"; [ "$check" = 1 ] && mode="--check (no GPU)"
+echo "run.sh: $mode on $(hostname), $(nproc) cores, $("$PY" --version 2>&1), $(date -u +%FT%TZ)"
+
+# --- 1. build (in the background of the model writing) ------------------------------------
+build_dir="$work/llama-build"
+binary="$build_dir/bin/llama-server"
+build() {
+  local began=$SECONDS tree="$src"
+  if [ -f "$src" ]; then
+    tree="$work/llama.cpp"
+    rm -rf "$tree" && mkdir -p "$tree" && tar -xf "$src" -C "$tree" --strip-components=1 || return 1
+  fi
+  [ -f "$tree/CMakeLists.txt" ] || { echo "build: no llama.cpp source at $src"; return 1; }
+  local gen=()
+  command -v ninja >/dev/null 2>&1 && gen=(-G Ninja)
+  # No UI download (no network), no OpenSSL, no tests: only what llama-server needs.
+  cmake -S "$tree" -B "$build_dir" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
+    -DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DBUILD_SHARED_LIBS=OFF \
+    -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF \
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF >"$work/cmake-configure.log" 2>&1 \
+    || { tail -40 "$work/cmake-configure.log"; return 1; }
+  cmake --build "$build_dir" --target llama-server -j"$(nproc)" >"$work/cmake-build.log" 2>&1 \
+    || { tail -60 "$work/cmake-build.log"; return 1; }
+  [ -x "$binary" ] || { echo "build: no $binary after the build"; return 1; }
+  printf '{"skipped": false, "reason": null, "seconds": %s, "binary": "%s"}\n' \
+    "$((SECONDS - began))" "$binary" >"$work/build.json"
+}
+if [ "$check" = 1 ]; then
+  echo "=== build: SKIPPED (--check: no GPU and no CUDA toolkit needed; the full run builds llama-server)"
+  echo '{"skipped": true, "reason": "--check: the CUDA build runs only on a GPU machine", "seconds": null, "binary": null}' >"$work/build.json"
+else
+  echo "=== build: llama-server from $src (log: $work/cmake-build.log)"
+  timeout 480 bash -c "$(declare -f build); src='$src' work='$work' build_dir='$build_dir' binary='$binary' build" &
+  build_pid=$!
+fi
+
+# --- 2. models ------------------------------------------------------------------------------
+small=(); [ "$check" = 1 ] && small=(--small)
+step models timeout 300 "$PY" "$ROOT/bench/gpu/models.py" "$work/models" "${small[@]}"
+
+if [ "$check" != 1 ]; then
+  began=$SECONDS
+  if wait "$build_pid"; then echo "--- build: ok (waited $((SECONDS - began)) s after the models)"
+  else echo "--- build: FAILED"; failed+=(build); fi
+fi
+
+# --- 3. the @gpu scenarios and the GPU tests ---------------------------------------------------
+export POOLMGR_GPU_LLAMA_SERVER="$binary" POOLMGR_GPU_MODELS="$work/models" POOLMGR_GPU_RESULTS="$work"
+scenarios() {
+  # behave writes its JSON report to reports/ of its folder ([tool.behave]): run it in a copy of
+  # the repo root made of links, so the repo's own reports/behave.json is never overwritten.
+  local mirror="$work/behave-root"
+  rm -rf "$mirror" && mkdir -p "$mirror" || return 1
+  local name
+  for name in pyproject.toml environment.py features steps harness poolmgr specgate; do
+    ln -s "$ROOT/$name" "$mirror/$name" || return 1
+  done
+  (cd "$mirror" && PYTHONPATH="$mirror:$PYTHONPATH" timeout 300 "$PY" -m behave --tags=@gpu \
+    --no-capture -f progress -o "$work/behave-gpu.txt")
+  local rc=$?
+  grep -h "features/gpu/" "$work/behave-gpu.txt" 2>/dev/null
+  cp "$mirror/reports/behave.json" "$work/behave-gpu.json" || return 1
+  return "$rc"
+}
+step scenarios scenarios
+step tests timeout 300 "$PY" -m pytest -q -p no:cacheprovider -rs -o addopts="" \
+  --junitxml="$work/pytest-gpu.xml" "$ROOT/tests/gpu"
+
+# --- 4. gpu.json --------------------------------------------------------------------------
+check_flag=(); [ "$check" = 1 ] && check_flag=(--check)
+command_line="bench/gpu/run.sh${check_flag[*]:+ ${check_flag[*]}} OUT_DIR"
+step gpu.json "$PY" "$ROOT/bench/gpu/collect.py" "$work" "$out/gpu.json" "${check_flag[@]}" \
+  --command "$command_line"
+for name in behave-gpu.json pytest-gpu.xml memory_model.json figures.jsonl; do
+  [ -f "$work/$name" ] && cp "$work/$name" "$out/$name"
+done
+
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "run.sh: FAILED steps: ${failed[*]} (see $out/gpu.log)"
+  exit 1
+fi
+echo "run.sh: every step worked; $out/gpu.json"
