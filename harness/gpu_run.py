@@ -7,7 +7,8 @@ HTTP server or NVML: the heavy helpers live in :mod:`harness.gpu_engine`.
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 __all__ = ["GpuRun"]
 
@@ -24,3 +25,9 @@ class GpuRun:
     """The process holding GPU memory for the VRAM preflight scenario, stopped with the world."""
     hog_free_bytes: int | None = None
     """Free bytes of the GPU the hog reported after it took its share."""
+    folder: Path | None = None
+    """A private temp folder (the hidden NVML, the GPU check's output), removed with the world."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Extra environment of the commands the scenario runs (``PYTHONPATH`` hiding NVML)."""
+    check: subprocess.CompletedProcess[str] | None = None
+    """How ``bench/gpu/run.sh`` ended in this scenario."""

@@ -70,11 +70,13 @@ def _tags(feature: dict[str, Any], element: dict[str, Any]) -> set[str]:
     return {*feature.get("tags", []), *element.get("tags", [])}
 
 
-def _tests(path: Path) -> dict[str, Any]:
-    """The GPU tests of pytest's JUnit XML: counts, reasons and each one's status."""
+def _tests(path: Path, *, scenarios: bool) -> dict[str, Any]:
+    """pytest's JUnit XML: the GPU tests, or (``scenarios``) the pytest-bdd ``@gpu`` scenarios."""
     items = []
     if path.is_file():
         for case in ET.parse(path).getroot().iter("testcase"):
+            if ("test_features" in case.get("classname", "")) != scenarios:
+                continue
             skipped = case.find("skipped")
             failed = case.find("failure") is not None or case.find("error") is not None
             status = "skipped" if skipped is not None else "failed" if failed else "passed"
@@ -175,7 +177,8 @@ def build_report(work: Path, *, check: bool, command: str) -> dict[str, Any]:
         "build": build,
         "models": models,
         "scenarios": _scenarios(work / "behave-gpu.json"),
-        "tests": _tests(work / "pytest-gpu.xml"),
+        "scenarios_pytest": _tests(work / "pytest-gpu.xml", scenarios=True),
+        "tests": _tests(work / "pytest-gpu.xml", scenarios=False),
         "memory_model": memory,
         "figures": figures,
         "figures_reason": (
@@ -214,6 +217,7 @@ def problems_of(report: dict[str, Any]) -> list[str]:
         if not report["build"].get("skipped") or not report["build"].get("reason"):
             problems.append("build: --check must skip the build and say why")
         problems += _skipped_with_reason(report["scenarios"], "@gpu scenarios")
+        problems += _skipped_with_reason(report["scenarios_pytest"], "@gpu scenarios (pytest-bdd)")
         problems += _skipped_with_reason(report["tests"], "GPU tests")
         measured = [name for name, f in report["figures"].items() if f["value"] is not None]
         if measured:

@@ -17,6 +17,7 @@ from harness.steps import (
     gates,  # BDD gates and the OpenAPI drift check
     gguf_model,  # the model file: its GGUF header, damaged or not, and the shape read
     gpu,  # @gpu: NVML
+    gpu_check,  # @process: bench/gpu/run.sh --check, with NVML hidden
     gpu_live,  # @gpu @process: a real manager with the CUDA llama-server (bench/gpu/run.sh)
     kubernetes,  # the Kubernetes manifests, rendered by kustomize
     kubernetes_pod,  # @process: the pod they run: privileges, GPU nodes, monitoring, engines
@@ -57,6 +58,7 @@ __all__ = [
     "gates",
     "gguf_model",
     "gpu",
+    "gpu_check",
     "gpu_live",
     "kubernetes",
     "kubernetes_pod",

@@ -16,6 +16,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "gpu: needs a real GPU (skipped without one)")
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m selects: ``-m gpu`` must see the mark
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     reason = gpu_skip_reason()
     for item in items:
