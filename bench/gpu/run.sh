@@ -43,7 +43,7 @@ work="${work:-$out/work}"
 mkdir -p "$work" || { echo "run.sh: cannot make $work" >&2; exit 2; }
 work="$(cd "$work" && pwd)"
 rm -f "$out"/gpu.json "$out"/gpu.log "$work"/figures.jsonl "$work"/memory_model.json \
-  "$work"/build.json "$work"/behave-gpu.json "$work"/pytest-gpu.xml
+  "$work"/build.json "$work"/behave-gpu.json "$work"/pytest-gpu.xml "$work"/cuda-libdir
 exec > >(tee -a "$out/gpu.log") 2>&1
 
 # The Python that runs the manager, the scenarios and the tests: the project's venv where there
@@ -60,6 +60,11 @@ if ! "$PY" -c "$needs" 2>/dev/null && [ -d "$wheels" ]; then
   "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target "$site" "$wheels"/*.whl || { echo "run.sh: the carried wheels did not install"; exit 1; }
   export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}"
+  # The harness starts its managers with PYTHONPATH set to the repo alone: a .pth file of the
+  # interpreter puts the carried packages first for every process it runs (a throwaway machine).
+  purelib="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+  printf 'import sys; sys.path.insert(0, "%s")\n' "$site" >"$purelib/poolmgr-gpu-site.pth" \
+    || echo "run.sh: warning: cannot write $purelib/poolmgr-gpu-site.pth; managers may lack packages"
 fi
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
@@ -78,6 +83,32 @@ echo "run.sh: $mode on $(hostname), $(nproc) cores, $("$PY" --version 2>&1), $(d
 # --- 1. build (in the background of the model writing) ------------------------------------
 build_dir="$work/llama-build"
 binary="$build_dir/bin/llama-server"
+# CMake's FindCUDAToolkit wants cuBLAS and the driver library (libcuda) beside nvcc. A toolkit
+# without them (a compiler-only install, as on this project's dev machine) gets them from the
+# NVIDIA pip wheels of the Python at hand (nvidia-cublas, as PyTorch images carry) and from the
+# driver's own libcuda: the cache variables below name the files, and -I their headers.
+cuda_hints() {
+  local nvcc cuda_home found lib
+  nvcc="$(command -v nvcc)" || { echo "build: no nvcc on PATH" >&2; return 1; }
+  cuda_home="$(cd "$(dirname "$(readlink -f "$nvcc")")/.." && pwd)"
+  if [ ! -f "$cuda_home/include/cublas_v2.h" ]; then
+    found="$("$PY" -c 'import site, sys; print("\n".join(site.getsitepackages() + [site.getusersitepackages()] + sys.path))' \
+      | sort -u | while read -r dir; do [ -d "$dir/nvidia" ] && find "$dir/nvidia" -name cublas_v2.h; done | head -1)"
+    [ -n "$found" ] || { echo "build: no cuBLAS headers in $cuda_home or in $PY's nvidia wheels" >&2; return 1; }
+    lib="$(dirname "$(dirname "$found")")/lib"
+    echo "-DCMAKE_CUDA_FLAGS=-I$(dirname "$found")" "-DCMAKE_CXX_FLAGS=-I$(dirname "$found")"
+    echo "-DCUDA_cublas_LIBRARY=$(ls "$lib"/libcublas.so* | head -1)"
+    echo "-DCUDA_cublasLt_LIBRARY=$(ls "$lib"/libcublasLt.so* | head -1)"
+    echo "LIBDIR=$lib"
+  fi
+  if ! ls "$cuda_home"/lib64/libcuda.so* "$cuda_home"/lib64/stubs/libcuda.so* >/dev/null 2>&1; then
+    found="$(ldconfig -p 2>/dev/null | awk '/libcuda\.so/ {print $NF; exit}')"
+    [ -n "$found" ] || found="$(ls /usr/local/nvidia/lib64/libcuda.so* /usr/lib/x86_64-linux-gnu/libcuda.so* 2>/dev/null | head -1)"
+    [ -n "$found" ] || { echo "build: no libcuda (the NVIDIA driver's library) found" >&2; return 1; }
+    echo "-DCUDA_cuda_driver_LIBRARY=$found"
+  fi
+}
+
 build() {
   local began=$SECONDS tree="$src"
   if [ -f "$src" ]; then
@@ -85,13 +116,22 @@ build() {
     rm -rf "$tree" && mkdir -p "$tree" && tar -xf "$src" -C "$tree" --strip-components=1 || return 1
   fi
   [ -f "$tree/CMakeLists.txt" ] || { echo "build: no llama.cpp source at $src"; return 1; }
-  local gen=()
+  local gen=() hints=() line
   command -v ninja >/dev/null 2>&1 && gen=(-G Ninja)
+  local hint_lines
+  hint_lines="$(cuda_hints)" || return 1
+  while IFS= read -r line; do
+    case "$line" in
+      LIBDIR=*) echo "${line#LIBDIR=}" >"$work/cuda-libdir" ;;
+      ?*) hints+=("$line") ;;
+    esac
+  done <<<"$(printf '%s\n' $hint_lines)"
+  [ "${#hints[@]}" -eq 0 ] || echo "build: CUDA library hints: ${hints[*]}"
   # No UI download (no network), no OpenSSL, no tests: only what llama-server needs.
   cmake -S "$tree" -B "$build_dir" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
     -DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DBUILD_SHARED_LIBS=OFF \
     -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF \
-    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF >"$work/cmake-configure.log" 2>&1 \
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF "${hints[@]}" >"$work/cmake-configure.log" 2>&1 \
     || { tail -40 "$work/cmake-configure.log"; return 1; }
   cmake --build "$build_dir" --target llama-server -j"$(nproc)" >"$work/cmake-build.log" 2>&1 \
     || { tail -60 "$work/cmake-build.log"; return 1; }
@@ -104,7 +144,7 @@ if [ "$check" = 1 ]; then
   echo '{"skipped": true, "reason": "--check: the CUDA build runs only on a GPU machine", "seconds": null, "binary": null}' >"$work/build.json"
 else
   echo "=== build: llama-server from $src (log: $work/cmake-build.log)"
-  timeout 480 bash -c "$(declare -f build); src='$src' work='$work' build_dir='$build_dir' binary='$binary' build" &
+  timeout 480 bash -c "$(declare -f cuda_hints build); PY='$PY' src='$src' work='$work' build_dir='$build_dir' binary='$binary' build" &
   build_pid=$!
 fi
 
@@ -119,6 +159,10 @@ if [ "$check" != 1 ]; then
 fi
 
 # --- 3. the @gpu scenarios and the GPU tests ---------------------------------------------------
+# cuBLAS from a pip wheel (cuda_hints) is found at run time through LD_LIBRARY_PATH.
+if [ -f "$work/cuda-libdir" ]; then
+  export LD_LIBRARY_PATH="$(cat "$work/cuda-libdir")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
 export POOLMGR_GPU_LLAMA_SERVER="$binary" POOLMGR_GPU_MODELS="$work/models" POOLMGR_GPU_RESULTS="$work"
 scenarios() {
   # behave writes its JSON report to reports/ of its folder ([tool.behave]): run it in a copy of
@@ -140,8 +184,10 @@ step scenarios scenarios
 # pytest runs the GPU tests; in --check also the @gpu scenarios under pytest-bdd, to show both
 # runners skip them with the reason (OC-GPU-9510); the full run runs the scenarios once, in behave.
 bdd=(); [ "$check" = 1 ] && bdd=("$ROOT/tests/bdd/test_features.py")
+# Only the plugins the run needs: a GPU image's own pytest plugins may not match the carried pytest.
+export PYTEST_DISABLE_PLUGIN_AUTOLOAD=1
 step tests bash -c 'cd "$1" && shift && exec "$@"' _ "$ROOT" timeout 300 "$PY" -m pytest -q \
-  -p no:cacheprovider -rs -m gpu --junitxml="$work/pytest-gpu.xml" tests/gpu "${bdd[@]}"
+  -p pytest_bdd.plugin -p no:cacheprovider -rs -m gpu --junitxml="$work/pytest-gpu.xml" tests/gpu "${bdd[@]}"
 
 # --- 4. gpu.json --------------------------------------------------------------------------
 check_flag=(); [ "$check" = 1 ] && check_flag=(--check)
