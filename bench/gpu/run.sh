@@ -70,6 +70,11 @@ export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
 "$PY" -c "$needs" || { echo "run.sh: $PY lacks the packages the run needs"; exit 1; }
 
+# The whole run stays within POOLMGR_GPU_BUDGET_S (default 540 s = 9 minutes, the issue's
+# bound): the build gets what the later steps leave it; each later step what is left.
+budget="${POOLMGR_GPU_BUDGET_S:-540}"
+left() { local n=$((budget - SECONDS - ${1:-0})); [ "$n" -gt 20 ] && echo "$n" || echo 20; }
+
 failed=()
 step() {
   local name="$1"; shift
@@ -144,13 +149,13 @@ if [ "$check" = 1 ]; then
   echo '{"skipped": true, "reason": "--check: the CUDA build runs only on a GPU machine", "seconds": null, "binary": null}' >"$work/build.json"
 else
   echo "=== build: llama-server from $src (log: $work/cmake-build.log)"
-  timeout 480 bash -c "$(declare -f cuda_hints build); PY='$PY' src='$src' work='$work' build_dir='$build_dir' binary='$binary' build" &
+  timeout "$(left 150)" bash -c "$(declare -f cuda_hints build); PY='$PY' src='$src' work='$work' build_dir='$build_dir' binary='$binary' build" &
   build_pid=$!
 fi
 
 # --- 2. models ------------------------------------------------------------------------------
 small=(); [ "$check" = 1 ] && small=(--small)
-step models timeout 300 "$PY" "$ROOT/bench/gpu/models.py" "$work/models" "${small[@]}"
+step models timeout "$(left 200)" "$PY" "$ROOT/bench/gpu/models.py" "$work/models" "${small[@]}"
 
 if [ "$check" != 1 ]; then
   began=$SECONDS
@@ -173,7 +178,7 @@ scenarios() {
   for name in pyproject.toml environment.py features steps harness poolmgr specgate; do
     ln -s "$ROOT/$name" "$mirror/$name" || return 1
   done
-  (cd "$mirror" && PYTHONPATH="$mirror:$PYTHONPATH" timeout 300 "$PY" -m behave --tags=@gpu \
+  (cd "$mirror" && PYTHONPATH="$mirror:$PYTHONPATH" timeout "$(left 75)" "$PY" -m behave --tags=@gpu \
     --no-capture -f progress -o "$work/behave-gpu.txt")
   local rc=$?
   grep -h "features/gpu/" "$work/behave-gpu.txt" 2>/dev/null
@@ -186,7 +191,7 @@ step scenarios scenarios
 bdd=(); [ "$check" = 1 ] && bdd=("$ROOT/tests/bdd/test_features.py")
 # Only the plugins the run needs: a GPU image's own pytest plugins may not match the carried pytest.
 export PYTEST_DISABLE_PLUGIN_AUTOLOAD=1
-step tests bash -c 'cd "$1" && shift && exec "$@"' _ "$ROOT" timeout 300 "$PY" -m pytest -q \
+step tests bash -c 'cd "$1" && shift && exec "$@"' _ "$ROOT" timeout "$(left 10)" "$PY" -m pytest -q \
   -p pytest_bdd.plugin -p no:cacheprovider -rs -m gpu --junitxml="$work/pytest-gpu.xml" tests/gpu "${bdd[@]}"
 
 # --- 4. gpu.json --------------------------------------------------------------------------
