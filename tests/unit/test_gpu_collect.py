@@ -1,4 +1,4 @@
-"""``bench/gpu/collect.py``: gpu.json says what the run did, and fails a run where a step did not work.
+"""``bench/gpu/collect.py``: gpu.json says what the run did, and fails a run whose step failed.
 
 Built from hand-written work folders (behave's JSON, pytest's JUnit XML, the build record, the
 models' manifest, the figures), with the NVML view replaced where a test needs a device. The
@@ -37,7 +37,7 @@ collect = _load()
 
 
 def _behave(status: str, reason: str | None) -> list[dict[str, Any]]:
-    element = {"type": "scenario", "name": "s", "location": "features/gpu/x.feature:3"}
+    element: dict[str, Any] = {"type": "scenario", "name": "s", "location": "f/x.feature:3"}
     element.update({"status": status, "tags": ["OC-GPU-9504"], "skip_reason": reason})
     return [{"tags": ["gpu", "process"], "elements": [element]}]
 
@@ -55,9 +55,10 @@ def _junit(status: str, reason: str) -> str:
 def _work(tmp_path: Path, *, status: str, reason: str | None, real: bool) -> Path:
     work = tmp_path / "work"
     (work / "models").mkdir(parents=True)
-    models = {name: {"path": f"/m/{name}.gguf"} for name in ("tiny", "rand-512m", "rand-2g")}
-    for entry in models.values():
-        entry.update({"weights_bytes": 1, "n_layers": 1, "kv_bytes_per_token": 1, "train_ctx": 1})
+    shape = {"weights_bytes": 1, "n_layers": 1, "kv_bytes_per_token": 1, "train_ctx": 1}
+    models = {
+        name: {"path": f"/m/{name}.gguf", **shape} for name in ("tiny", "rand-512m", "rand-2g")
+    }
     (work / "models" / "manifest.json").write_text(json.dumps({"models": models, "seconds": 1.5}))
     build = {"skipped": False, "reason": None, "seconds": 354, "binary": "/b/llama-server"}
     if not real:
