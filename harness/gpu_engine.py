@@ -134,7 +134,11 @@ def write_hidden_gpu_wrapper(path: Path, binary: str, *, drop_warnings: bool) ->
     With ``drop_warnings`` it also removes the engine's GPU warnings from its output, so only
     NVML can tell (OC-GPU-9504). The pool config has no environment of its own, hence a wrapper.
     """
-    filter_line = ' | grep -v -i -e "no usable GPU" -e "CUDA"' if drop_warnings else ""
+    run = f'"{binary}" "${{args[@]}}" 2>&1'
+    if drop_warnings:  # the engine and a filter in the engine's process group
+        run += ' | grep --line-buffered -v -i -e "no usable GPU" -e "CUDA"'
+    else:
+        run = "exec " + run  # the engine itself, under the wrapper's PID
     script = f"""#!/usr/bin/env bash
 # Written by harness.gpu_engine: the CUDA engine with no GPU visible (a spillover test).
 export CUDA_VISIBLE_DEVICES=GPU-00000000-0000-0000-0000-000000000000
@@ -144,7 +148,7 @@ while [ "$#" -gt 0 ]; do
   args+=("$1"); shift
 done
 set -o pipefail
-"{binary}" "${{args[@]}}" 2>&1{filter_line}
+{run}
 """
     path.write_text(script)
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
