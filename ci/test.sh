@@ -27,6 +27,10 @@ step pytest        pytest -q -p no:cacheprovider --cucumberjson=reports/pytest-b
 # The chaos soak (bench/soak.py, #12): a real manager, a fault every 2 s, 50 lease clients and a
 # prober; any violation fails the step. The 10-minute run's figures: bench/results/soak.json.
 step soak          python bench/soak.py --seconds 60 --out reports/soak.json
+# The GPU check's no-GPU form (bench/gpu/run.sh --check, #14, OC-GPU-9509): build skipped, small
+# models written, every @gpu scenario and GPU test reported skipped with a reason, gpu.json
+# validated. The real run needs an NVIDIA GPU: bench/gpu/DEVICE.md.
+step gpu-check     bash bench/gpu/run.sh --check reports/gpu-check
 step behave        behave  # pyproject.toml [tool.behave]: features/, reports/behave.json, progress
 step bdd-gate      bdd-gate --features features --steps harness --behave reports/behave.json --pytest-bdd reports/pytest-bdd.json --glossary spec/glossary/README.md
 # The scenarios alone must reject wrong code: a fixed, seeded sample of the decision modules'

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.gpu_run import GpuRun
 from poolmgr.core.backoff import Backoff
 from poolmgr.core.breaker import CircuitBreaker
 from poolmgr.core.config import Config
@@ -158,6 +159,8 @@ class GpuPart:
     """The recorded NVML answers (:class:`harness.nvml_double.NvmlDouble`) a scenario replays."""
     view: GpuView | None = None
     """The NVML view read (OC-GPU-9501)."""
+    run: GpuRun = field(default_factory=GpuRun)
+    """Time marks and helper processes of a ``@gpu @process`` scenario (harness.gpu_engine)."""
 
 
 @dataclass

@@ -17,6 +17,8 @@ from harness.steps import (
     gates,  # BDD gates and the OpenAPI drift check
     gguf_model,  # the model file: its GGUF header, damaged or not, and the shape read
     gpu,  # @gpu: NVML
+    gpu_check,  # @process: bench/gpu/run.sh --check, with NVML hidden
+    gpu_cuda,  # @gpu @process: a real manager with the CUDA llama-server (bench/gpu/run.sh)
     gpu_live,  # @process: GPU truth at serve (simulated GPUs or none; loads the HTTP server)
     gpu_view,  # the NVML view read from recorded NVML answers
     kubernetes,  # the Kubernetes manifests, rendered by kustomize
@@ -58,6 +60,8 @@ __all__ = [
     "gates",
     "gguf_model",
     "gpu",
+    "gpu_check",
+    "gpu_cuda",
     "gpu_live",
     "gpu_view",
     "kubernetes",
