@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from poolmgr.core.backoff import Backoff
 from poolmgr.core.breaker import CircuitBreaker
 from poolmgr.core.config import Config
+from poolmgr.core.gpu_truth import GpuView
 from poolmgr.core.inventory import GpuDevice, GpuInventory
 from poolmgr.core.kvcap import ModelShape
 from poolmgr.core.leases import Lease, LeaseTable
@@ -150,9 +151,14 @@ class ConfigPart:
 
 @dataclass
 class GpuPart:
-    """What NVML showed of the real GPUs (the ``@gpu`` scenarios)."""
+    """What NVML showed of the real GPUs (the ``@gpu`` scenarios); the driver's view a decision
+    scenario describes, the engine's process tree and what the GPU checks made of them."""
 
     inventory: GpuInventory | None = None
+    view: GpuView | None = None
+    tree: frozenset[int] = frozenset()
+    verdict: str | None = None
+    """A GPU check's refusal (``None``: the pool may start, or the engine is vouched for)."""
 
 
 @dataclass

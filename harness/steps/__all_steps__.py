@@ -17,6 +17,7 @@ from harness.steps import (
     gates,  # BDD gates and the OpenAPI drift check
     gguf_model,  # the model file: its GGUF header, damaged or not, and the shape read
     gpu,  # @gpu: NVML
+    gpu_truth,  # a GPU pool's mask and its engine against the driver's view (OC-GPU-95xx)
     kubernetes,  # the Kubernetes manifests, rendered by kustomize
     kubernetes_pod,  # @process: the pod they run: privileges, GPU nodes, monitoring, engines
     leases,  # slot leases
@@ -56,6 +57,7 @@ __all__ = [
     "gates",
     "gguf_model",
     "gpu",
+    "gpu_truth",
     "kubernetes",
     "kubernetes_pod",
     "leases",
