@@ -95,3 +95,13 @@ Feature: A pool whose GPU is missing fails for good
     Then the request is accepted
     And the pool "chat" reports state "preloading"
     And 2 engine starts of "chat" were ordered
+
+  @OC-GPU-9505 @OC-GPU-9503
+  Scenario: An engine that writes that its device is invalid is killed, and the pool fails without a driver reset
+    Given the pool "chat" is ready with 2 slots leased
+    When the engine of "chat" writes: CUDA error: invalid device ordinal
+    Then the engine of "chat" was killed because of "placement_invalid"
+    And the pool "chat" reports state "failed"
+    And the pool "chat" counts 2 leases that ended as "voided"
+    And the scrape counts no driver reset of "chat"
+    And 0 drain of "chat" was counted with reason "driver_error"
