@@ -20,8 +20,8 @@ from harness.registry import step
 from harness.world import PoolWorld
 from poolmgr.core.gpu_truth import GpuReading, GpuView, judge_engine, serve_refusal
 
-_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
-_HOLDER = re.compile(r"^(\d+): (?:(unknown amount)|(\d+) (bytes|KiB|MiB|GiB))$")
+_UNITS = {"byte": 1, "bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
+_HOLDER = re.compile(r"^(\d+): (?:(unknown amount)|(\d+) (bytes?|KiB|MiB|GiB))$")
 _UNREADABLE = "a list NVML cannot read"
 _NOBODY = "nobody"
 _MAY_START = "may start"
