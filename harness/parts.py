@@ -152,13 +152,18 @@ class ConfigPart:
 
 @dataclass
 class GpuPart:
-    """What NVML showed of the real GPUs (the ``@gpu`` scenarios), or of a recording."""
+    """What NVML showed of the real GPUs (the ``@gpu`` scenarios) or of a recording; the driver's
+    view a decision scenario describes, the engine's process tree and what the GPU checks made
+    of them."""
 
     inventory: GpuInventory | None = None
     nvml: Any = None
     """The recorded NVML answers (:class:`harness.nvml_double.NvmlDouble`) a scenario replays."""
     view: GpuView | None = None
-    """The NVML view read (OC-GPU-9501)."""
+    """The NVML view read from a recording, or the view a decision scenario describes."""
+    tree: frozenset[int] = frozenset()
+    verdict: str | None = None
+    """A GPU check's refusal (``None``: the pool may start, or the engine is vouched for)."""
     run: GpuRun = field(default_factory=GpuRun)
     """Time marks and helper processes of a ``@gpu @process`` scenario (harness.gpu_engine)."""
 

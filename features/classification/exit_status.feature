@@ -44,7 +44,7 @@ Feature: Exits by signal and by exit code
       | ends by signal 9 and no return code is reported       |
 
   @OC-POOL-3029
-  Scenario: With no known cause, the message quotes the last three lines the engine wrote
+  Scenario: With no known cause and no line that reads as an error, the message quotes the last three lines
     Given the engine of a GPU pool wrote
       """
       main: server is listening on http://127.0.0.1:8080 - starting the main loop

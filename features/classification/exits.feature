@@ -5,10 +5,11 @@ Feature: The cause of an engine's exit
   engine ended, a short summary of the cause, then the first line that shows the cause and the
   last two (at most three lines in all; a line longer than 240 characters is cut to its first
   237 and an ellipsis). When several causes show, the most specific one wins: VRAM
-  out-of-memory, host out-of-memory, driver error, port in use, model-load failure, CPU
-  spillover (GPU pools only); with none of them the exit is put down to the signal that ended
-  the engine, or else to the engine exiting by itself, and the message then quotes the last
-  three lines the engine wrote.
+  out-of-memory, host out-of-memory, driver error, port in use, a device the host lacks,
+  model-load failure, CPU spillover (GPU pools only); with none of them the exit is put down
+  to the signal that ended the engine, or else to the engine exiting by itself, and the
+  message then quotes the first line that reads as an error and the last two, or the last
+  three lines the engine wrote (error_lines.feature).
 
   The logs below are taken from the output of llama.cpp's llama-server, vLLM, TGI and PyTorch
   as users reported it (paths and sizes vary).

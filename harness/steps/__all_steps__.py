@@ -20,6 +20,7 @@ from harness.steps import (
     gpu_check,  # @process: bench/gpu/run.sh --check, with NVML hidden
     gpu_cuda,  # @gpu @process: a real manager with the CUDA llama-server (bench/gpu/run.sh)
     gpu_live,  # @process: GPU truth at serve (simulated GPUs or none; loads the HTTP server)
+    gpu_truth,  # a GPU pool's mask and its engine against the driver's view (OC-GPU-95xx)
     gpu_view,  # the NVML view read from recorded NVML answers
     kubernetes,  # the Kubernetes manifests, rendered by kustomize
     kubernetes_pod,  # @process: the pod they run: privileges, GPU nodes, monitoring, engines
@@ -63,6 +64,7 @@ __all__ = [
     "gpu_check",
     "gpu_cuda",
     "gpu_live",
+    "gpu_truth",
     "gpu_view",
     "kubernetes",
     "kubernetes_pod",

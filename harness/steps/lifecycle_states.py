@@ -89,6 +89,13 @@ def _to_backing_off(world: PoolWorld, pool: str) -> None:
     world.dispatch(pool, EngineExited(Cause.MODEL_LOAD_FAILED, "failed to load model"))
 
 
+def _to_failed(world: PoolWorld, pool: str) -> None:
+    """The launch is refused: the host lacks a GPU of the mask (OC-GPU-9503)."""
+    start_pool(world, pool)
+    world.dispatch(pool, PreloadFailed(Cause.PLACEMENT_INVALID, "GPU 0 is missing"))
+    world.dispatch(pool, EngineExited(Cause.KILLED_BY_SIGNAL, "killed"))  # the kill it ordered
+
+
 def _to_circuit_open(world: PoolWorld, pool: str) -> None:
     """Every preload fails and the killed engine exits, until the breaker opens."""
     start_pool(world, pool)
@@ -113,6 +120,7 @@ _SETUPS: dict[str, Callable[[PoolWorld, str], None]] = {
     "draining": _to_draining,
     "backing_off": _to_backing_off,
     "circuit_open": _to_circuit_open,
+    "failed": _to_failed,
 }
 
 

@@ -207,10 +207,10 @@ class PoolMachine:
     def _handle(self, now: int, event: Event) -> None:
         match event:
             case StartRequested():
-                if self._state not in (PoolState.STOPPED, PoolState.FAILED):
-                    raise InvalidTransition(
-                        f"pool is {self._state}, not stopped", pool_id=self.pool_id
-                    )
+                ok = self._state in (PoolState.STOPPED, PoolState.FAILED)
+                if not ok or self._engine_expected_exit:  # its exit would fail the new start
+                    what = "its engine has not exited yet" if ok else "not stopped"
+                    raise InvalidTransition(f"pool is {self._state}, {what}", pool_id=self.pool_id)
                 self._spawn(now, self.model_ref)
             case EngineStarted(pid=pid):
                 if self._state is PoolState.STARTING:

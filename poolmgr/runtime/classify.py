@@ -164,13 +164,16 @@ def scan_line(line: str, *, gpu_pool: bool) -> Cause | None:
     """The cause a single line of live engine output proves fatal, or ``None``.
 
     Only causes that need action while the engine still runs are reported: VRAM OOM, driver
-    errors and, for GPU pools, CPU spillover. Model-load failures are not live-fatal: they end
+    errors, a device the host lacks (even when it reads as a CUDA error, OC-GPU-9505) and, for
+    GPU pools, CPU spillover. Model-load failures are not live-fatal: they end
     in an exit, which :func:`classify_exit` classifies.
     """
     if _matches(_VRAM_OOM, line):
         return Cause.VRAM_OOM
     if _CUDA_INIT.search(line) is not None:
         return Cause.CPU_SPILLOVER if gpu_pool else None
+    if _matches(_INVALID_DEVICE, line):  # even as a CUDA error: no restart brings the GPU back
+        return Cause.PLACEMENT_INVALID
     if _is_driver(line):
         return Cause.DRIVER_ERROR
     if gpu_pool and _matches(_SPILLOVER, line):
@@ -277,8 +280,13 @@ def classify_exit(
         host = [line for line in tail if _KILLED_HINT.search(line)]
     if host:
         return Cause.HOST_OOM, _message(ended, _HOST_OOM.what, host)
-    # A failed CUDA init is a spillover (below), even when its reason names the driver.
-    driver = [line for line in tail if _is_driver(line) and not _CUDA_INIT.search(line)]
+    # A failed CUDA init is a spillover (below), even when its reason names the driver; a
+    # device the host lacks is a placement (below), even as a CUDA error (OC-GPU-9505).
+    driver = [
+        line
+        for line in tail
+        if _is_driver(line) and not _CUDA_INIT.search(line) and not _matches(_INVALID_DEVICE, line)
+    ]
     if driver:
         return Cause.DRIVER_ERROR, _message(ended, _DRIVER.what, driver)
     for rule in (_PORT, _INVALID_DEVICE, _MODEL_LOAD):
