@@ -46,10 +46,23 @@ Feature: The NVML view is read whole, or not at all
     And GPU 0 of the view has no process holding memory
 
   @OC-GPU-9501
+  Scenario: Odd answers a driver can give are read without harm
+    Given the NVML answers recorded in "odd_answers"
+    When the NVML view is read
+    Then GPU 0 of the view is "NVIDIA H200 �" with UUID "GPU-5c1d7e9a-3b2f-4a6c-8d0e-1f2a3b4c5d6e"
+    And the view names the driver "580.65.06" and CUDA "13.0"
+    And on GPU 0 of the view the processes hold "4242: 0, 5151: unknown, 6161: unknown"
+    And the view says it was read from NVML, not simulated
+    When placement reads its inventory from NVML
+    Then the inventory placement reads lists GPU 0 "NVIDIA H200 �" with 150000000000 bytes free
+
+  @OC-GPU-9501
   Scenario Outline: No view at all rather than part of one
     Given the NVML answers recorded in "<recording>"
     When the NVML view is read
     Then there is no NVML view
+    When placement reads its inventory from NVML
+    Then the inventory placement reads is none
 
     Examples:
       | recording  |

@@ -11,14 +11,18 @@ asserts (OC-BDD-7003).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from harness.assertions import assert_equal
 from harness.nvml_double import NvmlDouble, load_double
 from harness.registry import step
 from harness.world import PoolWorld
 from poolmgr.core.gpu_truth import GpuReading, GpuView
-from poolmgr.io.nvml import read_view
+from poolmgr.io.nvml import inventory_from_nvml, read_view
+
+_T = TypeVar("_T")
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "tests" / "data" / "nvml"
 
@@ -46,17 +50,27 @@ def given_recording(world: PoolWorld, name: str) -> None:
     world.gpu.nvml = load_double(RECORDINGS / f"{name}.json")
 
 
-@step("when", "the NVML view is read")
-def read_the_view(world: PoolWorld) -> None:
+def _replayed(world: PoolWorld, read: Callable[[], _T]) -> _T:
+    """``read()`` with the recording installed as ``pynvml``, as the adapter imports it."""
     before = sys.modules.get("pynvml")
     sys.modules["pynvml"] = _double(world).module
     try:
-        world.gpu.view = read_view()
+        return read()
     finally:
         if before is None:
             sys.modules.pop("pynvml", None)
         else:
             sys.modules["pynvml"] = before
+
+
+@step("when", "the NVML view is read")
+def read_the_view(world: PoolWorld) -> None:
+    world.gpu.view = _replayed(world, read_view)
+
+
+@step("when", "placement reads its inventory from NVML")
+def read_the_inventory(world: PoolWorld) -> None:
+    world.gpu.inventory = _replayed(world, inventory_from_nvml)
 
 
 @step("then", 'the NVML view lists the GPUs "{indices}"')
@@ -117,3 +131,32 @@ def then_shut_down(world: PoolWorld) -> None:
 @step("then", "there is no NVML view")
 def then_no_view(world: PoolWorld) -> None:
     assert_equal(world.gpu.view, None, "the NVML view")
+
+
+@step("then", 'on GPU {index:d} of the view the processes hold "{holders}"')
+def then_processes_hold(world: PoolWorld, index: int, holders: str) -> None:
+    held = _gpu(world, index).holders
+    assert held is not None, f"the holders of GPU {index} are unknown"
+    want: dict[int, int | None] = {}
+    for item in holders.split(","):
+        pid, amount = item.split(":")
+        want[int(pid)] = None if amount.strip() == "unknown" else int(amount)
+    assert_equal(dict(held), want, f"holders of GPU {index}")
+
+
+@step("then", "the view says it was read from NVML, not simulated")
+def then_not_simulated(world: PoolWorld) -> None:
+    assert_equal(_view(world).simulated, False, "the view's simulated flag")
+
+
+@step("then", 'the inventory placement reads lists GPU {index:d} "{name}" with {free:d} bytes free')
+def then_inventory(world: PoolWorld, index: int, name: str, free: int) -> None:
+    inventory = world.gpu.inventory
+    assert inventory is not None, "no inventory was read from NVML"
+    listed = [(d.index, d.name, d.free_bytes) for d in inventory.devices]
+    assert_equal(listed, [(index, name, free)], "the inventory read from NVML")
+
+
+@step("then", "the inventory placement reads is none")
+def then_no_inventory(world: PoolWorld) -> None:
+    assert_equal(world.gpu.inventory, None, "the inventory read from NVML")
