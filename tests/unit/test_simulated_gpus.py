@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,11 +49,9 @@ def dead_pid() -> int:
 @pytest.fixture
 def zombie_pid() -> Iterator[int]:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
-    process = psutil.Process(child.pid)
-    deadline = time.monotonic() + 30
-    while process.status() != psutil.STATUS_ZOMBIE:  # bounded: the child exits at once
-        assert time.monotonic() < deadline, "the child never became a zombie"
-        time.sleep(0.01)
+    # Wait for the exit without reaping it (WNOWAIT): the child stays a zombie until wait().
+    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+    assert psutil.Process(child.pid).status() == psutil.STATUS_ZOMBIE
     yield child.pid
     child.wait(timeout=30)
 
