@@ -228,7 +228,7 @@ class Manager:
         self.log_dir = log_dir if log_dir is not None else Path(config.manager.log_dir)
         self.registry: Registry = build_registry(config, MonotonicClock(), random.Random())
         # NVML, or the simulated GPUs the config asks for (OC-GPU-9502, OC-GPU-9508).
-        self.gpus = gpu_source_for(config, self.log_dir / "gpu-claims")
+        self.gpus = gpu_source_for(config, self.log_dir)
         self.metrics = PoolMetrics(
             self.registry,
             inventory=_CachedInventory(self.gpus),

@@ -43,8 +43,13 @@ class GpuSource:
         return await asyncio.to_thread(self.read)
 
 
-def gpu_source_for(config: Config, claims_dir: Path) -> GpuSource:
-    """NVML, or the simulated GPUs the config asks for (OC-GPU-9508)."""
+CLAIMS_DIR = "gpu-claims"
+"""Where, under the manager's log folder, simulated engines write their claim files."""
+
+
+def gpu_source_for(config: Config, log_dir: Path) -> GpuSource:
+    """NVML, or the simulated GPUs the config asks for (OC-GPU-9508), claims under ``log_dir``."""
+    claims_dir = log_dir / CLAIMS_DIR
     static = config.gpu_inventory()
     if not config.manager.simulate_gpus or static is None:
         return GpuSource(read_view, simulated=False)

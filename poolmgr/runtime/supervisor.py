@@ -136,7 +136,7 @@ class Supervisor:
         self._tick_s = tick_interval_s
         digests = digests if digests is not None else DigestCache()
         # The GPUs' truth: NVML, or the simulated GPUs the config asks for (OC-GPU-9502, 9508).
-        self.gpus = gpus if gpus is not None else gpu_source_for(config, self.log_dir / "gpus")
+        self.gpus = gpus if gpus is not None else gpu_source_for(config, self.log_dir)
         self._checks = LaunchChecks(config, self.gpus, digests, on_ctx=registry.record_context)
         self._causes = Causes(registry)  # which request each line's work was caused by
         self._prober = Prober(registry, self._dispatch, self.gpus)
