@@ -232,15 +232,23 @@ def test_the_recorder_writes_back_each_recording_the_double_answers_from(name: s
     assert recorded == {"calls": double.recording["calls"], "devices": double.recording["devices"]}
 
 
-def test_the_recorder_refuses_clearly_where_nvml_is_absent(tmp_path: Path) -> None:
-    out = tmp_path / "nvml.json"
-    done = subprocess.run(
-        [sys.executable, str(RECORDER), str(out)],
+def _run_recorder(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``bench/gpu/record_nvml.py ARGS`` as a user runs it (bounded)."""
+    return subprocess.run(
+        [sys.executable, str(RECORDER), *args],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+        env=env,
     )
+
+
+def test_the_recorder_refuses_clearly_where_nvml_is_absent(tmp_path: Path) -> None:
+    out = tmp_path / "nvml.json"
+    done = _run_recorder(str(out))
     if done.returncode == 0:
         pytest.skip("NVML is present on this host: the refusal cannot be shown here")
     assert done.returncode == 2
@@ -252,13 +260,7 @@ def test_the_recorder_refuses_clearly_where_nvml_is_absent(tmp_path: Path) -> No
 
 
 def test_the_recorder_explains_itself_with_help() -> None:
-    done = subprocess.run(
-        [sys.executable, str(RECORDER), "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _run_recorder("--help")
     assert done.returncode == 0
     assert "Exits 2 when NVML" in done.stdout
 
@@ -268,14 +270,7 @@ def test_the_recorder_writes_nothing_without_pynvml(tmp_path: Path) -> None:
     shadow.mkdir()
     (shadow / "pynvml.py").write_text("raise ImportError('no nvidia-ml-py here')\n")
     out = tmp_path / "nvml.json"
-    done = subprocess.run(
-        [sys.executable, str(RECORDER), str(out)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(shadow)},
-    )
+    done = _run_recorder(str(out), env={**os.environ, "PYTHONPATH": str(shadow)})
     assert done.returncode == 2
     assert "cannot import pynvml" in done.stderr and "Traceback" not in done.stderr
     assert not out.exists()
